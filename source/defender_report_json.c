@@ -1,0 +1,3 @@
+/* Placeholder: implementation in progress. */
+#include "defender_types.h"
+typedef int defender_report_json_placeholder_t;

@@ -1,0 +1,159 @@
+/**
+ * @file defender_config_defaults.h
+ * @brief Compile-time configuration of the Device Defender agent core, with defaults.
+ *
+ * Every option has a default here. To change one, write a header named
+ * `defender_config.h` on the include path and define the option there; it is
+ * included before this file. A project that has no such header defines
+ * `DEFENDER_DO_NOT_USE_CUSTOM_CONFIG` (the CMake build of this repository does so
+ * unless `DEFENDER_CONFIG_DIR` is given).
+ */
+#ifndef DEFENDER_CONFIG_DEFAULTS_H
+#define DEFENDER_CONFIG_DEFAULTS_H
+
+#ifndef DEFENDER_DO_NOT_USE_CUSTOM_CONFIG
+#include "defender_config.h"
+#endif
+
+/**
+ * @brief Longest thing name in bytes (AWS: 1..128).
+ *
+ * Possible values: 1..128. Default: 128.
+ */
+#ifndef DEFENDER_CONFIG_MAX_THING_NAME_LENGTH
+#define DEFENDER_CONFIG_MAX_THING_NAME_LENGTH 128U
+#endif
+
+/**
+ * @brief Most entries listed per list in one report (PD-9): listening TCP ports,
+ * listening UDP ports and established connections each.
+ *
+ * The true count is always reported in `total`. The agent keeps two arrays of
+ * this many entries per list in its context (for list rotation, PD-26).
+ * Possible values: 1..65535. Default: 10 (MCU reference); the Linux build uses 50.
+ */
+#ifndef DEFENDER_CONFIG_MAX_LIST_ENTRIES
+#define DEFENDER_CONFIG_MAX_LIST_ENTRIES 10U
+#endif
+
+/**
+ * @brief Most network interfaces whose counters the agent keeps a baseline for
+ * (network statistics deltas, PD-25). Further interfaces are ignored (and counted).
+ *
+ * Possible values: 1..255. Default: 4.
+ */
+#ifndef DEFENDER_CONFIG_MAX_INTERFACES
+#define DEFENDER_CONFIG_MAX_INTERFACES 4U
+#endif
+
+/**
+ * @brief Most custom metrics that can be registered on one agent.
+ *
+ * Possible values: 0..64. Default: 4.
+ */
+#ifndef DEFENDER_CONFIG_MAX_CUSTOM_METRICS
+#define DEFENDER_CONFIG_MAX_CUSTOM_METRICS 4U
+#endif
+
+/**
+ * @brief Longest interface name kept, in bytes, without the terminator.
+ *
+ * Possible values: 1..63. Default: 15 (Linux IFNAMSIZ - 1).
+ */
+#ifndef DEFENDER_CONFIG_MAX_INTERFACE_NAME_LENGTH
+#define DEFENDER_CONFIG_MAX_INTERFACE_NAME_LENGTH 15U
+#endif
+
+/**
+ * @brief Shortest report period accepted by the API, in seconds.
+ *
+ * 1 allows short periods for testing (a warning is logged below 300 s, the rate
+ * the service guarantees to accept). Production firmware sets 300 (PD-23), and
+ * then shorter periods get eDefenderErrPeriodTooShort.
+ * Possible values: 1..300. Default: 1.
+ */
+#ifndef DEFENDER_CONFIG_MIN_PERIOD_SECONDS
+#define DEFENDER_CONFIG_MIN_PERIOD_SECONDS 1U
+#endif
+
+/**
+ * @brief Report period used until one is set, in seconds. Default: 300.
+ */
+#ifndef DEFENDER_CONFIG_DEFAULT_PERIOD_SECONDS
+#define DEFENDER_CONFIG_DEFAULT_PERIOD_SECONDS 300U
+#endif
+
+/**
+ * @brief Time to wait for the accepted/rejected response of a report, in ms.
+ *
+ * Also the time the first report waits for the subscriptions to be confirmed.
+ * The effective timeout is never longer than the report period.
+ * Default: 10000.
+ */
+#ifndef DEFENDER_CONFIG_DEFAULT_ACK_TIMEOUT_MS
+#define DEFENDER_CONFIG_DEFAULT_ACK_TIMEOUT_MS 10000U
+#endif
+
+/**
+ * @brief Longest `ErrorCode` kept from a rejected response, in bytes (PD-15: 32).
+ */
+#ifndef DEFENDER_CONFIG_MAX_ERROR_CODE_LENGTH
+#define DEFENDER_CONFIG_MAX_ERROR_CODE_LENGTH 32U
+#endif
+
+/**
+ * @brief Longest `ErrorMessage` kept from a rejected response, in bytes; longer
+ * messages are truncated (PD-15 allows 128). Default: 128.
+ */
+#ifndef DEFENDER_CONFIG_MAX_ERROR_MESSAGE_LENGTH
+#define DEFENDER_CONFIG_MAX_ERROR_MESSAGE_LENGTH 128U
+#endif
+
+/**
+ * @brief Set to 0 to compile out every log message of the core (saves code size).
+ * Default: 1.
+ */
+#ifndef DEFENDER_CONFIG_ENABLE_LOGGING
+#define DEFENDER_CONFIG_ENABLE_LOGGING 1
+#endif
+
+/**
+ * @brief Internal assertion. Defaults to nothing; tests define it to catch
+ * violated invariants.
+ */
+#ifndef DEFENDER_ASSERT
+#define DEFENDER_ASSERT(x)
+#endif
+
+/* ---- Impossible combinations ------------------------------------------------------- */
+#if (DEFENDER_CONFIG_MAX_THING_NAME_LENGTH < 1U) || (DEFENDER_CONFIG_MAX_THING_NAME_LENGTH > 128U)
+#error "DEFENDER_CONFIG_MAX_THING_NAME_LENGTH must be 1..128"
+#endif
+#if (DEFENDER_CONFIG_MAX_LIST_ENTRIES < 1U) || (DEFENDER_CONFIG_MAX_LIST_ENTRIES > 65535U)
+#error "DEFENDER_CONFIG_MAX_LIST_ENTRIES must be 1..65535"
+#endif
+#if (DEFENDER_CONFIG_MAX_INTERFACES < 1U) || (DEFENDER_CONFIG_MAX_INTERFACES > 255U)
+#error "DEFENDER_CONFIG_MAX_INTERFACES must be 1..255"
+#endif
+#if DEFENDER_CONFIG_MAX_CUSTOM_METRICS > 64U
+#error "DEFENDER_CONFIG_MAX_CUSTOM_METRICS must be 0..64"
+#endif
+#if (DEFENDER_CONFIG_MAX_INTERFACE_NAME_LENGTH < 1U) ||                                           \
+    (DEFENDER_CONFIG_MAX_INTERFACE_NAME_LENGTH > 63U)
+#error "DEFENDER_CONFIG_MAX_INTERFACE_NAME_LENGTH must be 1..63"
+#endif
+#if (DEFENDER_CONFIG_MIN_PERIOD_SECONDS < 1U) || (DEFENDER_CONFIG_MIN_PERIOD_SECONDS > 300U)
+#error "DEFENDER_CONFIG_MIN_PERIOD_SECONDS must be 1..300"
+#endif
+#if DEFENDER_CONFIG_DEFAULT_PERIOD_SECONDS < DEFENDER_CONFIG_MIN_PERIOD_SECONDS
+#error "DEFENDER_CONFIG_DEFAULT_PERIOD_SECONDS is below DEFENDER_CONFIG_MIN_PERIOD_SECONDS"
+#endif
+#if (DEFENDER_CONFIG_MAX_ERROR_CODE_LENGTH < 1U) || (DEFENDER_CONFIG_MAX_ERROR_CODE_LENGTH > 255U)
+#error "DEFENDER_CONFIG_MAX_ERROR_CODE_LENGTH must be 1..255"
+#endif
+#if (DEFENDER_CONFIG_MAX_ERROR_MESSAGE_LENGTH < 1U) ||                                            \
+    (DEFENDER_CONFIG_MAX_ERROR_MESSAGE_LENGTH > 1024U)
+#error "DEFENDER_CONFIG_MAX_ERROR_MESSAGE_LENGTH must be 1..1024"
+#endif
+
+#endif /* DEFENDER_CONFIG_DEFAULTS_H */
