@@ -1,0 +1,557 @@
+/**
+ * @file defender_mosquitto.c
+ * @brief libmosquitto MQTT port: connection thread with back-off, interface, events.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <mosquitto.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "defender_mosquitto.h"
+
+/** @brief How long one network loop iteration may block: bounds the stop latency. */
+#define LOOP_TIMEOUT_MS 100
+
+/** @brief libmosquitto is initialised once per process. */
+static pthread_once_t libraryOnce = PTHREAD_ONCE_INIT;
+
+/** @brief Initialises libmosquitto. */
+static void initLibrary(void)
+{
+    (void) mosquitto_lib_init();
+}
+
+/** @brief Writes an error text if a buffer was given. */
+static void setError(char *pErrorText, size_t size, const char *pWhat, const char *pDetail)
+{
+    if ((pErrorText != NULL) && (size > 0U))
+    {
+        (void) snprintf(pErrorText, size, "%s%s%s", pWhat, (pDetail != NULL) ? ": " : "",
+                        (pDetail != NULL) ? pDetail : "");
+    }
+}
+
+uint32_t DefenderMosquitto_BackoffMs(uint32_t attempt, uint32_t baseMs, uint32_t maxMs,
+                                     uint64_t random)
+{
+    uint64_t delay = (baseMs == 0U) ? 1U : baseMs;
+    uint32_t i;
+    uint64_t half;
+
+    for (i = 1U; (i < attempt) && (delay < maxMs); i++)
+    {
+        delay *= 2U;
+    }
+    if (delay > maxMs)
+    {
+        delay = maxMs;
+    }
+    half = delay / 2U;
+
+    return (uint32_t) (half + (random % (delay - half + 1U)));
+}
+
+/** @brief MQTT CONNACK callback. */
+static void onConnect(struct mosquitto *pClient, void *pObject, int rc, int flags,
+                      const mosquitto_property *pProperties)
+{
+    DefenderMosquitto_t *pConnection = pObject;
+
+    (void) pClient;
+    (void) pProperties;
+    if (rc == 0)
+    {
+        (void) pthread_mutex_lock(&pConnection->mutex);
+        pConnection->connected = true;
+        pConnection->attempt = 0U;
+        pConnection->connects++;
+        (void) pthread_mutex_unlock(&pConnection->mutex);
+        (void) fprintf(stderr, "defender: connected to %s:%u\n", pConnection->host,
+                       (unsigned) pConnection->port);
+        DefenderRunner_OnConnectionChanged(pConnection->pRunner, true, (flags & 1) != 0);
+    }
+    else
+    {
+        (void) fprintf(stderr, "defender: broker %s:%u refused the connection: %s\n",
+                       pConnection->host, (unsigned) pConnection->port,
+                       mosquitto_connack_string(rc));
+    }
+}
+
+/** @brief MQTT disconnect callback. */
+static void onDisconnect(struct mosquitto *pClient, void *pObject, int rc,
+                         const mosquitto_property *pProperties)
+{
+    DefenderMosquitto_t *pConnection = pObject;
+    bool wasConnected;
+
+    (void) pClient;
+    (void) pProperties;
+    (void) pthread_mutex_lock(&pConnection->mutex);
+    wasConnected = pConnection->connected;
+    pConnection->connected = false;
+    if (wasConnected)
+    {
+        pConnection->disconnects++;
+    }
+    (void) pthread_mutex_unlock(&pConnection->mutex);
+    if (wasConnected)
+    {
+        if (!pConnection->stopRequested)
+        {
+            (void) fprintf(stderr, "defender: connection to %s:%u lost (%s)\n", pConnection->host,
+                           (unsigned) pConnection->port, mosquitto_strerror(rc));
+        }
+        DefenderRunner_OnConnectionChanged(pConnection->pRunner, false, false);
+    }
+}
+
+/** @brief SUBACK callback. */
+static void onSubscribe(struct mosquitto *pClient, void *pObject, int mid, int qosCount,
+                        const int *pGrantedQos, const mosquitto_property *pProperties)
+{
+    DefenderMosquitto_t *pConnection = pObject;
+    char topic[sizeof(pConnection->pending[0].topic)];
+    bool found = false;
+    size_t i;
+
+    (void) pClient;
+    (void) pProperties;
+    topic[0] = '\0';
+    (void) pthread_mutex_lock(&pConnection->mutex);
+    for (i = 0U; i < DEFENDER_MOSQUITTO_PENDING_SUBSCRIPTIONS; i++)
+    {
+        if ((pConnection->pending[i].mid == mid) && (pConnection->pending[i].topic[0] != '\0'))
+        {
+            (void) memcpy(topic, pConnection->pending[i].topic, sizeof(topic));
+            pConnection->pending[i].topic[0] = '\0';
+            pConnection->pending[i].mid = 0;
+            found = true;
+        }
+    }
+    (void) pthread_mutex_unlock(&pConnection->mutex);
+
+    if (found)
+    {
+        bool granted = (qosCount >= 1) && (pGrantedQos != NULL) && (pGrantedQos[0] >= 0) &&
+                       (pGrantedQos[0] <= 2);
+        DefenderRunner_OnSubscribeResult(pConnection->pRunner, topic, strlen(topic), granted);
+    }
+}
+
+/** @brief Incoming message callback. */
+static void onMessage(struct mosquitto *pClient, void *pObject,
+                      const struct mosquitto_message *pMessage,
+                      const mosquitto_property *pProperties)
+{
+    DefenderMosquitto_t *pConnection = pObject;
+
+    (void) pClient;
+    (void) pProperties;
+    if ((pMessage != NULL) && (pMessage->topic != NULL) && (pMessage->payloadlen >= 0))
+    {
+        (void) DefenderRunner_OnMessage(pConnection->pRunner, pMessage->topic,
+                                        strlen(pMessage->topic), pMessage->payload,
+                                        (size_t) pMessage->payloadlen);
+    }
+}
+
+/** @brief Checks that a file can be read, for early, clear errors. */
+static bool readable(const char *pPath, const char *pWhat, char *pErrorText, size_t size)
+{
+    bool ok = (access(pPath, R_OK) == 0);
+
+    if (!ok)
+    {
+        char detail[DEFENDER_MOSQUITTO_MAX_TEXT + 64U];
+        (void) snprintf(detail, sizeof(detail), "%s: %s", pPath, strerror(errno));
+        setError(pErrorText, size, pWhat, detail);
+    }
+
+    return ok;
+}
+
+DefenderStatus_t DefenderMosquitto_Init(DefenderMosquitto_t *pConnection,
+                                        const DefenderMosquittoSettings_t *pSettings,
+                                        char *pErrorText, size_t errorTextSize)
+{
+    DefenderStatus_t status = DEFENDER_BAD_PARAMETER;
+    bool tls = false;
+    int rc;
+
+    if ((pConnection == NULL) || (pSettings == NULL))
+    {
+        setError(pErrorText, errorTextSize, "no connection settings", NULL);
+    }
+    else if ((pSettings->pHost == NULL) || (pSettings->pHost[0] == '\0') ||
+             (strlen(pSettings->pHost) >= sizeof(pConnection->host)))
+    {
+        setError(pErrorText, errorTextSize, "no valid broker host given", NULL);
+    }
+    else if ((pSettings->pClientId == NULL) || (pSettings->pClientId[0] == '\0'))
+    {
+        setError(pErrorText, errorTextSize, "no client id given", NULL);
+    }
+    else if ((pSettings->pCertFile != NULL) != (pSettings->pKeyFile != NULL))
+    {
+        setError(pErrorText, errorTextSize,
+                 "a client certificate needs its key and a key needs its certificate", NULL);
+    }
+    else if (((pSettings->pCertFile != NULL) || (pSettings->pAlpn != NULL)) &&
+             (pSettings->pCaFile == NULL))
+    {
+        setError(pErrorText, errorTextSize,
+                 "TLS needs the CA certificate that signed the broker's certificate (CA file)",
+                 NULL);
+    }
+    else if (((pSettings->pCaFile != NULL) &&
+              !readable(pSettings->pCaFile, "cannot read the CA file", pErrorText,
+                        errorTextSize)) ||
+             ((pSettings->pCertFile != NULL) &&
+              !readable(pSettings->pCertFile, "cannot read the certificate file", pErrorText,
+                        errorTextSize)) ||
+             ((pSettings->pKeyFile != NULL) &&
+              !readable(pSettings->pKeyFile, "cannot read the key file", pErrorText,
+                        errorTextSize)))
+    {
+        /* The error text is set. */
+    }
+    else
+    {
+        status = DEFENDER_SUCCESS;
+        tls = (pSettings->pCaFile != NULL);
+    }
+
+    if (status == DEFENDER_SUCCESS)
+    {
+        (void) pthread_once(&libraryOnce, initLibrary);
+        (void) memset(pConnection, 0, sizeof(*pConnection));
+        (void) snprintf(pConnection->host, sizeof(pConnection->host), "%s", pSettings->pHost);
+        pConnection->port = (pSettings->port != 0U) ? pSettings->port : (tls ? 8883U : 1883U);
+        pConnection->keepAlive =
+            (pSettings->keepAliveSeconds != 0U) ? pSettings->keepAliveSeconds : 60U;
+        pConnection->backoffBaseMs =
+            (pSettings->backoffBaseMs != 0U) ? pSettings->backoffBaseMs : 1000U;
+        pConnection->backoffMaxMs =
+            (pSettings->backoffMaxMs != 0U) ? pSettings->backoffMaxMs : 60000U;
+        if (pConnection->backoffMaxMs < pConnection->backoffBaseMs)
+        {
+            pConnection->backoffMaxMs = pConnection->backoffBaseMs;
+        }
+        (void) pthread_mutex_init(&pConnection->mutex, NULL);
+        (void) pthread_cond_init(&pConnection->condition, NULL);
+
+        pConnection->pClient = mosquitto_new(pSettings->pClientId, true, pConnection);
+        if (pConnection->pClient == NULL)
+        {
+            setError(pErrorText, errorTextSize, "cannot create the MQTT client", strerror(errno));
+            status = DEFENDER_ERROR;
+        }
+    }
+
+    if (status == DEFENDER_SUCCESS)
+    {
+        (void) mosquitto_threaded_set(pConnection->pClient, true);
+        (void) mosquitto_int_option(pConnection->pClient, MOSQ_OPT_PROTOCOL_VERSION,
+                                    MQTT_PROTOCOL_V311);
+        mosquitto_connect_v5_callback_set(pConnection->pClient, onConnect);
+        mosquitto_disconnect_v5_callback_set(pConnection->pClient, onDisconnect);
+        mosquitto_subscribe_v5_callback_set(pConnection->pClient, onSubscribe);
+        mosquitto_message_v5_callback_set(pConnection->pClient, onMessage);
+        if (tls)
+        {
+            rc = mosquitto_tls_set(pConnection->pClient, pSettings->pCaFile, NULL,
+                                   pSettings->pCertFile, pSettings->pKeyFile, NULL);
+            if ((rc == MOSQ_ERR_SUCCESS) && (pSettings->pAlpn != NULL))
+            {
+                rc = mosquitto_string_option(pConnection->pClient, MOSQ_OPT_TLS_ALPN,
+                                             pSettings->pAlpn);
+            }
+            if (rc != MOSQ_ERR_SUCCESS)
+            {
+                setError(pErrorText, errorTextSize, "TLS set-up failed", mosquitto_strerror(rc));
+                status = DEFENDER_BAD_PARAMETER;
+            }
+        }
+    }
+
+    if ((status != DEFENDER_SUCCESS) && (pConnection != NULL) && (pConnection->pClient != NULL))
+    {
+        mosquitto_destroy(pConnection->pClient);
+        pConnection->pClient = NULL;
+    }
+
+    return status;
+}
+
+/** @brief DefenderMqttInterface_t::pfSubscribe. */
+static DefenderMqttStatus_t subscribe(void *pContext, const char *pTopic, size_t topicLength)
+{
+    DefenderMosquitto_t *pConnection = pContext;
+    DefenderMqttStatus_t status = DEFENDER_MQTT_FAILURE;
+    size_t slot = DEFENDER_MOSQUITTO_PENDING_SUBSCRIPTIONS;
+    size_t i;
+    int mid = 0;
+    int rc;
+
+    (void) pthread_mutex_lock(&pConnection->mutex);
+    for (i = 0U; i < DEFENDER_MOSQUITTO_PENDING_SUBSCRIPTIONS; i++)
+    {
+        if (pConnection->pending[i].topic[0] == '\0')
+        {
+            slot = i;
+            break;
+        }
+    }
+    if (!pConnection->connected)
+    {
+        status = DEFENDER_MQTT_NOT_CONNECTED;
+    }
+    else if ((slot < DEFENDER_MOSQUITTO_PENDING_SUBSCRIPTIONS) &&
+             (topicLength < sizeof(pConnection->pending[0].topic)))
+    {
+        rc = mosquitto_subscribe(pConnection->pClient, &mid, pTopic, 1);
+        if (rc == MOSQ_ERR_SUCCESS)
+        {
+            pConnection->pending[slot].mid = mid;
+            (void) memcpy(pConnection->pending[slot].topic, pTopic, topicLength);
+            pConnection->pending[slot].topic[topicLength] = '\0';
+            status = DEFENDER_MQTT_PENDING;
+        }
+        else if (rc == MOSQ_ERR_NO_CONN)
+        {
+            status = DEFENDER_MQTT_NOT_CONNECTED;
+        }
+        else
+        {
+            /* Failure. */
+        }
+    }
+    else
+    {
+        /* No free slot or topic too long: failure. */
+    }
+    (void) pthread_mutex_unlock(&pConnection->mutex);
+
+    return status;
+}
+
+/** @brief DefenderMqttInterface_t::pfUnsubscribe. */
+static DefenderMqttStatus_t unsubscribe(void *pContext, const char *pTopic, size_t topicLength)
+{
+    DefenderMosquitto_t *pConnection = pContext;
+    DefenderMqttStatus_t status = DEFENDER_MQTT_FAILURE;
+
+    (void) topicLength;
+    if (mosquitto_unsubscribe(pConnection->pClient, NULL, pTopic) == MOSQ_ERR_SUCCESS)
+    {
+        status = DEFENDER_MQTT_SUCCESS;
+    }
+
+    return status;
+}
+
+/** @brief DefenderMqttInterface_t::pfPublish. */
+static DefenderMqttStatus_t publish(void *pContext, const char *pTopic, size_t topicLength,
+                                    const uint8_t *pPayload, size_t payloadLength)
+{
+    DefenderMosquitto_t *pConnection = pContext;
+    DefenderMqttStatus_t status = DEFENDER_MQTT_FAILURE;
+    bool connected;
+    int rc;
+
+    (void) topicLength;
+    (void) pthread_mutex_lock(&pConnection->mutex);
+    connected = pConnection->connected;
+    (void) pthread_mutex_unlock(&pConnection->mutex);
+
+    if (!connected)
+    {
+        status = DEFENDER_MQTT_NOT_CONNECTED;
+    }
+    else if (payloadLength <= (size_t) INT_MAX)
+    {
+        rc = mosquitto_publish(pConnection->pClient, NULL, pTopic, (int) payloadLength, pPayload, 1,
+                               false);
+        if (rc == MOSQ_ERR_SUCCESS)
+        {
+            status = DEFENDER_MQTT_SUCCESS;
+        }
+        else if (rc == MOSQ_ERR_NO_CONN)
+        {
+            status = DEFENDER_MQTT_NOT_CONNECTED;
+        }
+        else
+        {
+            (void) fprintf(stderr, "defender: publish failed: %s\n", mosquitto_strerror(rc));
+        }
+    }
+    else
+    {
+        /* Too large for MQTT. */
+    }
+
+    return status;
+}
+
+void DefenderMosquitto_GetInterface(DefenderMosquitto_t *pConnection,
+                                    DefenderMqttInterface_t *pInterface)
+{
+    if ((pConnection != NULL) && (pInterface != NULL))
+    {
+        pInterface->pContext = pConnection;
+        pInterface->pfSubscribe = subscribe;
+        pInterface->pfPublish = publish;
+        pInterface->pfUnsubscribe = unsubscribe;
+    }
+}
+
+/**
+ * @brief Sleeps up to `ms`, returning early when a stop is requested.
+ * @return true when a stop was requested.
+ */
+static bool sleepUnlessStopped(DefenderMosquitto_t *pConnection, uint32_t ms)
+{
+    struct timespec deadline;
+    bool stop;
+
+    (void) clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += (time_t) (ms / 1000U);
+    deadline.tv_nsec += (long) (ms % 1000U) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L)
+    {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    (void) pthread_mutex_lock(&pConnection->mutex);
+    while (!pConnection->stopRequested &&
+           (pthread_cond_timedwait(&pConnection->condition, &pConnection->mutex, &deadline) !=
+            ETIMEDOUT))
+    {
+    }
+    stop = pConnection->stopRequested;
+    (void) pthread_mutex_unlock(&pConnection->mutex);
+
+    return stop;
+}
+
+/** @brief Waits the back-off delay of the next attempt. @return true on stop. */
+static bool backOff(DefenderMosquitto_t *pConnection, const char *pWhy)
+{
+    uint64_t random = 0U;
+    uint32_t delay;
+
+    pConnection->attempt++;
+    if (getrandom(&random, sizeof(random), 0) != (ssize_t) sizeof(random))
+    {
+        random = (uint64_t) time(NULL);
+    }
+    delay = DefenderMosquitto_BackoffMs(pConnection->attempt, pConnection->backoffBaseMs,
+                                        pConnection->backoffMaxMs, random);
+    (void) fprintf(stderr, "defender: cannot reach %s:%u (%s); retrying in %u ms\n",
+                   pConnection->host, (unsigned) pConnection->port, pWhy, (unsigned) delay);
+    return sleepUnlessStopped(pConnection, delay);
+}
+
+/** @brief The network thread. */
+static void *networkThread(void *pArgument)
+{
+    DefenderMosquitto_t *pConnection = pArgument;
+    bool haveSocket = false;
+    bool stop = false;
+    int rc;
+
+    while (!stop)
+    {
+        if (!haveSocket)
+        {
+            rc = (pConnection->connects == 0U && pConnection->attempt == 0U)
+                     ? mosquitto_connect_async(pConnection->pClient, pConnection->host,
+                                               pConnection->port, pConnection->keepAlive)
+                     : mosquitto_reconnect_async(pConnection->pClient);
+            if (rc == MOSQ_ERR_SUCCESS)
+            {
+                haveSocket = true;
+            }
+            else
+            {
+                stop = backOff(pConnection,
+                               (rc == MOSQ_ERR_ERRNO) ? strerror(errno) : mosquitto_strerror(rc));
+            }
+        }
+        else
+        {
+            rc = mosquitto_loop(pConnection->pClient, LOOP_TIMEOUT_MS, 1);
+            if (rc != MOSQ_ERR_SUCCESS)
+            {
+                haveSocket = false;
+                onDisconnect(pConnection->pClient, pConnection, rc, NULL);
+                if (!pConnection->stopRequested)
+                {
+                    stop = backOff(pConnection, (rc == MOSQ_ERR_ERRNO) ? strerror(errno)
+                                                                       : mosquitto_strerror(rc));
+                }
+            }
+        }
+        (void) pthread_mutex_lock(&pConnection->mutex);
+        stop = stop || pConnection->stopRequested;
+        (void) pthread_mutex_unlock(&pConnection->mutex);
+    }
+
+    if (haveSocket)
+    {
+        (void) mosquitto_disconnect(pConnection->pClient);
+        /* Let the DISCONNECT packet go out. */
+        (void) mosquitto_loop(pConnection->pClient, 10, 1);
+        onDisconnect(pConnection->pClient, pConnection, 0, NULL);
+    }
+
+    return NULL;
+}
+
+DefenderStatus_t DefenderMosquitto_Start(DefenderMosquitto_t *pConnection,
+                                         DefenderRunner_t *pRunner)
+{
+    DefenderStatus_t status = DEFENDER_BAD_PARAMETER;
+
+    if ((pConnection != NULL) && (pRunner != NULL) && (pConnection->pClient != NULL))
+    {
+        status = DEFENDER_ALREADY_STARTED;
+        if (!pConnection->threadRunning)
+        {
+            pConnection->pRunner = pRunner;
+            pConnection->stopRequested = false;
+            status = (pthread_create(&pConnection->thread, NULL, networkThread, pConnection) == 0)
+                         ? DEFENDER_SUCCESS
+                         : DEFENDER_ERROR;
+            pConnection->threadRunning = (status == DEFENDER_SUCCESS);
+        }
+    }
+
+    return status;
+}
+
+void DefenderMosquitto_Deinit(DefenderMosquitto_t *pConnection)
+{
+    if ((pConnection != NULL) && (pConnection->pClient != NULL))
+    {
+        if (pConnection->threadRunning)
+        {
+            (void) pthread_mutex_lock(&pConnection->mutex);
+            pConnection->stopRequested = true;
+            (void) pthread_cond_broadcast(&pConnection->condition);
+            (void) pthread_mutex_unlock(&pConnection->mutex);
+            (void) pthread_join(pConnection->thread, NULL);
+            pConnection->threadRunning = false;
+        }
+        mosquitto_destroy(pConnection->pClient);
+        pConnection->pClient = NULL;
+        (void) pthread_cond_destroy(&pConnection->condition);
+        (void) pthread_mutex_destroy(&pConnection->mutex);
+    }
+}
