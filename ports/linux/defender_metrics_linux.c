@@ -1167,6 +1167,7 @@ static bool onDevLine(void *pArg, const char *pLine, size_t length)
     if (ok)
     {
         struct ifreq request;
+        size_t nameLength = strlen(counters.name);
 
         counters.bytesIn = values[0];
         counters.packetsIn = values[1];
@@ -1174,8 +1175,12 @@ static bool onDevLine(void *pArg, const char *pLine, size_t length)
         counters.packetsOut = values[9];
         counters.counterBits = 64U;
         memset(&request, 0, sizeof(request));
-        (void) strncpy(request.ifr_name, counters.name, IFNAMSIZ - 1);
-        if ((pFile->fd >= 0) && (ioctl(pFile->fd, SIOCGIFFLAGS, &request) == 0))
+        if (nameLength < IFNAMSIZ)
+        {
+            memcpy(request.ifr_name, counters.name, nameLength);
+        }
+        if ((pFile->fd >= 0) && (nameLength < IFNAMSIZ) &&
+            (ioctl(pFile->fd, SIOCGIFFLAGS, &request) == 0))
         {
             counters.isLoopback = ((request.ifr_flags & IFF_LOOPBACK) != 0);
         }
