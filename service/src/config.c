@@ -1,0 +1,350 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void config_defaults(detect_config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->broker_host, sizeof c->broker_host, "localhost");
+    c->broker_port = 0; /* 1883, or 8883 with TLS */
+    snprintf(c->db_path, sizeof c->db_path, "/var/lib/defender-detect/detect.db");
+    snprintf(c->http_addr, sizeof c->http_addr, "127.0.0.1");
+    c->http_port = 8080;
+    c->throttle_seconds = 300;
+    c->throttle_tolerance = 10;
+    c->max_payload = 131072;
+    c->retention_days = 30;
+    snprintf(c->region, sizeof c->region, "us-east-1");
+    snprintf(c->account_id, sizeof c->account_id, "123456789012");
+    snprintf(c->partition, sizeof c->partition, "aws");
+    c->log_level = 2;
+    c->batch_max = 1024;
+    c->queue_max_mb = 64;
+}
+
+void config_usage(const char *prog)
+{
+    printf(
+        "Usage: %s serve [options]\n"
+        "Self-hosted AWS IoT Device Defender Detect service (ingestion).\n\n"
+        "MQTT:\n"
+        "  --broker HOST[:PORT]        broker address (default localhost:1883, 8883 with TLS)\n"
+        "  --ca FILE --cert FILE --key FILE   mutual TLS to the broker\n"
+        "  --username NAME --password PW     broker credentials\n"
+        "  --client-id ID              MQTT client id (default defender-detect-<pid>)\n"
+        "  --share-group NAME          subscribe via $share/NAME/... (MQTT v5)\n"
+        "Storage:\n"
+        "  --db PATH                   SQLite file (default /var/lib/defender-detect/detect.db)\n"
+        "  --retention-days N          datapoint retention (default 30)\n"
+        "HTTP API:\n"
+        "  --http ADDR:PORT            API listen address (default 127.0.0.1:8080)\n"
+        "  --credentials FILE          verify SigV4 against 'ACCESS_KEY_ID SECRET' lines\n"
+        "  --region R --account-id N --partition P   ARN components\n"
+        "Validation:\n"
+        "  --strict                    strict mode (protocol appendix)\n"
+        "  --throttle-seconds N        throttle window W (default 300, 0 disables)\n"
+        "  --throttle-tolerance PCT    tolerance T, 0..50 (default 10)\n"
+        "  --duplicate-reply           answer duplicate ids with REJECTED InvalidPayload\n"
+        "  --max-payload BYTES         (default 131072)\n"
+        "Test hooks:\n"
+        "  --test-hooks                enable POST /_test/... endpoints (clock, reject, ...)\n"
+        "  --reject-all invalid|throttled   reject every otherwise valid report\n"
+        "  --response-delay-ms N       delay every response\n"
+        "  --drop-responses N          drop the next N responses\n"
+        "Other:\n"
+        "  --config FILE               read 'key = value' lines with the option names\n"
+        "  --log-level error|warn|info|debug\n"
+        "  --batch-max N               reports per storage transaction (default 1024)\n"
+        "  --queue-max-mb N            ingest queue bound (default 64)\n"
+        "  -h, --help\n",
+        prog);
+}
+
+static int set_str(char *dst, size_t cap, const char *v, char *err, size_t errsz, const char *k)
+{
+    if (strlen(v) >= cap)
+    {
+        snprintf(err, errsz, "value of %s too long", k);
+        return -1;
+    }
+    snprintf(dst, cap, "%s", v);
+    return 0;
+}
+
+static int set_int(int *dst, const char *v, long lo, long hi, char *err, size_t errsz,
+                   const char *k)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < lo || n > hi)
+    {
+        snprintf(err, errsz, "invalid value for %s: '%s' (%ld..%ld)", k, v, lo, hi);
+        return -1;
+    }
+    *dst = (int) n;
+    return 0;
+}
+
+static int split_hostport(const char *v, char *host, size_t hcap, int *port, char *err,
+                          size_t errsz, const char *k)
+{
+    const char *colon = strrchr(v, ':');
+    const char *h = v;
+    size_t hl = colon ? (size_t) (colon - v) : strlen(v);
+    if (colon != NULL && strchr(v, ']') != NULL && colon < strchr(v, ']'))
+    {
+        colon = NULL;
+        hl = strlen(v);
+    }
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']')
+    {
+        h++;
+        hl -= 2;
+    }
+    if (hl == 0 || hl >= hcap)
+    {
+        snprintf(err, errsz, "invalid address for %s: '%s'", k, v);
+        return -1;
+    }
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    if (colon != NULL)
+        return set_int(port, colon + 1, 1, 65535, err, errsz, k);
+    return 0;
+}
+
+/* Applies one option; returns 1 if it consumed the value, 0 if it is a flag, -1 error. */
+static int apply(detect_config *c, const char *k, const char *v, char *err, size_t errsz)
+{
+#define NEEDV()                                                                                    \
+    do                                                                                             \
+    {                                                                                              \
+        if (v == NULL)                                                                             \
+        {                                                                                          \
+            snprintf(err, errsz, "option %s needs a value", k);                                    \
+            return -1;                                                                             \
+        }                                                                                          \
+    } while (0)
+#define STR(name, field)                                                                           \
+    if (strcmp(k, name) == 0)                                                                      \
+    {                                                                                              \
+        NEEDV();                                                                                   \
+        return set_str(c->field, sizeof c->field, v, err, errsz, k) < 0 ? -1 : 1;                  \
+    }
+#define INT(name, field, lo, hi)                                                                   \
+    if (strcmp(k, name) == 0)                                                                      \
+    {                                                                                              \
+        NEEDV();                                                                                   \
+        return set_int(&c->field, v, lo, hi, err, errsz, k) < 0 ? -1 : 1;                          \
+    }
+    if (strcmp(k, "broker") == 0)
+    {
+        NEEDV();
+        return split_hostport(v, c->broker_host, sizeof c->broker_host, &c->broker_port, err, errsz,
+                              k) < 0
+                   ? -1
+                   : 1;
+    }
+    if (strcmp(k, "http") == 0)
+    {
+        NEEDV();
+        return split_hostport(v, c->http_addr, sizeof c->http_addr, &c->http_port, err, errsz, k) <
+                       0
+                   ? -1
+                   : 1;
+    }
+    STR("ca", ca)
+    STR("cert", cert)
+    STR("key", key)
+    STR("username", username)
+    STR("password", password)
+    STR("client-id", client_id)
+    STR("share-group", share_group)
+    STR("db", db_path)
+    STR("credentials", credentials)
+    STR("region", region)
+    STR("account-id", account_id)
+    STR("partition", partition)
+    INT("throttle-seconds", throttle_seconds, 0, 86400 * 365)
+    INT("throttle-tolerance", throttle_tolerance, 0, 50)
+    INT("max-payload", max_payload, 1, 131072)
+    INT("retention-days", retention_days, 1, 36500)
+    INT("response-delay-ms", response_delay_ms, 0, 600000)
+    INT("drop-responses", drop_responses, 0, 1000000000)
+    INT("batch-max", batch_max, 1, 65536)
+    INT("queue-max-mb", queue_max_mb, 1, 65536)
+    if (strcmp(k, "reject-all") == 0)
+    {
+        NEEDV();
+        if (strcmp(v, "invalid") != 0 && strcmp(v, "throttled") != 0 && strcmp(v, "none") != 0)
+        {
+            snprintf(err, errsz, "--reject-all takes invalid, throttled or none");
+            return -1;
+        }
+        snprintf(c->reject_all, sizeof c->reject_all, "%s", strcmp(v, "none") ? v : "");
+        return 1;
+    }
+    if (strcmp(k, "log-level") == 0)
+    {
+        NEEDV();
+        static const char *const lv[] = {"error", "warn", "info", "debug"};
+        for (int i = 0; i < 4; i++)
+            if (strcmp(v, lv[i]) == 0)
+            {
+                c->log_level = i;
+                return 1;
+            }
+        snprintf(err, errsz, "invalid log level '%s'", v);
+        return -1;
+    }
+    /* boolean flags; in a config file they take true/false */
+    int *flag = NULL;
+    if (strcmp(k, "strict") == 0)
+        flag = &c->strict;
+    else if (strcmp(k, "duplicate-reply") == 0)
+        flag = &c->duplicate_reply;
+    else if (strcmp(k, "test-hooks") == 0)
+        flag = &c->test_hooks;
+    if (flag != NULL)
+    {
+        if (v == NULL)
+        {
+            *flag = 1;
+            return 0;
+        }
+        if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0)
+            *flag = 1;
+        else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "no") == 0)
+            *flag = 0;
+        else
+        {
+            snprintf(err, errsz, "invalid boolean for %s: '%s'", k, v);
+            return -1;
+        }
+        return 1;
+    }
+    snprintf(err, errsz, "unknown option '%s'", k);
+    return -1;
+#undef NEEDV
+#undef STR
+#undef INT
+}
+
+static int is_flag(const char *k)
+{
+    return strcmp(k, "strict") == 0 || strcmp(k, "duplicate-reply") == 0 ||
+           strcmp(k, "test-hooks") == 0;
+}
+
+int config_load_file(detect_config *c, const char *path, char *err, size_t errsz)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+    {
+        snprintf(err, errsz, "cannot open config %s", path);
+        return -1;
+    }
+    char line[1024];
+    int lineno = 0;
+    while (fgets(line, sizeof line, f) != NULL)
+    {
+        lineno++;
+        size_t l = strlen(line);
+        if (l == sizeof line - 1 && line[l - 1] != '\n')
+        {
+            snprintf(err, errsz, "%s:%d: line too long", path, lineno);
+            fclose(f);
+            return -1;
+        }
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        char *e = p + strlen(p);
+        while (e > p && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+            *--e = '\0';
+        if (*p == '\0' || *p == '#')
+            continue;
+        char *k = p;
+        char *sep = strpbrk(p, "= \t");
+        char *v = NULL;
+        if (sep != NULL)
+        {
+            *sep = '\0';
+            v = sep + 1;
+            while (*v == ' ' || *v == '\t' || *v == '=')
+                v++;
+            if (*v == '\0')
+                v = NULL;
+        }
+        char sub[256];
+        if (apply(c, k, v, sub, sizeof sub) < 0)
+        {
+            snprintf(err, errsz, "%s:%d: %s", path, lineno, sub);
+            fclose(f);
+            return -1;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+int config_parse_args(detect_config *c, int argc, char **argv, char *err, size_t errsz)
+{
+    /* config file first, so that command-line options override it */
+    for (int i = 0; i < argc; i++)
+    {
+        if (strcmp(argv[i], "--config") == 0)
+        {
+            if (i + 1 >= argc)
+            {
+                snprintf(err, errsz, "--config needs a value");
+                return -1;
+            }
+            if (config_load_file(c, argv[i + 1], err, errsz) < 0)
+                return -1;
+        }
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    for (int i = 0; i < argc; i++)
+    {
+        const char *a = argv[i];
+        if (strcmp(a, "--config") == 0)
+        {
+            i++;
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0)
+        {
+            snprintf(err, errsz, "unexpected argument '%s'", a);
+            return -1;
+        }
+        char key[64];
+        const char *eq = strchr(a + 2, '=');
+        const char *v;
+        size_t kl = eq ? (size_t) (eq - a - 2) : strlen(a + 2);
+        if (kl >= sizeof key)
+        {
+            snprintf(err, errsz, "unknown option '%s'", a);
+            return -1;
+        }
+        memcpy(key, a + 2, kl);
+        key[kl] = '\0';
+        if (eq != NULL)
+            v = eq + 1;
+        else if (is_flag(key))
+            v = NULL;
+        else
+            v = i + 1 < argc ? argv[i + 1] : NULL;
+        int r = apply(c, key, v, err, errsz);
+        if (r < 0)
+            return -1;
+        if (r == 1 && eq == NULL)
+            i++;
+    }
+    return 0;
+}

@@ -1,0 +1,48 @@
+/* Service options: command line and config file ("key = value", same names). */
+#ifndef DETECT_CONFIG_H
+#define DETECT_CONFIG_H
+
+#include <stddef.h>
+
+#define CFG_PATH 512
+
+typedef struct
+{
+    char broker_host[256];
+    int broker_port;
+    char ca[CFG_PATH];
+    char cert[CFG_PATH];
+    char key[CFG_PATH];
+    char username[128];
+    char password[256];
+    char client_id[128];
+    char share_group[128];
+    char db_path[CFG_PATH];
+    char http_addr[64];
+    int http_port;
+    char credentials[CFG_PATH];
+    int strict;
+    int throttle_seconds;
+    int throttle_tolerance;
+    int duplicate_reply;
+    int max_payload;
+    int retention_days;
+    char region[32];
+    char account_id[16];
+    char partition[16];
+    int test_hooks;
+    char reject_all[16]; /* "", "invalid", "throttled" */
+    int response_delay_ms;
+    int drop_responses;
+    int log_level;
+    int batch_max;
+    int queue_max_mb;
+} detect_config;
+
+void config_defaults(detect_config *c);
+/* Parses argv (after the "serve" word). Returns 0 ok, 1 help printed, -1 error. */
+int config_parse_args(detect_config *c, int argc, char **argv, char *err, size_t errsz);
+int config_load_file(detect_config *c, const char *path, char *err, size_t errsz);
+void config_usage(const char *prog);
+
+#endif

@@ -1,0 +1,213 @@
+#include "mqtt.h"
+
+#include "log.h"
+
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct detect_mqtt
+{
+    struct mosquitto *mosq;
+    detect_service *svc;
+    char topics[2][320];
+    atomic_int connected;
+    atomic_int quiescing;
+    atomic_uint_fast64_t sent;
+    atomic_uint_fast64_t acked;
+};
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
+                       const mosquitto_property *props)
+{
+    (void) flags;
+    (void) props;
+    detect_mqtt *m = obj;
+    if (rc != 0)
+    {
+        log_msg(LOG_WARN, "broker refused connection: %s", mosquitto_reason_string(rc));
+        return;
+    }
+    atomic_store(&m->connected, 1);
+    if (atomic_load(&m->quiescing))
+        return;
+    for (int i = 0; i < 2; i++)
+    {
+        int src = mosquitto_subscribe_v5(mosq, NULL, m->topics[i], 1, 0, NULL);
+        if (src != MOSQ_ERR_SUCCESS)
+            log_msg(LOG_ERROR, "subscribe %s failed: %s", m->topics[i], mosquitto_strerror(src));
+    }
+    log_msg(LOG_INFO, "connected to broker; subscribed to %s and %s", m->topics[0], m->topics[1]);
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
+                         const int *granted, const mosquitto_property *props)
+{
+    (void) mosq;
+    (void) obj;
+    (void) mid;
+    (void) props;
+    for (int i = 0; i < qos_count; i++)
+        if (granted[i] > 2)
+            log_msg(LOG_ERROR, "broker refused a subscription (reason %d)", granted[i]);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosquitto_property *p)
+{
+    (void) mosq;
+    (void) p;
+    detect_mqtt *m = obj;
+    atomic_store(&m->connected, 0);
+    if (rc != 0)
+        log_msg(LOG_WARN, "disconnected from broker (%d); reconnecting", rc);
+}
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
+                       const mosquitto_property *props)
+{
+    (void) mosq;
+    (void) mid;
+    (void) reason;
+    (void) props;
+    detect_mqtt *m = obj;
+    atomic_fetch_add(&m->acked, 1);
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
+                       const mosquitto_property *props)
+{
+    (void) mosq;
+    (void) props;
+    detect_mqtt *m = obj;
+    if (msg->topic == NULL || msg->payloadlen < 0)
+        return;
+    service_enqueue(m->svc, msg->topic, msg->payload, (size_t) msg->payloadlen);
+}
+
+static int do_publish(void *ctx, const char *topic, const void *payload, size_t len)
+{
+    detect_mqtt *m = ctx;
+    atomic_fetch_add(&m->sent, 1);
+    int rc = mosquitto_publish_v5(m->mosq, NULL, topic, (int) len, payload, 1, false, NULL);
+    if (rc != MOSQ_ERR_SUCCESS)
+    {
+        atomic_fetch_add(&m->acked, 1);
+        log_msg(LOG_WARN, "publish to %s failed: %s", topic, mosquitto_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+detect_mqtt *mqtt_start(detect_service *svc, char *err, size_t errsz)
+{
+    const detect_config *c = &svc->cfg;
+    detect_mqtt *m = calloc(1, sizeof *m);
+    if (m == NULL)
+    {
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    m->svc = svc;
+    for (int i = 0; i < 2; i++)
+    {
+        const char *fmt = i == 0 ? "json" : "cbor";
+        if (c->share_group[0])
+            snprintf(m->topics[i], sizeof m->topics[i],
+                     "$share/%s/$aws/things/+/defender/metrics/%s", c->share_group, fmt);
+        else
+            snprintf(m->topics[i], sizeof m->topics[i], "$aws/things/+/defender/metrics/%s", fmt);
+    }
+    char cid[160];
+    if (c->client_id[0])
+        snprintf(cid, sizeof cid, "%s", c->client_id);
+    else
+        snprintf(cid, sizeof cid, "defender-detect-%ld", (long) getpid());
+    m->mosq = mosquitto_new(cid, true, m);
+    if (m->mosq == NULL)
+    {
+        snprintf(err, errsz, "mosquitto_new failed");
+        free(m);
+        return NULL;
+    }
+    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+    mosquitto_max_inflight_messages_set(m->mosq, 0);
+    mosquitto_connect_v5_callback_set(m->mosq, on_connect);
+    mosquitto_subscribe_v5_callback_set(m->mosq, on_subscribe);
+    mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect);
+    mosquitto_publish_v5_callback_set(m->mosq, on_publish);
+    mosquitto_message_v5_callback_set(m->mosq, on_message);
+    mosquitto_reconnect_delay_set(m->mosq, 1, 30, true);
+    int tls = c->ca[0] || c->cert[0];
+    if (tls)
+    {
+        int rc = mosquitto_tls_set(m->mosq, c->ca[0] ? c->ca : NULL, NULL,
+                                   c->cert[0] ? c->cert : NULL, c->key[0] ? c->key : NULL, NULL);
+        if (rc != MOSQ_ERR_SUCCESS)
+        {
+            snprintf(err, errsz, "TLS setup failed: %s", mosquitto_strerror(rc));
+            mosquitto_destroy(m->mosq);
+            free(m);
+            return NULL;
+        }
+    }
+    if (c->username[0])
+        mosquitto_username_pw_set(m->mosq, c->username, c->password[0] ? c->password : NULL);
+    svc->publish = do_publish;
+    svc->publish_ctx = m;
+    int port = c->broker_port ? c->broker_port : (tls ? 8883 : 1883);
+    int rc = mosquitto_connect_bind_v5(m->mosq, c->broker_host, port, 30, NULL, NULL);
+    if (rc != MOSQ_ERR_SUCCESS)
+        log_msg(LOG_WARN, "cannot connect to %s:%d (%s); will keep retrying", c->broker_host, port,
+                mosquitto_strerror(rc));
+    rc = mosquitto_loop_start(m->mosq);
+    if (rc != MOSQ_ERR_SUCCESS)
+    {
+        snprintf(err, errsz, "mosquitto_loop_start: %s", mosquitto_strerror(rc));
+        mosquitto_destroy(m->mosq);
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void mqtt_quiesce(detect_mqtt *m)
+{
+    atomic_store(&m->quiescing, 1);
+    for (int i = 0; i < 2; i++)
+        mosquitto_unsubscribe_v5(m->mosq, NULL, m->topics[i], NULL);
+}
+
+void mqtt_flush(detect_mqtt *m, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 10)
+    {
+        if (atomic_load(&m->acked) >= atomic_load(&m->sent) || !atomic_load(&m->connected))
+            return;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    log_msg(LOG_WARN, "%llu replies still unacknowledged at shutdown",
+            (unsigned long long) (atomic_load(&m->sent) - atomic_load(&m->acked)));
+}
+
+int mqtt_connected(detect_mqtt *m)
+{
+    return atomic_load(&m->connected);
+}
+
+void mqtt_stop(detect_mqtt *m)
+{
+    if (m == NULL)
+        return;
+    mosquitto_disconnect_v5(m->mosq, 0, NULL);
+    mosquitto_loop_stop(m->mosq, false);
+    mosquitto_destroy(m->mosq);
+    m->svc->publish = NULL;
+    free(m);
+}
