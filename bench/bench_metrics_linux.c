@@ -9,8 +9,10 @@
  * Usage: bench_metrics_linux [N ...]   (default: 100 1000 10000 50000)
  *
  * Each connection takes two descriptors; the program raises RLIMIT_NOFILE (the hard
- * limit too when it runs as root) and skips the sizes it cannot reach. Connections are
- * closed with RST so no TIME_WAIT sockets are left for the next size.
+ * limit too when it may) and holds the connections in helper processes of at most
+ * that many descriptors each, so the collector sees the whole host's N connections
+ * whatever one process may open; it skips the sizes it cannot reach. Connections
+ * close with RST (SO_LINGER 0) so no TIME_WAIT sockets are left for the next size.
  */
 #define _GNU_SOURCE
 
@@ -25,6 +27,7 @@
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include "defender_core.h"
 #include "defender_metrics_linux.h"
@@ -222,58 +225,117 @@ static uint64_t collectBaseline(void)
     return established;
 }
 
-/** @brief Open connections: client and server descriptors. */
-static int *pFds;
-static size_t fdCount;
+/** @brief Most helper processes (each holds up to its descriptor limit of sockets). */
+#define MAX_HELPERS 64
 
-/** @brief Closes every open connection with RST (no TIME_WAIT left behind). */
+/** @brief Helper processes holding the connections of the current size. */
+static pid_t helpers[MAX_HELPERS];
+static size_t helperCount;
+/** @brief Write end of the pipe whose closing tells the helpers to exit. */
+static int stopFd = -1;
+
+/** @brief Ends every helper; their sockets close with RST (SO_LINGER 0), no TIME_WAIT. */
 static void closeAll(void)
 {
-    struct linger hard = {1, 0};
     size_t i;
 
-    for (i = 0U; i < fdCount; i++)
+    if (stopFd >= 0)
     {
-        (void) setsockopt(pFds[i], SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
-        (void) close(pFds[i]);
+        (void) close(stopFd);
+        stopFd = -1;
     }
-    fdCount = 0U;
+    for (i = 0U; i < helperCount; i++)
+    {
+        (void) waitpid(helpers[i], NULL, 0);
+    }
+    helperCount = 0U;
 }
 
 /**
- * @brief Opens n established loopback connections spread over the listeners.
+ * @brief In a helper: opens n established loopback connections spread over the listeners.
  * @return true on success.
  */
-static bool openConnections(size_t n, const int *pListeners, const struct sockaddr_in *pAddrs)
+static bool openConnections(size_t n, size_t first, const int *pListeners,
+                            const struct sockaddr_in *pAddrs)
 {
+    struct linger hard = {1, 0};
     bool ok = true;
     size_t i;
 
-    for (i = 0U; (i < n) && ok; i++)
+    for (i = first; (i < first + n) && ok; i++)
     {
         size_t l = i % LISTENERS;
         int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         int server = -1;
 
         ok = (client >= 0) &&
+             (setsockopt(client, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard)) == 0) &&
              (connect(client, (const struct sockaddr *) &pAddrs[l], sizeof(pAddrs[l])) == 0);
         if (ok)
         {
             server = accept(pListeners[l], NULL, NULL);
-            ok = (server >= 0);
-        }
-        if (client >= 0)
-        {
-            pFds[fdCount++] = client;
-        }
-        if (server >= 0)
-        {
-            pFds[fdCount++] = server;
+            ok = (server >= 0) &&
+                 (setsockopt(server, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard)) == 0);
         }
         if (!ok)
         {
             fprintf(stderr, "connection %zu: %s\n", i, strerror(errno));
         }
+    }
+    return ok;
+}
+
+/**
+ * @brief Opens n connections in helper processes of `perHelper` connections each (the
+ * descriptor limit of one process may be below 2n and not raisable without
+ * CAP_SYS_RESOURCE). The helpers keep them until closeAll().
+ * @return true when all are established.
+ */
+static bool openInHelpers(size_t n, size_t perHelper, const int *pListeners,
+                          const struct sockaddr_in *pAddrs)
+{
+    int stopPipe[2];
+    bool ok = (pipe(stopPipe) == 0);
+    size_t opened = 0U;
+
+    stopFd = ok ? stopPipe[1] : -1;
+    while (ok && (opened < n))
+    {
+        size_t chunk = ((n - opened) < perHelper) ? (n - opened) : perHelper;
+        int ready[2];
+        char status = 0;
+        pid_t pid;
+
+        ok = (helperCount < MAX_HELPERS) && (pipe(ready) == 0);
+        pid = ok ? fork() : -1;
+        if (pid == 0)
+        {
+            char byte;
+
+            (void) close(stopPipe[1]);
+            (void) close(ready[0]);
+            status = openConnections(chunk, opened, pListeners, pAddrs) ? 1 : 0;
+            (void) write(ready[1], &status, 1U);
+            /* Wait until the parent closes the stop pipe (or dies). */
+            (void) read(stopPipe[0], &byte, 1U);
+            _exit(0);
+        }
+        if (pid > 0)
+        {
+            helpers[helperCount++] = pid;
+            (void) close(ready[1]);
+            ok = (read(ready[0], &status, 1U) == 1) && (status == 1);
+            (void) close(ready[0]);
+        }
+        else
+        {
+            ok = false;
+        }
+        opened += chunk;
+    }
+    if (ok || (stopPipe[0] >= 0))
+    {
+        (void) close(stopPipe[0]);
     }
     return ok;
 }
@@ -308,6 +370,7 @@ int main(int argc, char **argv)
     struct sockaddr_in addrs[LISTENERS];
     struct rlimit limit;
     rlim_t maxFds;
+    size_t perHelper;
     size_t maxN = 0U;
     double previous[3] = {0.0, 0.0, 0.0};
     size_t previousN = 0U;
@@ -343,11 +406,7 @@ int main(int argc, char **argv)
     (void) setrlimit(RLIMIT_NOFILE, &limit);
     (void) getrlimit(RLIMIT_NOFILE, &limit);
     maxFds = limit.rlim_cur;
-    pFds = calloc(2U * maxN + 2U, sizeof(int));
-    if (pFds == NULL)
-    {
-        return 1;
-    }
+    perHelper = (maxFds > 128U) ? (size_t) ((maxFds - 64U) / 2U) : 0U;
 
     for (i = 0; i < LISTENERS; i++)
     {
@@ -369,8 +428,8 @@ int main(int argc, char **argv)
 
     printf("Linux metrics source: one full collection (4 groups) with N established loopback\n"
            "connections (2N sockets in ESTABLISHED, plus the host's own).\n"
-           "descriptor limit %llu\n\n",
-           (unsigned long long) maxFds);
+           "descriptor limit %llu per process: connections held by helpers of up to %zu each\n\n",
+           (unsigned long long) maxFds, perHelper);
     printf("%8s %10s | %12s %12s %12s | %10s %10s | %s\n", "N", "seen", "netlink ms", "/proc ms",
            "baseline ms", "base/nl", "proc/nl", "growth vs previous N (nl, proc, base)");
 
@@ -382,13 +441,13 @@ int main(int argc, char **argv)
         uint64_t seen[3];
         int m;
 
-        if ((rlim_t) (2U * n + 32U) > maxFds)
+        if ((perHelper == 0U) || (((n + perHelper - 1U) / perHelper) > MAX_HELPERS))
         {
-            printf("%8zu skipped: needs %zu descriptors, limit is %llu\n", n, 2U * n + 32U,
-                   (unsigned long long) maxFds);
+            printf("%8zu skipped: needs %zu descriptors, %d processes of %llu at most\n", n, 2U * n,
+                   MAX_HELPERS, (unsigned long long) maxFds);
             continue;
         }
-        if (!openConnections(n, listeners, addrs))
+        if (!openInHelpers(n, perHelper, listeners, addrs))
         {
             printf("%8zu skipped: could not open the connections\n", n);
             closeAll();
@@ -423,6 +482,5 @@ int main(int argc, char **argv)
     {
         (void) close(listeners[i]);
     }
-    free(pFds);
     return 0;
 }

@@ -30,7 +30,7 @@
 #include "defender_metrics_linux.h"
 
 /** @brief Entries a test collection keeps. */
-#define CAPACITY 8192U
+#define CAPACITY 65536U
 
 /** @brief One collection's result. */
 typedef struct Collected
