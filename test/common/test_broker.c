@@ -83,7 +83,6 @@ bool TestBroker_Start(TestBroker_t *pBroker, const TestBrokerOptions_t *pOptions
     char configPath[320];
     FILE *pFile;
     bool ok = false;
-    int i;
 
     memset(pBroker, 0, sizeof(*pBroker));
     snprintf(pBroker->directory, sizeof(pBroker->directory), "/tmp/defender-broker-XXXXXX");
@@ -99,7 +98,7 @@ bool TestBroker_Start(TestBroker_t *pBroker, const TestBrokerOptions_t *pOptions
         return false;
     }
     fprintf(pFile, "per_listener_settings false\nallow_anonymous true\npersistence false\n");
-    fprintf(pFile, "max_packet_size 0\nlog_dest stderr\nlog_type error\nlog_type warning\n");
+    fprintf(pFile, "log_dest stderr\nlog_type error\nlog_type warning\n");
     fprintf(pFile, "listener %u 127.0.0.1\n", (unsigned) pBroker->port);
     if ((pOptions != NULL) && (pOptions->pCertFile != NULL))
     {
@@ -113,7 +112,21 @@ bool TestBroker_Start(TestBroker_t *pBroker, const TestBrokerOptions_t *pOptions
         }
     }
     fclose(pFile);
+    ok = TestBroker_Restart(pBroker);
+    if (!ok)
+    {
+        TestBroker_Stop(pBroker);
+    }
+    return ok;
+}
 
+bool TestBroker_Restart(TestBroker_t *pBroker)
+{
+    char configPath[320];
+    bool ok = false;
+    int i;
+
+    snprintf(configPath, sizeof(configPath), "%s/mosquitto.conf", pBroker->directory);
     pBroker->pid = fork();
     if (pBroker->pid == 0)
     {
@@ -143,14 +156,12 @@ bool TestBroker_Start(TestBroker_t *pBroker, const TestBrokerOptions_t *pOptions
     if (!ok)
     {
         fprintf(stderr, "test broker: mosquitto did not start (is it installed?)\n");
-        TestBroker_Stop(pBroker);
     }
     return ok;
 }
 
-void TestBroker_Stop(TestBroker_t *pBroker)
+void TestBroker_Kill(TestBroker_t *pBroker)
 {
-    char command[300];
     int status;
     int i;
 
@@ -173,6 +184,13 @@ void TestBroker_Stop(TestBroker_t *pBroker)
             pBroker->pid = 0;
         }
     }
+}
+
+void TestBroker_Stop(TestBroker_t *pBroker)
+{
+    char command[300];
+
+    TestBroker_Kill(pBroker);
     if (pBroker->directory[0] != '\0')
     {
         snprintf(command, sizeof(command), "rm -rf '%s'", pBroker->directory);

@@ -22,9 +22,9 @@ typedef struct TestBrokerOptions
 /** @brief A running broker. */
 typedef struct TestBroker
 {
-    pid_t pid;          /**< Broker process. */
-    uint16_t port;      /**< Its (first) listener. */
-    uint16_t plainPort; /**< Plain TCP listener when TLS and withPlainListener. */
+    pid_t pid;           /**< Broker process. */
+    uint16_t port;       /**< Its (first) listener. */
+    uint16_t plainPort;  /**< Plain TCP listener when TLS and withPlainListener. */
     char directory[256]; /**< Temporary folder with its configuration. */
 } TestBroker_t;
 
@@ -39,6 +39,12 @@ bool TestBroker_Start(TestBroker_t *pBroker, const TestBrokerOptions_t *pOptions
 
 /** @brief Stops the broker (SIGTERM, then SIGKILL) and removes its folder. */
 void TestBroker_Stop(TestBroker_t *pBroker);
+
+/** @brief Kills the broker process but keeps its configuration (same port). */
+void TestBroker_Kill(TestBroker_t *pBroker);
+
+/** @brief Starts the broker again after TestBroker_Kill(), on the same port(s). */
+bool TestBroker_Restart(TestBroker_t *pBroker);
 
 /** @brief Returns a loopback TCP port that is free right now. */
 uint16_t TestBroker_FreePort(void);

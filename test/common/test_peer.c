@@ -204,9 +204,10 @@ static void respond(TestPeer_t *pPeer, const char *pReportTopic, bool cbor, cons
 {
     uint8_t payload[1024];
     char topic[300];
-    size_t length = buildResponse(cbor, pThing, withId, id, pCode, pMessage, payload,
-                                  sizeof(payload));
-    snprintf(topic, sizeof(topic), "%s/%s", pReportTopic, (pCode == NULL) ? "accepted" : "rejected");
+    size_t length =
+        buildResponse(cbor, pThing, withId, id, pCode, pMessage, payload, sizeof(payload));
+    snprintf(topic, sizeof(topic), "%s/%s", pReportTopic,
+             (pCode == NULL) ? "accepted" : "rejected");
     mosquitto_publish(pPeer->pClient, NULL, topic, (int) length, payload, 1, false);
 }
 

@@ -15,12 +15,12 @@
 /** @brief How the peer answers. */
 typedef enum
 {
-    TEST_PEER_ACCEPT = 0,     /**< ACCEPTED with the report id. */
-    TEST_PEER_REJECT,         /**< REJECTED InvalidPayload / Malformed metrics report. */
-    TEST_PEER_THROTTLE,       /**< REJECTED Throttled. */
-    TEST_PEER_SILENT,         /**< No answer. */
-    TEST_PEER_ACCEPT_NO_ID,   /**< ACCEPTED without reportId (PD-24). */
-    TEST_PEER_WRONG_ID_FIRST  /**< First an ACCEPTED for another id, then the right one. */
+    TEST_PEER_ACCEPT = 0,    /**< ACCEPTED with the report id. */
+    TEST_PEER_REJECT,        /**< REJECTED InvalidPayload / Malformed metrics report. */
+    TEST_PEER_THROTTLE,      /**< REJECTED Throttled. */
+    TEST_PEER_SILENT,        /**< No answer. */
+    TEST_PEER_ACCEPT_NO_ID,  /**< ACCEPTED without reportId (PD-24). */
+    TEST_PEER_WRONG_ID_FIRST /**< First an ACCEPTED for another id, then the right one. */
 } TestPeerMode_t;
 
 /** @brief Largest report kept. */
@@ -34,12 +34,12 @@ typedef struct TestPeer
     pthread_cond_t condition;
     TestPeerMode_t mode;
     bool connected;
-    uint32_t reports;          /**< Reports received. */
-    uint32_t undecodable;      /**< Reports whose id could not be read. */
-    uint64_t lastReportId;     /**< Id of the last report. */
-    char lastTopic[256];       /**< Topic of the last report. */
+    uint32_t reports;                         /**< Reports received. */
+    uint32_t undecodable;                     /**< Reports whose id could not be read. */
+    uint64_t lastReportId;                    /**< Id of the last report. */
+    char lastTopic[256];                      /**< Topic of the last report. */
     uint8_t lastReport[TEST_PEER_MAX_REPORT]; /**< Its payload. */
-    size_t lastReportLength;   /**< Its length. */
+    size_t lastReportLength;                  /**< Its length. */
 } TestPeer_t;
 
 /**

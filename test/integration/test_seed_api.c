@@ -1,0 +1,353 @@
+/**
+ * @file test_seed_api.c
+ * @brief The seed API end to end on Linux: a real Mosquitto broker on loopback, the
+ * agent's own libmosquitto connection, the host's real sockets, and a test peer
+ * that answers like the service (accepted, rejected, or not at all).
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "defender.h"
+#include "defender_linux.h"
+#include "test_broker.h"
+#include "test_peer.h"
+
+void MyDefenderInit(void);
+
+static TestBroker_t broker;
+static TestPeer_t peer;
+static char stateDir[64];
+static char thing[64];
+
+/** @brief Monotonic ms. */
+static uint64_t monotonicMs(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t) now.tv_sec * 1000U + (uint64_t) now.tv_nsec / 1000000U;
+}
+
+/** @brief Waits until the report status equals `want` (or `timeoutMs` passes). */
+static bool waitStatus(DefenderReportStatus_t want, uint32_t timeoutMs)
+{
+    uint64_t end = monotonicMs() + timeoutMs;
+    while (monotonicMs() < end)
+    {
+        if (DEFENDER_ReportStatusGet() == want)
+        {
+            return true;
+        }
+        usleep(20000);
+    }
+    return DEFENDER_ReportStatusGet() == want;
+}
+
+/** @brief Points the agent at the test broker. */
+static void configure(uint16_t port)
+{
+    char endpoint[64];
+    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%u", (unsigned) port);
+    setenv("DEFENDER_ENDPOINT", endpoint, 1);
+    setenv("DEFENDER_THING_NAME", thing, 1);
+    setenv("DEFENDER_STATE_DIR", stateDir, 1);
+    setenv("DEFENDER_LOG_LEVEL", "error", 1);
+    assert_int_equal(DEFENDER_LinuxConfigSet(NULL), eDefenderErrSuccess);
+}
+
+static int setupGroup(void **state)
+{
+    (void) state;
+    snprintf(stateDir, sizeof(stateDir), "/tmp/defender-state-XXXXXX");
+    if (mkdtemp(stateDir) == NULL)
+    {
+        return -1;
+    }
+    snprintf(thing, sizeof(thing), "seed-test-%d", (int) getpid());
+    if (!TestBroker_Start(&broker, NULL))
+    {
+        return -1;
+    }
+    return TestPeer_Start(&peer, broker.port, TEST_PEER_ACCEPT) ? 0 : -1;
+}
+
+static int teardownGroup(void **state)
+{
+    char command[128];
+    (void) state;
+    TestPeer_Stop(&peer);
+    TestBroker_Stop(&broker);
+    snprintf(command, sizeof(command), "rm -rf '%s'", stateDir);
+    return system(command);
+}
+
+static int setupTest(void **state)
+{
+    (void) state;
+    configure(broker.port);
+    TestPeer_SetMode(&peer, TEST_PEER_ACCEPT);
+    (void) DEFENDER_AckTimeoutSet(10000);
+    (void) DEFENDER_FormatSet(DEFENDER_FORMAT_JSON, DEFENDER_KEYS_SHORT);
+    return 0;
+}
+
+static int teardownTest(void **state)
+{
+    (void) state;
+    (void) DEFENDER_Stop();
+    return 0;
+}
+
+/** @brief The seed's example runs unchanged; the first report is accepted, and it
+ * holds exactly the seed's metric with the agent's own broker connection in it. */
+static void test_SeedExample_ReportAccepted(void **state)
+{
+    uint8_t report[TEST_PEER_MAX_REPORT];
+    char topic[256];
+    char expectedTopic[256];
+    char remote[64];
+    uint64_t id = 0;
+    DefenderReportInfo_t info;
+    cJSON *pRoot, *pMetrics, *pConnections, *pList, *pEntry;
+    bool found = false;
+    uint32_t before = TestPeer_Reports(&peer);
+    uint64_t stopStart;
+
+    (void) state;
+    MyDefenderInit();
+    assert_true(waitStatus(eDefenderRepSuccess, 10000));
+    assert_true(TestPeer_Reports(&peer) > before);
+
+    TestPeer_LastReport(&peer, report, sizeof(report), topic, sizeof(topic), &id);
+    snprintf(expectedTopic, sizeof(expectedTopic), "$aws/things/%s/defender/metrics/json", thing);
+    assert_string_equal(topic, expectedTopic);
+    assert_int_equal(DEFENDER_LastReportGet(&info), eDefenderErrSuccess);
+    assert_int_equal(info.reportId, id);
+    assert_true(id > 1577836800000ULL); /* Unix ms (PD-22). */
+
+    pRoot = cJSON_Parse((const char *) report);
+    assert_non_null(pRoot);
+    pMetrics = cJSON_GetObjectItemCaseSensitive(pRoot, "met");
+    assert_non_null(pMetrics);
+    /* Only the selected group. */
+    assert_int_equal(cJSON_GetArraySize(pMetrics), 1);
+    pConnections =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pMetrics, "tc"), "ec");
+    assert_non_null(pConnections);
+    assert_true(cJSON_GetObjectItemCaseSensitive(pConnections, "t")->valuedouble >= 1);
+    pList = cJSON_GetObjectItemCaseSensitive(pConnections, "cs");
+    snprintf(remote, sizeof(remote), "127.0.0.1:%u", (unsigned) broker.port);
+    cJSON_ArrayForEach(pEntry, pList)
+    {
+        cJSON *pAddress = cJSON_GetObjectItemCaseSensitive(pEntry, "rad");
+        if (cJSON_IsString(pAddress) && (strcmp(pAddress->valuestring, remote) == 0))
+        {
+            found = true;
+            assert_string_equal(cJSON_GetObjectItemCaseSensitive(pEntry, "li")->valuestring, "lo");
+        }
+    }
+    /* The list may be capped at 50: only insist when the host has few connections. */
+    if (cJSON_GetArraySize(pList) < 50)
+    {
+        assert_true(found);
+    }
+    cJSON_Delete(pRoot);
+
+    stopStart = monotonicMs();
+    assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
+    assert_true(monotonicMs() - stopStart < 1000U);
+}
+
+/** @brief REJECTED responses give eDefenderRepRejected with the service's error. */
+static void test_Start_RejectedKeepsErrorCode(void **state)
+{
+    DefenderReportInfo_t info;
+
+    (void) state;
+    TestPeer_SetMode(&peer, TEST_PEER_REJECT);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    assert_true(waitStatus(eDefenderRepRejected, 10000));
+    assert_int_equal(DEFENDER_LastReportGet(&info), eDefenderErrSuccess);
+    assert_string_equal(info.errorCode, "InvalidPayload");
+    assert_string_equal(info.errorMessage, "Malformed metrics report");
+}
+
+/** @brief No response: NoAck, and the timeout is counted. */
+static void test_Start_SilentServiceGivesNoAck(void **state)
+{
+    DefenderCounters_t counters;
+    uint32_t before = TestPeer_Reports(&peer);
+
+    (void) state;
+    TestPeer_SetMode(&peer, TEST_PEER_SILENT);
+    assert_int_equal(DEFENDER_AckTimeoutSet(300), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    assert_true(TestPeer_WaitReports(&peer, before + 1U, 10000));
+    assert_int_equal(DEFENDER_ReportStatusGet(), eDefenderRepNoAck);
+    usleep(600000);
+    assert_int_equal(DEFENDER_ReportStatusGet(), eDefenderRepNoAck);
+    assert_int_equal(DEFENDER_CountersGet(&counters), eDefenderErrSuccess);
+    assert_int_equal(counters.reportsNoAck, 1);
+}
+
+/** @brief CBOR with long keys is accepted too. */
+static void test_Start_CborLongKeysAccepted(void **state)
+{
+    uint8_t report[TEST_PEER_MAX_REPORT];
+    char topic[256];
+    uint32_t before = TestPeer_Reports(&peer);
+
+    (void) state;
+    assert_int_equal(DEFENDER_FormatSet(DEFENDER_FORMAT_CBOR, DEFENDER_KEYS_LONG),
+                     eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    assert_true(waitStatus(eDefenderRepSuccess, 10000));
+    assert_true(TestPeer_Reports(&peer) > before);
+    TestPeer_LastReport(&peer, report, sizeof(report), topic, sizeof(topic), NULL);
+    assert_non_null(strstr(topic, "/defender/metrics/cbor"));
+    assert_non_null(memmem(report, sizeof(report), "report_id", 9));
+}
+
+/** @brief No broker: the report is NotSent, and the agent says why. */
+static void test_Start_NoBrokerGivesNotSent(void **state)
+{
+    DefenderReportInfo_t info;
+
+    (void) state;
+    configure(TestBroker_FreePort());
+    assert_int_equal(DEFENDER_AckTimeoutSet(300), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    assert_true(waitStatus(eDefenderRepNotSent, 5000));
+    assert_int_equal(DEFENDER_LastReportGet(&info), eDefenderErrSuccess);
+    assert_int_equal(info.notSentReason, DEFENDER_NOT_SENT_NOT_CONNECTED);
+}
+
+/** @brief The broker goes away and comes back: the agent reconnects, subscribes
+ * again (clean session) and its next report is accepted. */
+static void test_Start_ReconnectsAfterBrokerRestart(void **state)
+{
+    DefenderLinuxConfig_t config;
+    char endpoint[64];
+    uint32_t before;
+
+    (void) state;
+    memset(&config, 0, sizeof(config));
+    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%u", (unsigned) broker.port);
+    config.pEndpoint = endpoint;
+    config.pThingName = thing;
+    config.pStateDir = stateDir;
+    config.logLevel = DEFENDER_LOG_ERROR;
+    config.backoffBaseMs = 100;
+    config.backoffMaxMs = 400;
+    assert_int_equal(DEFENDER_LinuxConfigSet(&config), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_ReportPeriodSet(2), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    assert_true(waitStatus(eDefenderRepSuccess, 10000));
+
+    TestBroker_Kill(&broker);
+    assert_true(waitStatus(eDefenderRepNotSent, 6000));
+    assert_true(TestBroker_Restart(&broker));
+    before = TestPeer_Reports(&peer);
+    /* The peer reconnects by itself; the agent's next report must be accepted. */
+    assert_true(TestPeer_WaitReports(&peer, before + 1U, 15000));
+    assert_true(waitStatus(eDefenderRepSuccess, 5000));
+    assert_int_equal(DEFENDER_ReportPeriodSet(300), eDefenderErrSuccess);
+}
+
+/** @brief Ids strictly increase across Stop/Start, and the last one is kept on disk. */
+static void test_ReportIds_IncreaseAcrossStopStartAndPersist(void **state)
+{
+    DefenderReportInfo_t first;
+    DefenderReportInfo_t second;
+    char path[256];
+    char text[32] = "";
+    FILE *pFile;
+
+    (void) state;
+    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    assert_true(waitStatus(eDefenderRepSuccess, 10000));
+    assert_int_equal(DEFENDER_LastReportGet(&first), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    assert_true(waitStatus(eDefenderRepSuccess, 10000));
+    assert_int_equal(DEFENDER_LastReportGet(&second), eDefenderErrSuccess);
+    assert_true(second.reportId > first.reportId);
+
+    snprintf(path, sizeof(path), "%s/%s.last-report-id", stateDir, thing);
+    pFile = fopen(path, "r");
+    assert_non_null(pFile);
+    assert_non_null(fgets(text, sizeof(text), pFile));
+    fclose(pFile);
+    assert_int_equal(strtoull(text, NULL, 10), second.reportId);
+}
+
+/** @brief The seed's error codes for bad calls. */
+static void test_SeedApi_ErrorCodes(void **state)
+{
+    DefenderMetric_t tooMany[] = {DEFENDER_tcp_connections, DEFENDER_listening_tcp_ports,
+                                  DEFENDER_listening_udp_ports, DEFENDER_network_stats,
+                                  DEFENDER_tcp_connections};
+    DefenderMetric_t repeated[] = {DEFENDER_tcp_connections, xDefenderTCPConnections};
+    DefenderMetric_t all[] = {DEFENDER_tcp_connections, DEFENDER_listening_tcp_ports,
+                              DEFENDER_listening_udp_ports, DEFENDER_network_stats};
+    char longName[140];
+
+    (void) state;
+    assert_int_equal(DEFENDER_ReportPeriodSet(0), eDefenderErrPeriodTooShort);
+    assert_int_equal(DEFENDER_ReportPeriodSet(-5), eDefenderErrPeriodTooShort);
+    assert_int_equal(DEFENDER_MetricsInit(tooMany), eDefenderErrTooManyMetrics);
+    assert_int_equal(DEFENDER_MetricsInit(repeated), eDefenderErrTooManyMetrics);
+    assert_int_equal(DEFENDER_MetricsInitFunc(NULL, 2), eDefenderErrOther);
+    assert_int_equal(DEFENDER_MetricsInit(all), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_Stop(), eDefenderErrNotStarted);
+
+    setenv("DEFENDER_THING_NAME", "bad/name", 1);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrOther);
+    memset(longName, 'a', 129);
+    longName[129] = '\0';
+    setenv("DEFENDER_THING_NAME", longName, 1);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrOther);
+    unsetenv("DEFENDER_ENDPOINT");
+    setenv("DEFENDER_THING_NAME", thing, 1);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrOther);
+
+    configure(broker.port);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrAlreadyStarted);
+    assert_int_equal(DEFENDER_MetricsInit(all), eDefenderErrAlreadyStarted);
+    assert_int_equal(DEFENDER_ReportPeriodSet(600), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_Stop(), eDefenderErrNotStarted);
+    assert_string_equal(DEFENDER_ErrAsString(eDefenderErrPeriodTooShort),
+                        "eDefenderErrPeriodTooShort");
+    assert_string_equal(DEFENDER_ReportStatusAsString(eDefenderRepNoAck), "eDefenderRepNoAck");
+    assert_int_equal(DEFENDER_ReportPeriodSet(300), eDefenderErrSuccess);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_SeedExample_ReportAccepted, setupTest, teardownTest),
+        cmocka_unit_test_setup_teardown(test_Start_RejectedKeepsErrorCode, setupTest, teardownTest),
+        cmocka_unit_test_setup_teardown(test_Start_SilentServiceGivesNoAck, setupTest,
+                                        teardownTest),
+        cmocka_unit_test_setup_teardown(test_Start_CborLongKeysAccepted, setupTest, teardownTest),
+        cmocka_unit_test_setup_teardown(test_Start_NoBrokerGivesNotSent, setupTest, teardownTest),
+        cmocka_unit_test_setup_teardown(test_Start_ReconnectsAfterBrokerRestart, setupTest,
+                                        teardownTest),
+        cmocka_unit_test_setup_teardown(test_ReportIds_IncreaseAcrossStopStartAndPersist, setupTest,
+                                        teardownTest),
+        cmocka_unit_test_setup_teardown(test_SeedApi_ErrorCodes, setupTest, teardownTest),
+    };
+    return cmocka_run_group_tests_name("integration_seed_api", tests, setupGroup, teardownGroup);
+}
