@@ -335,11 +335,12 @@ static size_t readDigits(Reader_t *pReader, uint64_t *pValue, bool *pOverflow)
     {
         uint64_t digit = (uint64_t) pReader->pIn[pReader->position] - (uint64_t) '0';
 
-        if (*pValue > ((UINT64_MAX - digit) / 10U))
+        if (*pValue > (UINT64_MAX / 10U))
         {
             *pOverflow = true;
         }
         *pValue = (*pValue * 10U) + digit;
+        *pOverflow = *pOverflow || (*pValue < digit);
         pReader->position++;
         count++;
     }
@@ -379,7 +380,7 @@ static void readJsonNumber(Reader_t *pReader, Item_t *pItem)
     if (c == (uint8_t) '.')
     {
         pReader->position++;
-        pReader->failed = pReader->failed || (readDigits(pReader, &ignored, &other) == 0U);
+        pReader->failed |= (readDigits(pReader, &ignored, &other) == 0U);
         other = true;
         c = peekJson(pReader);
     }
@@ -388,7 +389,7 @@ static void readJsonNumber(Reader_t *pReader, Item_t *pItem)
         pReader->position++;
         c = peekJson(pReader);
         pReader->position += ((c == (uint8_t) '+') || (c == (uint8_t) '-')) ? 1U : 0U;
-        pReader->failed = pReader->failed || (readDigits(pReader, &ignored, &other) == 0U);
+        pReader->failed |= (readDigits(pReader, &ignored, &other) == 0U);
         other = true;
     }
 
@@ -544,7 +545,7 @@ static void readCborItem(Reader_t *pReader, Item_t *pItem)
     {
         /* Indefinite length: strings, arrays and maps only (a stray break fails here). */
         pItem->indefinite = true;
-        pReader->failed = pReader->failed || (major < 2U) || (major > 5U);
+        pReader->failed |= (major < 2U) || (major > 5U);
     }
 
     if ((major == 2U) || (major == 3U))
@@ -670,11 +671,11 @@ static bool nextKey(Reader_t *pReader, Item_t *pMap, char *pKey, size_t keySize)
 
         setOutput(pReader, pKey, keySize, false);
         readItem(pReader, &key);
-        pReader->failed = pReader->failed || (key.type != ITEM_TEXT);
+        pReader->failed |= (key.type != ITEM_TEXT);
 
         if (!pReader->cbor)
         {
-            pReader->failed = pReader->failed || (peekJson(pReader) != (uint8_t) ':');
+            pReader->failed |= (peekJson(pReader) != (uint8_t) ':');
             pReader->position++;
         }
     }
@@ -700,7 +701,7 @@ static void skipValue(Reader_t *pReader, uint32_t depth)
     }
     else if ((item.type == ITEM_MAP) || (item.type == ITEM_ARRAY))
     {
-        pReader->failed = pReader->failed || (depth >= DEFENDER_RESPONSE_MAX_DEPTH);
+        pReader->failed |= (depth >= DEFENDER_RESPONSE_MAX_DEPTH);
 
         while ((item.type == ITEM_MAP) ? nextKey(pReader, &item, NULL, 0U)
                                        : nextMember(pReader, &item))
@@ -767,7 +768,7 @@ static void readField(Reader_t *pReader, uint8_t id, DefenderResponse_t *pRespon
     }
     else
     {
-        pReader->failed = pReader->failed || ((*pSeen & (1UL << id)) != 0U);
+        pReader->failed |= ((*pSeen & (1UL << id)) != 0U);
         *pSeen |= 1UL << id;
 
         if (id == KEY_THING_NAME)
@@ -792,7 +793,7 @@ static void readField(Reader_t *pReader, uint8_t id, DefenderResponse_t *pRespon
         }
 
         readItem(pReader, &item);
-        pReader->failed = pReader->failed || (item.type != types[id]);
+        pReader->failed |= (item.type != types[id]);
 
         if (id == KEY_THING_NAME)
         {
@@ -819,8 +820,8 @@ static void readField(Reader_t *pReader, uint8_t id, DefenderResponse_t *pRespon
             }
             else
             {
-                pReader->failed = pReader->failed || pReader->truncated ||
-                                  (memcmp(statusText, "ACCEPTED", sizeof(statusText)) != 0);
+                pReader->failed |=
+                    pReader->truncated || (memcmp(statusText, "ACCEPTED", sizeof(statusText)) != 0);
             }
         }
         else if (id == KEY_STATUS_DETAILS)
@@ -878,7 +879,7 @@ DefenderStatus_t Defender_ParseResponse(DefenderFormat_t format, const uint8_t *
         {
             readItem(&reader, &item);
         }
-        reader.failed = reader.failed || (item.type != ITEM_MAP);
+        reader.failed |= (item.type != ITEM_MAP);
 
         readFields(&reader, &item, pResponse, &seen, 1U);
 

@@ -146,18 +146,16 @@ DefenderStatus_t Defender_MatchTopic(const char *pTopic, size_t topicLength,
                                      const char **ppThingName, size_t *pThingNameLength)
 {
     DefenderStatus_t status = DEFENDER_NOT_FOUND;
+    char expected[DEFENDER_TOPIC_BUFFER_SIZE];
     size_t nameLength = 0U;
-    size_t restLength;
-    const char *pRest;
-    unsigned format;
-    unsigned kind;
+    size_t length = 0U;
+    unsigned candidate;
 
     if (pTopic == NULL)
     {
         status = DEFENDER_BAD_PARAMETER;
     }
-    else if ((topicLength > TOPIC_PREFIX_LENGTH) &&
-             (memcmp(pTopic, TOPIC_PREFIX, TOPIC_PREFIX_LENGTH) == 0))
+    else
     {
         /* A valid thing name holds no '/', so the name ends at the next one. */
         while (((TOPIC_PREFIX_LENGTH + nameLength) < topicLength) &&
@@ -166,48 +164,36 @@ DefenderStatus_t Defender_MatchTopic(const char *pTopic, size_t topicLength,
             nameLength++;
         }
 
-        pRest = &pTopic[TOPIC_PREFIX_LENGTH + nameLength];
-        restLength = topicLength - TOPIC_PREFIX_LENGTH - nameLength;
-
-        for (format = 0U; format < 2U; format++)
+        /* Build each of the six topics of that name and compare: one code path with
+         * Defender_GetTopic, and an invalid name never matches. */
+        for (candidate = 0U; candidate < 6U; candidate++)
         {
-            for (kind = 0U; kind < 3U; kind++)
+            if ((Defender_GetTopic(expected, sizeof(expected), &pTopic[TOPIC_PREFIX_LENGTH],
+                                   nameLength, (DefenderFormat_t) (candidate / 3U),
+                                   (DefenderTopicKind_t) (candidate % 3U),
+                                   &length) == DEFENDER_SUCCESS) &&
+                (length == topicLength) && (memcmp(expected, pTopic, length) == 0))
             {
-                size_t suffixLength = (kind == 0U) ? 0U : TOPIC_SUFFIX_LENGTH;
+                status = DEFENDER_SUCCESS;
 
-                if ((restLength == (TOPIC_MIDDLE_LENGTH + TOPIC_FORMAT_LENGTH + suffixLength)) &&
-                    (memcmp(pRest, TOPIC_MIDDLE, TOPIC_MIDDLE_LENGTH) == 0) &&
-                    (memcmp(&pRest[TOPIC_MIDDLE_LENGTH], formatNames[format],
-                            TOPIC_FORMAT_LENGTH) == 0) &&
-                    (memcmp(&pRest[TOPIC_MIDDLE_LENGTH + TOPIC_FORMAT_LENGTH], suffixNames[kind],
-                            suffixLength) == 0) &&
-                    Defender_ThingNameValid(&pTopic[TOPIC_PREFIX_LENGTH], nameLength))
+                if (pFormat != NULL)
                 {
-                    status = DEFENDER_SUCCESS;
-
-                    if (pFormat != NULL)
-                    {
-                        *pFormat = (DefenderFormat_t) format;
-                    }
-                    if (pKind != NULL)
-                    {
-                        *pKind = (DefenderTopicKind_t) kind;
-                    }
-                    if (ppThingName != NULL)
-                    {
-                        *ppThingName = &pTopic[TOPIC_PREFIX_LENGTH];
-                    }
-                    if (pThingNameLength != NULL)
-                    {
-                        *pThingNameLength = nameLength;
-                    }
+                    *pFormat = (DefenderFormat_t) (candidate / 3U);
+                }
+                if (pKind != NULL)
+                {
+                    *pKind = (DefenderTopicKind_t) (candidate % 3U);
+                }
+                if (ppThingName != NULL)
+                {
+                    *ppThingName = &pTopic[TOPIC_PREFIX_LENGTH];
+                }
+                if (pThingNameLength != NULL)
+                {
+                    *pThingNameLength = nameLength;
                 }
             }
         }
-    }
-    else
-    {
-        /* Not a Device Defender topic: status stays DEFENDER_NOT_FOUND. */
     }
 
     return status;
