@@ -1,0 +1,62 @@
+/* Integration-test harness: spawns mosquitto and defender-detect on free loopback ports,
+ * an MQTT peer that records replies, and a tiny HTTP client. */
+#ifndef DETECT_ITEST_H
+#define DETECT_ITEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct
+{
+    pid_t pid;
+    int port;
+    char dir[256];
+} it_broker;
+
+typedef struct
+{
+    pid_t pid;
+    int http_port;
+    char db[512];
+    char log[512];
+} it_service;
+
+typedef struct
+{
+    char topic[256];
+    uint8_t *payload;
+    size_t len;
+} it_msg;
+
+typedef struct it_peer it_peer;
+
+int it_free_port(void);
+int it_broker_start(it_broker *b, const char *mosquitto_exe, const char *extra_conf);
+void it_broker_stop(it_broker *b);
+/* argv_extra: NULL-terminated list of extra options. */
+int it_service_start(it_service *s, const char *exe, const it_broker *b, const char *db,
+                     const char *const *argv_extra);
+/* Sends sig and waits (up to timeout_ms) for exit. Returns exit status or -1. */
+int it_service_stop(it_service *s, int sig, int timeout_ms);
+
+it_peer *it_peer_connect(int port, const char *sub);
+int it_peer_publish(it_peer *p, const char *topic, const void *payload, size_t len, int qos);
+/* Waits for the next message; returns 1 with *m filled (free m->payload), 0 on timeout. */
+int it_peer_next(it_peer *p, it_msg *m, int timeout_ms);
+size_t it_peer_pending(it_peer *p);
+void it_peer_close(it_peer *p);
+
+/* HTTP: returns status code (or -1), body malloc'ed into *body. */
+int it_http(int port, const char *method, const char *path_query, const char *req_body,
+            char **body);
+
+/* JSON -> CBOR through the project's strict JSON decoder (test helper). */
+int it_json_to_cbor(const char *json, size_t len, uint8_t **out, size_t *out_len);
+/* Long keys -> short keys (textual, on "key": tokens). Caller frees. */
+char *it_shorten_keys(const char *json);
+
+void it_sleep_ms(int ms);
+int64_t it_now_ms(void);
+
+#endif

@@ -1,0 +1,445 @@
+/* Unit tests: decoders, validator, derivation, responses (protocol sections 2-9, 11). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "golden_cases.h"
+#include "itest.h"
+#include "reply.h"
+#include "report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t unhex(const char *h, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    for (; h[0] && h[1] && n < cap; h += 2)
+    {
+        unsigned v;
+        sscanf(h, "%2x", &v);
+        out[n++] = (uint8_t) v;
+    }
+    return n;
+}
+
+static int run(const uint8_t *p, size_t n, report_fmt fmt, int strict, report_result *r)
+{
+    arena a;
+    arena_init(&a, 0);
+    validate_opts o = {strict, NULL, NULL};
+    int ok = report_validate(&a, p, n, fmt, &o, r);
+    arena_free(&a);
+    return ok;
+}
+
+static void check_expect(const golden_case *g, const char *variant, int strict,
+                         const report_result *r)
+{
+    int exp = strict ? g->strict : g->def;
+    int got = r->ok ? G_OK : r->has_report_id ? G_REJ : G_REJ_NOID;
+    if (exp != got)
+    {
+        fail_msg("case '%s' (%s, %s): expected %d got %d (reason: %s)", g->name, variant,
+                 strict ? "strict" : "default", exp, got, r->reason);
+    }
+}
+
+static void test_golden_all_variants(void **state)
+{
+    (void) state;
+    for (size_t i = 0; i < GOLDEN_COUNT; i++)
+    {
+        const golden_case *g = &golden_cases[i];
+        for (int shortk = 0; shortk < 2; shortk++)
+        {
+            if (shortk && (g->flags & G_LONG_ONLY))
+                continue;
+            char *js = shortk ? it_shorten_keys(g->json) : strdup(g->json);
+            assert_non_null(js);
+            for (int strict = 0; strict < 2; strict++)
+            {
+                report_result r;
+                run((const uint8_t *) js, strlen(js), FMT_JSON, strict, &r);
+                check_expect(g, shortk ? "json/short" : "json/long", strict, &r);
+                if (g->flags & G_JSON_ONLY)
+                    continue;
+                uint8_t *cb;
+                size_t cl;
+                if (it_json_to_cbor(js, strlen(js), &cb, &cl) != 0)
+                {
+                    /* not decodable JSON (depth): build CBOR only when possible */
+                    continue;
+                }
+                run(cb, cl, FMT_CBOR, strict, &r);
+                check_expect(g, shortk ? "cbor/short" : "cbor/long", strict, &r);
+                free(cb);
+            }
+            free(js);
+        }
+    }
+}
+
+static void test_trailing_nul(void **state)
+{
+    (void) state;
+    const char js[] = "{\"header\":{\"report_id\":12,\"version\":\"1.0\"},\"metrics\":{}}";
+    report_result r;
+    assert_true(run((const uint8_t *) js, sizeof js, FMT_JSON, 0, &r)); /* includes NUL */
+    assert_false(run((const uint8_t *) js, sizeof js, FMT_JSON, 1, &r));
+    assert_false(r.has_report_id);
+    /* two NULs: never */
+    char two[sizeof js + 1];
+    memcpy(two, js, sizeof js);
+    two[sizeof js] = 0;
+    assert_false(run((const uint8_t *) two, sizeof two, FMT_JSON, 0, &r));
+}
+
+static void test_cbor_vectors(void **state)
+{
+    (void) state;
+    uint8_t b[1024];
+    report_result r;
+    const char *v1 = "a263686564a2637269641b000001941f297c00617663312e30636d6574a1627463a1626563a"
+                     "262637381a163726164713139382e35312e3130302e373a38383833617401";
+    size_t n = unhex(v1, b, sizeof b);
+    assert_int_equal(n, 68);
+    assert_true(run(b, n, FMT_CBOR, 1, &r));
+    assert_int_equal(r.report_id, 1735689600000ull);
+    const char *v2 = "a266686561646572a2697265706f72745f69641b000001941f297c006776657273696f6e63312"
+                     "e30676d657472696373a0";
+    n = unhex(v2, b, sizeof b);
+    assert_int_equal(n, 49);
+    assert_true(run(b, n, FMT_CBOR, 1, &r));
+    const char *v3 = "bf66686561646572bf697265706f72745f69641b000001941f297c006776657273696f6e7f61"
+                     "31622e30ffff676d657472696373bfffff";
+    n = unhex(v3, b, sizeof b);
+    assert_int_equal(n, 55);
+    assert_true(run(b, n, FMT_CBOR, 1, &r));
+    assert_int_equal(r.report_id, 1735689600000ull);
+    const char *v4 = "a363686564a2637269641b000001941f297c00617663312e30636d6574a46274"
+                     "70a26370747382a2626966646574683062707416a26269666465746830627074"
+                     "1922b3617402627570a26370747381a262696664657468306270741914e96174"
+                     "01626e73a46262691b000000012a05f20062626f1a00013d52627069190d4a62"
+                     "706f1904ba627463a1626563a262637382a3626c696465746830626c7019c29e"
+                     "63726164713139382e35312e3130302e373a38383833a3626c6965776c616e30"
+                     "626c701663726164745b323030313a6462383a3a31375d3a3530313232617403"
+                     "64636d6574a468727373695f64626d81a1666e756d6265723842686370755f6c"
+                     "6f616481a16b6e756d6265725f6c697374830cfb401e000000000000036a7461"
+                     "736b5f6e616d657381a16b737472696e675f6c69737482636e6574686170702f"
+                     "6d61696e6b646e735f7365727665727381a16769705f6c697374826a3139322e"
+                     "302e322e35336c323030313a6462383a3a3533";
+    n = unhex(v4, b, sizeof b);
+    assert_int_equal(n, 371);
+    assert_true(run(b, n, FMT_CBOR, 1, &r));
+    /* V2 variants: truncated, trailing byte, self-describe tag, other tag */
+    n = unhex(v2, b, sizeof b);
+    assert_false(run(b, n - 1, FMT_CBOR, 0, &r));
+    assert_false(r.has_report_id);
+    b[n] = 0x00;
+    assert_false(run(b, n + 1, FMT_CBOR, 0, &r));
+    uint8_t t[64] = {0xd9, 0xd9, 0xf7};
+    memcpy(t + 3, b, n);
+    assert_true(run(t, n + 3, FMT_CBOR, 0, &r));
+    t[0] = 0xc1; /* tag 1 */
+    memmove(t + 1, t + 3, n);
+    assert_false(run(t, n + 1, FMT_CBOR, 0, &r));
+}
+
+static void test_cbor_edge(void **state)
+{
+    (void) state;
+    report_result r;
+    uint8_t b[256];
+    /* {"hed":{"rid":12,"v":"1.0"},"met":{"tp":{"pts":[{"pt":f16 22.0}]}}} */
+    size_t n = unhex("a263686564a263726964"
+                     "0c"
+                     "617663312e30"
+                     "636d6574a1627470a163707473"
+                     "81a16270"
+                     "74"
+                     "f94d80",
+                     b, sizeof b);
+    assert_true(run(b, n, FMT_CBOR, 0, &r));
+    assert_false(run(b, n, FMT_CBOR, 1, &r));
+    assert_true(r.has_report_id);
+    /* non-shortest argument for rid (0x18 0x0c) */
+    n = unhex("a263686564a263726964180c617663312e30636d6574a0", b, sizeof b);
+    assert_true(run(b, n, FMT_CBOR, 1, &r));
+    /* byte string as version: schema error with id */
+    n = unhex("a263686564a263726964"
+              "0c"
+              "6176"
+              "43312e30"
+              "636d6574a0",
+              b, sizeof b);
+    assert_false(run(b, n, FMT_CBOR, 0, &r));
+    assert_true(r.has_report_id);
+    /* non-text key */
+    n = unhex("a2"
+              "01"
+              "00"
+              "636d6574a0",
+              b, sizeof b);
+    assert_false(run(b, n, FMT_CBOR, 0, &r));
+    /* invalid UTF-8 text */
+    n = unhex("a263686564a263726964"
+              "0c"
+              "6176"
+              "63ff2e30"
+              "636d6574a0",
+              b, sizeof b);
+    assert_false(run(b, n, FMT_CBOR, 0, &r));
+    assert_false(r.has_report_id);
+    /* misplaced break, top-level array, huge definite length */
+    n = unhex("a2ff", b, sizeof b);
+    assert_false(run(b, n, FMT_CBOR, 0, &r));
+    n = unhex("80", b, sizeof b);
+    assert_false(run(b, n, FMT_CBOR, 0, &r));
+    n = unhex("bb7fffffffffffffff", b, sizeof b);
+    assert_false(run(b, n, FMT_CBOR, 0, &r));
+    n = unhex("a17bffffffffffffffff", b, sizeof b);
+    assert_false(run(b, n, FMT_CBOR, 0, &r));
+    /* empty input */
+    assert_false(run(b, 0, FMT_CBOR, 0, &r));
+    assert_false(run(b, 0, FMT_JSON, 0, &r));
+    /* deep nesting: 10000 nested arrays must fail without recursion trouble */
+    size_t deep = 10000;
+    uint8_t *d = malloc(deep + 16);
+    assert_non_null(d);
+    d[0] = 0xa1;
+    d[1] = 0x61;
+    d[2] = 'x';
+    memset(d + 3, 0x81, deep);
+    d[3 + deep] = 0x00;
+    assert_false(run(d, deep + 4, FMT_CBOR, 0, &r));
+    free(d);
+    char *j = malloc(2 * deep + 64);
+    assert_non_null(j);
+    strcpy(j, "{\"a\":");
+    memset(j + 5, '[', deep);
+    j[5 + deep] = 0;
+    assert_false(run((const uint8_t *) j, strlen(j), FMT_JSON, 0, &r));
+    free(j);
+}
+
+static void test_big_lists(void **state)
+{
+    (void) state;
+    /* 10,000 listening ports, all valid: accepted; derived count = total */
+    size_t cap = 10000 * 40 + 256;
+    char *js = malloc(cap);
+    assert_non_null(js);
+    size_t o = (size_t) sprintf(js, "{\"header\":{\"report_id\":1,\"version\":\"1.0\"},\"metrics\":"
+                                    "{\"listening_tcp_ports\":{\"ports\":[");
+    for (int i = 0; i < 10000; i++)
+        o += (size_t) sprintf(js + o, "%s{\"port\":%d}", i ? "," : "", (i % 65535) + 1);
+    o += (size_t) sprintf(js + o, "],\"total\":10000}}}");
+    arena a;
+    arena_init(&a, 0);
+    validate_opts vo = {1, NULL, NULL};
+    report_result r;
+    assert_true(report_validate(&a, (const uint8_t *) js, o, FMT_JSON, &vo, &r));
+    assert_int_equal(r.ndps, 2);
+    assert_int_equal(r.dps[0].count, 10000);
+    assert_int_equal(r.dps[1].n, 10000);
+    arena_free(&a);
+    /* 10,000 custom metrics with exact-duplicate detection (sorted path) */
+    o = (size_t) sprintf(js,
+                         "{\"header\":{\"report_id\":1,\"version\":\"1.0\"},\"custom_metrics\":{");
+    for (int i = 0; i < 10000; i++)
+        o += (size_t) sprintf(js + o, "%s\"m%d\":[{\"number\":%d}]", i ? "," : "", i % 9999, i);
+    o += (size_t) sprintf(js + o, "}}");
+    arena_init(&a, 0);
+    assert_false(report_validate(&a, (const uint8_t *) js, o, FMT_JSON, &vo, &r));
+    assert_true(r.has_report_id);
+    assert_non_null(strstr(r.reason, "duplicate"));
+    arena_free(&a);
+    free(js);
+}
+
+static void test_derivation(void **state)
+{
+    (void) state;
+    const golden_case *g = NULL;
+    for (size_t i = 0; i < GOLDEN_COUNT; i++)
+        if (strcmp(golden_cases[i].name, "full report 11.1") == 0)
+            g = &golden_cases[i];
+    assert_non_null(g);
+    arena a;
+    arena_init(&a, 0);
+    validate_opts vo = {0, NULL, NULL};
+    report_result r;
+    assert_true(report_validate(&a, (const uint8_t *) g->json, strlen(g->json), FMT_JSON, &vo, &r));
+    strbuf sb;
+    sb_init(&sb, 0);
+    assert_true(datapoints_to_json(r.dps, r.ndps, &sb));
+    assert_string_equal(
+        sb.data,
+        "{\"aws:num-listening-tcp-ports\":{\"count\":2},\"aws:listening-tcp-ports\":{\"ports\":[22,"
+        "8883]},\"aws:num-listening-udp-ports\":{\"count\":1},\"aws:listening-udp-ports\":{"
+        "\"ports\":[5353]},\"aws:all-bytes-in\":{\"count\":5000000000},\"aws:all-bytes-out\":{"
+        "\"count\":81234},\"aws:all-packets-in\":{\"count\":3402},\"aws:all-packets-out\":{"
+        "\"count\":1210},\"aws:num-established-tcp-connections\":{\"count\":3},\"aws:destination-"
+        "ip-addresses\":{\"cidrs\":[\"198.51.100.7\",\"2001:db8::17\"]},\"rssi_dbm\":{\"number\":-"
+        "67},\"cpu_load\":{\"numbers\":[12,7.5,3]},\"task_names\":{\"strings\":[\"net\",\"app/"
+        "main\"]},\"dns_servers\":{\"cidrs\":[\"192.0.2.53\",\"2001:db8::53\"]}}");
+    sb_free(&sb);
+    arena_free(&a);
+    /* nonconforming value: dropped and flagged, report accepted */
+    const char *nc =
+        "{\"hed\":{\"rid\":5,\"v\":\"1.0\"},\"cmet\":{\"m\":[{\"string_list\":[\"a b\"]}],"
+        "\"k\":[{\"number\":1}]}}";
+    arena_init(&a, 0);
+    assert_true(report_validate(&a, (const uint8_t *) nc, strlen(nc), FMT_JSON, &vo, &r));
+    assert_int_equal(r.nflags, 1);
+    assert_int_equal(r.ndps, 1);
+    assert_non_null(strstr(r.flags, "m:nonconforming"));
+    arena_free(&a);
+}
+
+static cm_type fake_defs(void *ctx, const char *name, size_t len)
+{
+    (void) ctx;
+    if (len == 1 && name[0] == 'k')
+        return CM_STRING_LIST;
+    return CM_NONE;
+}
+
+static void test_type_mismatch(void **state)
+{
+    (void) state;
+    const char *js = "{\"hed\":{\"rid\":5,\"v\":\"1.0\"},\"cmet\":{\"k\":[{\"number\":1}],"
+                     "\"u\":[{\"number\":2}]}}";
+    arena a;
+    arena_init(&a, 0);
+    validate_opts vo = {0, fake_defs, NULL};
+    report_result r;
+    assert_true(report_validate(&a, (const uint8_t *) js, strlen(js), FMT_JSON, &vo, &r));
+    assert_int_equal(r.nflags, 1);
+    assert_non_null(strstr(r.flags, "k:type-mismatch"));
+    assert_int_equal(r.ndps, 1);
+    assert_int_equal(r.dps[0].metric[0], 'u');
+    arena_free(&a);
+}
+
+static void test_responses(void **state)
+{
+    (void) state;
+    uint8_t out[REPLY_MAX];
+    size_t n = reply_encode(out, sizeof out, FMT_JSON, "sensor-42", 9, 1, 1735689600000ull,
+                            REPLY_ACCEPTED, 1735689600412ull);
+    const char *r1 = "{\"thingName\":\"sensor-42\",\"reportId\":1735689600000,\"status\":"
+                     "\"ACCEPTED\",\"timestamp\":1735689600412}";
+    assert_int_equal(n, 96);
+    assert_memory_equal(out, r1, n);
+    n = reply_encode(out, sizeof out, FMT_JSON, "sensor-42", 9, 1, 1735689600000ull, REPLY_INVALID,
+                     1735689600415ull);
+    assert_int_equal(n, 185);
+    n = reply_encode(out, sizeof out, FMT_JSON, "sensor-42", 9, 0, 0, REPLY_INVALID,
+                     1735689600415ull);
+    const char *r3 = "{\"thingName\":\"sensor-42\",\"status\":\"REJECTED\",\"statusDetails\":{"
+                     "\"ErrorCode\":\"InvalidPayload\",\"ErrorMessage\":\"Malformed metrics "
+                     "report\"},\"timestamp\":1735689600415}";
+    assert_int_equal(n, 160);
+    assert_memory_equal(out, r3, n);
+    n = reply_encode(out, sizeof out, FMT_JSON, "sensor-42", 9, 1, 1735689600000ull,
+                     REPLY_THROTTLED, 1735689600415ull);
+    const char *r4 = "{\"thingName\":\"sensor-42\",\"reportId\":1735689600000,\"status\":"
+                     "\"REJECTED\",\"statusDetails\":{\"ErrorCode\":\"Throttled\",\"ErrorMessage\":"
+                     "\"Metrics report rate exceeded\"},\"timestamp\":1735689600415}";
+    assert_int_equal(n, 184);
+    assert_memory_equal(out, r4, n);
+    uint8_t exp[256];
+    size_t el;
+    el = unhex("a4697468696e674e616d656973656e736f722d3432687265706f727449641b000001941f297c0066737"
+               "4617475736841434345505445446974696d657374616d701b000001941f297d9c",
+               exp, sizeof exp);
+    n = reply_encode(out, sizeof out, FMT_CBOR, "sensor-42", 9, 1, 1735689600000ull, REPLY_ACCEPTED,
+                     1735689600412ull);
+    assert_int_equal(n, 74);
+    assert_memory_equal(out, exp, el);
+    el = unhex("a5697468696e674e616d656973656e736f722d3432687265706f727449641b000001941f297c0066737"
+               "4617475736852454a45435445446d73746174757344657461696c73a2694572726f72436f6465695468"
+               "726f74746c65646c4572726f724d657373616765781c4d657472696373207265706f72742072617465"
+               "2065786365656465646974696d657374616d701b000001941f297d9f",
+               exp, sizeof exp);
+    n = reply_encode(out, sizeof out, FMT_CBOR, "sensor-42", 9, 1, 1735689600000ull,
+                     REPLY_THROTTLED, 1735689600415ull);
+    assert_int_equal(n, 152);
+    assert_memory_equal(out, exp, el);
+    el = unhex("a4697468696e674e616d656973656e736f722d3432667374617475736852454a45435445446d737461"
+               "74757344657461696c73a2694572726f72436f64656e496e76616c69645061796c6f61646c4572726f"
+               "724d65737361676578184d616c666f726d6564206d657472696373207265706f72746974696d657374"
+               "616d701b000001941f297d9f",
+               exp, sizeof exp);
+    n = reply_encode(out, sizeof out, FMT_CBOR, "sensor-42", 9, 0, 0, REPLY_INVALID,
+                     1735689600415ull);
+    assert_int_equal(n, 135);
+    assert_memory_equal(out, exp, el);
+    /* longest thing name fits the 512-byte bound */
+    char name[129];
+    memset(name, 'x', 128);
+    n = reply_encode(out, sizeof out, FMT_JSON, name, 128, 1, 9223372036854775807ull,
+                     REPLY_THROTTLED, 1735689600415ull);
+    assert_true(n > 0 && n <= 512);
+    char topic[256];
+    assert_true(reply_topic(topic, sizeof topic, name, 128, FMT_CBOR, 0));
+    assert_int_equal(strlen(topic), 171);
+}
+
+static void test_topics_and_names(void **state)
+{
+    (void) state;
+    const char *nm;
+    size_t nl;
+    report_fmt f;
+    assert_true(parse_report_topic("$aws/things/sensor-42/defender/metrics/json", &nm, &nl, &f));
+    assert_int_equal(nl, 9);
+    assert_int_equal(f, FMT_JSON);
+    assert_true(parse_report_topic("$aws/things/a/defender/metrics/cbor", &nm, &nl, &f));
+    assert_int_equal(f, FMT_CBOR);
+    assert_false(parse_report_topic("$aws/things/a/defender/metrics/JSON", &nm, &nl, &f));
+    assert_false(parse_report_topic("$aws/things/a/defender/metrics/json/accepted", &nm, &nl, &f));
+    assert_false(parse_report_topic("$aws/things//defender/metrics/json", &nm, &nl, &f) &&
+                 thing_name_valid(nm, nl, 0));
+    char n128[129], n129[130];
+    memset(n128, 'a', 128);
+    memset(n129, 'a', 129);
+    assert_true(thing_name_valid(n128, 128, 1));
+    assert_false(thing_name_valid(n129, 129, 0));
+    assert_true(thing_name_valid("caf\xc3\xa9", 5, 0));
+    assert_false(thing_name_valid("caf\xc3\xa9", 5, 1));
+    assert_false(thing_name_valid("a\x01", 2, 0));
+    assert_false(thing_name_valid("a\x7f", 2, 0));
+    assert_false(thing_name_valid("a+b", 3, 0));
+    assert_false(thing_name_valid("\xff", 1, 0));
+    assert_true(thing_name_valid("a.b c", 5, 0));
+    assert_false(thing_name_valid("a.b", 3, 1));
+}
+
+static void test_number_conformance(void **state)
+{
+    (void) state;
+    assert_true(custom_number_conforms(-67));
+    assert_true(custom_number_conforms(7.5));
+    assert_true(custom_number_conforms(123456789012345.0));
+    assert_false(custom_number_conforms(1234567890123456.7));
+    assert_false(custom_number_conforms(0.1 + 0.2));
+    assert_true(custom_number_conforms(0.3));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden_all_variants), cmocka_unit_test(test_trailing_nul),
+        cmocka_unit_test(test_cbor_vectors),        cmocka_unit_test(test_cbor_edge),
+        cmocka_unit_test(test_big_lists),           cmocka_unit_test(test_derivation),
+        cmocka_unit_test(test_type_mismatch),       cmocka_unit_test(test_responses),
+        cmocka_unit_test(test_topics_and_names),    cmocka_unit_test(test_number_conformance),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
