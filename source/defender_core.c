@@ -6,6 +6,7 @@
  * interface, messages from Defender_OnMessage(), and reports leave through the MQTT
  * interface, only from Defender_Process().
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "defender_core.h"
@@ -523,50 +524,50 @@ static bool collectList(DefenderContext_t *pContext, DefenderMetricGroup_t group
     return collected;
 }
 
-/**
- * @brief Adds a 64-bit delta to a sum, clamping at 2^63-1.
- * @param[in] sum Current sum.
- * @param[in] delta Delta.
- * @return Clamped sum.
- */
-static uint64_t addClamped(uint64_t sum, uint64_t delta)
-{
-    uint64_t result = MAX_INT63;
-
-    if ((delta <= MAX_INT63) && (sum <= (MAX_INT63 - delta)))
-    {
-        result = sum + delta;
-    }
-
-    return result;
-}
+/** @brief Offsets of the four counters, in DefenderInterfaceCounters_t and in
+ * DefenderNetworkStats_t, so that one loop handles all four. */
+static const uint8_t counterOffsets[2][4] = {
+    {(uint8_t) offsetof(DefenderInterfaceCounters_t, bytesIn),
+     (uint8_t) offsetof(DefenderInterfaceCounters_t, bytesOut),
+     (uint8_t) offsetof(DefenderInterfaceCounters_t, packetsIn),
+     (uint8_t) offsetof(DefenderInterfaceCounters_t, packetsOut)},
+    {(uint8_t) offsetof(DefenderNetworkStats_t, bytesIn),
+     (uint8_t) offsetof(DefenderNetworkStats_t, bytesOut),
+     (uint8_t) offsetof(DefenderNetworkStats_t, packetsIn),
+     (uint8_t) offsetof(DefenderNetworkStats_t, packetsOut)}};
 
 /**
- * @brief Delta of one counter (PD-25).
- * @param[in] now Current value.
- * @param[in] before Baseline value.
- * @param[in] bits 32 for counters that wrap at 2^32.
- * @return Delta.
+ * @brief Adds the deltas of one interface to the sums (PD-25).
+ * @param[in] pNow Current counters.
+ * @param[in] pBefore Baseline counters (zero for a new interface).
+ * @param[in,out] pStats Sums, clamped at 2^63-1.
  */
-static uint64_t counterDelta(uint64_t now, uint64_t before, uint8_t bits)
+static void addDeltas(const DefenderInterfaceCounters_t *pNow,
+                      const DefenderInterfaceCounters_t *pBefore, DefenderNetworkStats_t *pStats)
 {
+    size_t i;
+    uint64_t now;
+    uint64_t before;
+    uint64_t sum;
     uint64_t delta;
 
-    if (bits == 32U)
+    for (i = 0U; i < 4U; i++)
     {
-        delta = (now - before) & 0xFFFFFFFFULL;
+        (void) memcpy(&now, (const uint8_t *) pNow + counterOffsets[0][i], sizeof(now));
+        (void) memcpy(&before, (const uint8_t *) pBefore + counterOffsets[0][i], sizeof(before));
+        (void) memcpy(&sum, (uint8_t *) pStats + counterOffsets[1][i], sizeof(sum));
+        if (pNow->counterBits == 32U)
+        {
+            delta = (now - before) & 0xFFFFFFFFULL;
+        }
+        else
+        {
+            /* A counter that went backwards (reset, re-created interface) counts from 0. */
+            delta = (now >= before) ? (now - before) : now;
+        }
+        sum = ((delta <= MAX_INT63) && (sum <= (MAX_INT63 - delta))) ? (sum + delta) : MAX_INT63;
+        (void) memcpy((uint8_t *) pStats + counterOffsets[1][i], &sum, sizeof(sum));
     }
-    else if (now >= before)
-    {
-        delta = now - before;
-    }
-    else
-    {
-        /* Went backwards: reset or re-created interface. */
-        delta = now;
-    }
-
-    return delta;
 }
 
 /**
@@ -580,11 +581,14 @@ static bool collectNetworkStats(DefenderContext_t *pContext, DefenderNetworkStat
                                 bool *pHaveDeltas)
 {
     DefenderMetricsSink_t sink;
+    DefenderInterfaceCounters_t zero;
+    const DefenderInterfaceCounters_t *pBefore;
     bool collected = false;
     size_t i;
     size_t j;
 
     (void) memset(pStats, 0, sizeof(*pStats));
+    (void) memset(&zero, 0, sizeof(zero));
     *pHaveDeltas = false;
     Defender_SinkInit(&sink, DEFENDER_METRIC_NETWORK_STATS, pContext->interfacesNow, NULL,
                       DEFENDER_CONFIG_MAX_INTERFACES, 0U, 0U);
@@ -600,33 +604,21 @@ static bool collectNetworkStats(DefenderContext_t *pContext, DefenderNetworkStat
         for (i = 0U; (i < sink.interfaceCount) && pContext->haveBaseline; i++)
         {
             const DefenderInterfaceCounters_t *pNow = &pContext->interfacesNow[i];
-            DefenderInterfaceCounters_t before;
 
-            (void) memset(&before, 0, sizeof(before));
-            if (pNow->isLoopback && !pContext->settings.includeLoopback)
+            if (!pNow->isLoopback || pContext->settings.includeLoopback)
             {
-                continue;
-            }
-            /* New interfaces count from zero; vanished ones contribute nothing. */
-            for (j = 0U; j < pContext->baselineCount; j++)
-            {
-                if (strncmp(pContext->baseline[j].name, pNow->name, DEFENDER_INTERFACE_NAME_SIZE) ==
-                    0)
+                /* New interfaces count from zero; vanished ones contribute nothing. */
+                pBefore = &zero;
+                for (j = 0U; j < pContext->baselineCount; j++)
                 {
-                    before = pContext->baseline[j];
-                    break;
+                    if (strncmp(pContext->baseline[j].name, pNow->name,
+                                DEFENDER_INTERFACE_NAME_SIZE) == 0)
+                    {
+                        pBefore = &pContext->baseline[j];
+                    }
                 }
+                addDeltas(pNow, pBefore, pStats);
             }
-            pStats->bytesIn = addClamped(
-                pStats->bytesIn, counterDelta(pNow->bytesIn, before.bytesIn, pNow->counterBits));
-            pStats->bytesOut = addClamped(
-                pStats->bytesOut, counterDelta(pNow->bytesOut, before.bytesOut, pNow->counterBits));
-            pStats->packetsIn =
-                addClamped(pStats->packetsIn,
-                           counterDelta(pNow->packetsIn, before.packetsIn, pNow->counterBits));
-            pStats->packetsOut =
-                addClamped(pStats->packetsOut,
-                           counterDelta(pNow->packetsOut, before.packetsOut, pNow->counterBits));
         }
     }
     else
@@ -696,35 +688,32 @@ static DefenderStatus_t buildReport(DefenderContext_t *pContext, uint64_t report
     bool haveDeltas = false;
     DefenderStatus_t status;
     size_t i;
+    static const DefenderMetricGroup_t listGroups[3] = {DEFENDER_METRIC_TCP_CONNECTIONS,
+                                                        DEFENDER_METRIC_LISTENING_TCP_PORTS,
+                                                        DEFENDER_METRIC_LISTENING_UDP_PORTS};
+    void *heads[3] = {pContext->connectionHead, pContext->portHead, pContext->udpPortHead};
+    void *windows[3] = {pContext->connectionWindow, pContext->portWindow, pContext->udpPortWindow};
+    uint64_t *totals[3] = {&content.connections.total, &content.tcpPorts.total,
+                           &content.udpPorts.total};
 
     (void) memset(&content, 0, sizeof(content));
     content.reportId = reportId;
     *pStatsCollected = false;
 
-    if (((metrics & DEFENDER_METRIC_TCP_CONNECTIONS) != 0U) &&
-        collectList(pContext, DEFENDER_METRIC_TCP_CONNECTIONS, 0U, pContext->connectionHead,
-                    pContext->connectionWindow, &wanted[0], &content.connections.total))
+    for (i = 0U; i < 3U; i++)
     {
-        content.groups |= DEFENDER_METRIC_TCP_CONNECTIONS;
-        content.connections.pEntries = pContext->connectionWindow;
-        content.connections.count = wanted[0];
+        if (((metrics & listGroups[i]) != 0U) &&
+            collectList(pContext, listGroups[i], i, heads[i], windows[i], &wanted[i], totals[i]))
+        {
+            content.groups |= listGroups[i];
+        }
     }
-    if (((metrics & DEFENDER_METRIC_LISTENING_TCP_PORTS) != 0U) &&
-        collectList(pContext, DEFENDER_METRIC_LISTENING_TCP_PORTS, 1U, pContext->portHead,
-                    pContext->portWindow, &wanted[1], &content.tcpPorts.total))
-    {
-        content.groups |= DEFENDER_METRIC_LISTENING_TCP_PORTS;
-        content.tcpPorts.pEntries = pContext->portWindow;
-        content.tcpPorts.count = wanted[1];
-    }
-    if (((metrics & DEFENDER_METRIC_LISTENING_UDP_PORTS) != 0U) &&
-        collectList(pContext, DEFENDER_METRIC_LISTENING_UDP_PORTS, 2U, pContext->udpPortHead,
-                    pContext->udpPortWindow, &wanted[2], &content.udpPorts.total))
-    {
-        content.groups |= DEFENDER_METRIC_LISTENING_UDP_PORTS;
-        content.udpPorts.pEntries = pContext->udpPortWindow;
-        content.udpPorts.count = wanted[2];
-    }
+    content.connections.pEntries = pContext->connectionWindow;
+    content.connections.count = wanted[0];
+    content.tcpPorts.pEntries = pContext->portWindow;
+    content.tcpPorts.count = wanted[1];
+    content.udpPorts.pEntries = pContext->udpPortWindow;
+    content.udpPorts.count = wanted[2];
     if ((metrics & DEFENDER_METRIC_NETWORK_STATS) != 0U)
     {
         *pStatsCollected = collectNetworkStats(pContext, &content.networkStats, &haveDeltas);

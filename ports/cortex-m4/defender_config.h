@@ -1,0 +1,13 @@
+/**
+ * @file defender_config.h
+ * @brief MCU reference configuration of the agent core (PD-9: 10 list entries).
+ */
+#ifndef DEFENDER_CONFIG_H
+#define DEFENDER_CONFIG_H
+
+#define DEFENDER_CONFIG_MAX_LIST_ENTRIES   10U
+#define DEFENDER_CONFIG_MAX_INTERFACES     2U
+#define DEFENDER_CONFIG_MAX_CUSTOM_METRICS 2U
+#define DEFENDER_CONFIG_ENABLE_LOGGING     0
+
+#endif /* DEFENDER_CONFIG_H */
