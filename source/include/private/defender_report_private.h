@@ -1,0 +1,175 @@
+/**
+ * @file defender_report_private.h
+ * @brief Declarations shared by the report encoder's files only (walk, JSON and CBOR
+ * writer backends, address formatting). Not part of the public API.
+ */
+#ifndef DEFENDER_REPORT_PRIVATE_H
+#define DEFENDER_REPORT_PRIVATE_H
+
+#include "defender_report.h"
+
+/** @brief Enough for any `remote_addr` text ("[" 39 "]:" 5 digits), with terminator. */
+#define DEFENDER_REPORT_ADDRESS_TEXT_SIZE 54U
+
+/** @brief Enough for any unsigned 64-bit decimal number (20 digits). */
+#define DEFENDER_REPORT_UINT_TEXT_SIZE 20U
+
+/** @brief CBOR major types used by the encoder. */
+#define DEFENDER_CBOR_UINT  0U /**< Unsigned integer. */
+#define DEFENDER_CBOR_NINT  1U /**< Negative integer. */
+#define DEFENDER_CBOR_TEXT  3U /**< Text string. */
+#define DEFENDER_CBOR_ARRAY 4U /**< Array. */
+#define DEFENDER_CBOR_MAP   5U /**< Map. */
+
+/**
+ * @brief Output of one encoding pass. With pBuffer NULL it only counts bytes.
+ *
+ * `length` keeps counting once the buffer is full, so one pass yields the size the
+ * whole report needs; bytes that do not fit are never written.
+ */
+typedef struct DefenderReportWriter
+{
+    uint8_t *pBuffer;  /**< Output, or NULL to count only. */
+    size_t bufferSize; /**< Size of pBuffer. */
+    size_t length;     /**< Bytes produced so far (may exceed bufferSize). */
+    bool cbor;         /**< true: CBOR backend; false: JSON backend. */
+    bool shortKeys;    /**< Key spelling (section 2.1). */
+    bool comma;        /**< JSON: a value precedes in the open container. */
+    bool invalid;      /**< An item could not be encoded (bad address family). */
+} DefenderReportWriter_t;
+
+/** @brief A custom number rounded to 15 significant digits (section 3). */
+typedef struct DefenderReportNumber
+{
+    bool negative;    /**< Sign (false for any zero). */
+    bool isInteger;   /**< Whole with magnitude <= 2^53: `integer` holds it. */
+    uint64_t integer; /**< Magnitude when isInteger. */
+    uint64_t digits;  /**< 15 significant digits, 10^14 <= digits < 10^15. */
+    int32_t exponent; /**< Decimal exponent of the first digit. */
+    double rounded;   /**< The rounded value as a double (signed). */
+} DefenderReportNumber_t;
+
+/**
+ * @brief Appends bytes, or only counts them when they do not fit.
+ * @param[in,out] pWriter The writer.
+ * @param[in] pData Bytes to append.
+ * @param[in] length Their number.
+ */
+void DefenderReport_Put(DefenderReportWriter_t *pWriter, const void *pData, size_t length);
+
+/**
+ * @brief Writes a number in decimal, backwards, ending just before pEnd.
+ * @param[in] value The number.
+ * @param[out] pEnd One past the last digit; DEFENDER_REPORT_UINT_TEXT_SIZE bytes before
+ * it must be writable.
+ * @return Number of digits written (they start at pEnd - return value).
+ */
+size_t DefenderReport_FormatUint(uint64_t value, char *pEnd);
+
+/**
+ * @brief Length of the valid UTF-8 sequence that starts with a byte >= 0x80.
+ * @param[in] pText The sequence.
+ * @param[in] length Bytes available.
+ * @return 2..4, or 0 when the sequence is invalid (overlong, surrogate, truncated...).
+ */
+size_t DefenderReport_Utf8Length(const uint8_t *pText, size_t length);
+
+/**
+ * @brief Rounds a finite number to 15 significant digits and classifies it.
+ * @param[in] value A finite number.
+ * @param[out] pNumber The result.
+ */
+void DefenderReport_RoundNumber(double value, DefenderReportNumber_t *pNumber);
+
+/**
+ * @brief Writes `remote_addr` text without terminator.
+ * @param[in] pAddress Address (family 4 or 6).
+ * @param[in] port Port.
+ * @param[out] pText At least DEFENDER_REPORT_ADDRESS_TEXT_SIZE bytes.
+ * @return Length, or 0 for an invalid family.
+ */
+size_t DefenderReport_FormatRemote(const DefenderIpAddress_t *pAddress, uint16_t port, char *pText);
+
+/* ---- JSON backend ------------------------------------------------------------------ */
+
+/**
+ * @brief Opens an object or array (`{` or `[`), with a comma before it when needed.
+ * @param[in,out] pWriter The writer.
+ * @param[in] bracket `{` or `[`.
+ */
+void DefenderReportJson_Open(DefenderReportWriter_t *pWriter, char bracket);
+
+/**
+ * @brief Closes an object or array.
+ * @param[in,out] pWriter The writer.
+ * @param[in] bracket `}` or `]`.
+ */
+void DefenderReportJson_Close(DefenderReportWriter_t *pWriter, char bracket);
+
+/**
+ * @brief Writes a key: a string followed by `:`.
+ * @param[in,out] pWriter The writer.
+ * @param[in] pText Key text.
+ * @param[in] length Its length.
+ */
+void DefenderReportJson_Key(DefenderReportWriter_t *pWriter, const char *pText, size_t length);
+
+/**
+ * @brief Writes a string value with RFC 8259 escapes (invalid UTF-8 bytes become `?`).
+ * @param[in,out] pWriter The writer.
+ * @param[in] pText Text.
+ * @param[in] length Its length.
+ */
+void DefenderReportJson_String(DefenderReportWriter_t *pWriter, const char *pText, size_t length);
+
+/**
+ * @brief Writes a string value that needs no escaping (an address).
+ * @param[in,out] pWriter The writer.
+ * @param[in] pText Text of printable ASCII without `"` or `\`.
+ * @param[in] length Its length.
+ */
+void DefenderReportJson_RawString(DefenderReportWriter_t *pWriter, const char *pText,
+                                  size_t length);
+
+/**
+ * @brief Writes an unsigned integer value.
+ * @param[in,out] pWriter The writer.
+ * @param[in] value The value.
+ */
+void DefenderReportJson_Uint(DefenderReportWriter_t *pWriter, uint64_t value);
+
+/**
+ * @brief Writes a rounded custom number as `%.15g` would (integers as integer text).
+ * @param[in,out] pWriter The writer.
+ * @param[in] pNumber The rounded number.
+ */
+void DefenderReportJson_Number(DefenderReportWriter_t *pWriter,
+                               const DefenderReportNumber_t *pNumber);
+
+/* ---- CBOR backend ------------------------------------------------------------------ */
+
+/**
+ * @brief Writes a data item head in shortest form.
+ * @param[in,out] pWriter The writer.
+ * @param[in] major Major type (0..7).
+ * @param[in] argument The argument (value, length or count).
+ */
+void DefenderReportCbor_Head(DefenderReportWriter_t *pWriter, uint8_t major, uint64_t argument);
+
+/**
+ * @brief Writes a text string (invalid UTF-8 bytes become `?`, length unchanged).
+ * @param[in,out] pWriter The writer.
+ * @param[in] pText Text.
+ * @param[in] length Its length.
+ */
+void DefenderReportCbor_String(DefenderReportWriter_t *pWriter, const char *pText, size_t length);
+
+/**
+ * @brief Writes a rounded custom number: integer (major type 0/1) or float64.
+ * @param[in,out] pWriter The writer.
+ * @param[in] pNumber The rounded number.
+ */
+void DefenderReportCbor_Number(DefenderReportWriter_t *pWriter,
+                               const DefenderReportNumber_t *pNumber);
+
+#endif /* DEFENDER_REPORT_PRIVATE_H */
