@@ -768,8 +768,8 @@ static void readField(Reader_t *pReader, uint8_t id, DefenderResponse_t *pRespon
     }
     else
     {
-        pReader->failed |= ((*pSeen & (1UL << id)) != 0U);
-        *pSeen |= 1UL << id;
+        pReader->failed |= ((*pSeen & (1U << id)) != 0U);
+        *pSeen |= 1U << id;
 
         if (id == KEY_THING_NAME)
         {
@@ -894,7 +894,7 @@ DefenderStatus_t Defender_ParseResponse(DefenderFormat_t format, const uint8_t *
         }
 
         status = (reader.failed || (reader.position != reader.length) ||
-                  ((seen & (1UL << KEY_STATUS)) == 0U))
+                  ((seen & (1U << KEY_STATUS)) == 0U))
                      ? DEFENDER_MALFORMED
                      : DEFENDER_SUCCESS;
     }

@@ -93,11 +93,19 @@ extern "C"
      * @brief Decodes a response payload (JSON or CBOR, chosen by the topic's format).
      *
      * Valid: one map holding `status` "ACCEPTED" or "REJECTED"; optional `thingName`
-     * (string), `reportId` (integer 1..2^63-1), `timestamp` (integer), `statusDetails`
-     * (map with optional string `ErrorCode`, `ErrorMessage`). Unknown fields are
-     * ignored. Strings are unescaped and truncated to the buffers. Duplicate known
-     * fields, wrong types, trailing bytes, nesting deeper than 16 and invalid UTF-8
-     * are malformed. A trailing NUL after JSON text is tolerated.
+     * (string), `reportId` (integer 1..2^63-1), `timestamp` (integer 0..2^64-1),
+     * `statusDetails` (map with optional string `ErrorCode`, `ErrorMessage`; other
+     * members ignored). Integers are JSON digits without sign, fraction or exponent, or
+     * CBOR major type 0 with any argument length. Unknown fields of any type are
+     * skipped (and checked). Strings are unescaped (`\uXXXX` and surrogate pairs to
+     * UTF-8) and truncated on a character boundary to the buffers, always terminated.
+     * Malformed: duplicate known fields, wrong types, a known string holding U+0000,
+     * trailing bytes, nesting deeper than 16 (the top-level map is level 1), invalid
+     * UTF-8 or lone surrogates, JSON control characters in strings, CBOR tags other
+     * than one 55799 around the top-level map, CBOR unassigned simple values, byte
+     * strings where text is expected. JSON may be followed by whitespace and one NUL.
+     * The topic, not this function, decides accepted/rejected (spec 10.4): the caller
+     * compares `status` with it.
      *
      * @param[in] format Payload format.
      * @param[in] pPayload Payload bytes.

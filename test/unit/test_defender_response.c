@@ -1427,6 +1427,10 @@ static void crossCheckCbor(const uint8_t *pBytes, size_t length,
         free(pKey);
     }
     (void) sawStatus;
+    if (pMap != pRoot)
+    {
+        cbor_decref(&pMap); /* cbor_tag_item() took a reference. */
+    }
     cbor_decref(&pRoot);
 }
 
