@@ -355,6 +355,7 @@ static DefenderStatus_t linuxOpen(DefenderSettings_t *pSettings, DefenderInterfa
         mqtt.pAlpn = config.pAlpn;
         mqtt.backoffBaseMs = config.backoffBaseMs;
         mqtt.backoffMaxMs = config.backoffMaxMs;
+        mqtt.pfLog = logToStderr;
         status = DefenderMosquitto_Init(&connection, &mqtt, error, sizeof(error));
         if (status != DEFENDER_SUCCESS)
         {

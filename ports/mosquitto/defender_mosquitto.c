@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <mosquitto.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,38 @@ static pthread_once_t libraryOnce = PTHREAD_ONCE_INIT;
 static void initLibrary(void)
 {
     (void) mosquitto_lib_init();
+}
+
+/**
+ * @brief Formats a message and passes it to the log callback (or stderr).
+ * @param[in] pConnection Connection.
+ * @param[in] level Level.
+ * @param[in] pFormat printf format.
+ */
+static void logMessage(const DefenderMosquitto_t *pConnection, DefenderLogLevel_t level,
+                       const char *pFormat, ...) __attribute__((format(printf, 3, 4)));
+
+static void logMessage(const DefenderMosquitto_t *pConnection, DefenderLogLevel_t level,
+                       const char *pFormat, ...)
+{
+    char message[512];
+    va_list arguments;
+
+    va_start(arguments, pFormat);
+    (void) vsnprintf(message, sizeof(message), pFormat, arguments);
+    va_end(arguments);
+    if (pConnection->pfLog != NULL)
+    {
+        pConnection->pfLog(pConnection->pLogContext, level, message);
+    }
+    else if (level <= DEFENDER_LOG_WARN)
+    {
+        (void) fprintf(stderr, "defender: %s\n", message);
+    }
+    else
+    {
+        /* Info and debug are quiet by default. */
+    }
 }
 
 /** @brief Writes an error text if a buffer was given. */
@@ -71,15 +104,14 @@ static void onConnect(struct mosquitto *pClient, void *pObject, int rc, int flag
         pConnection->attempt = 0U;
         pConnection->connects++;
         (void) pthread_mutex_unlock(&pConnection->mutex);
-        (void) fprintf(stderr, "defender: connected to %s:%u\n", pConnection->host,
-                       (unsigned) pConnection->port);
+        logMessage(pConnection, DEFENDER_LOG_INFO, "connected to %s:%u", pConnection->host,
+                   (unsigned) pConnection->port);
         DefenderRunner_OnConnectionChanged(pConnection->pRunner, true, (flags & 1) != 0);
     }
     else
     {
-        (void) fprintf(stderr, "defender: broker %s:%u refused the connection: %s\n",
-                       pConnection->host, (unsigned) pConnection->port,
-                       mosquitto_connack_string(rc));
+        logMessage(pConnection, DEFENDER_LOG_ERROR, "broker %s:%u refused the connection: %s",
+                   pConnection->host, (unsigned) pConnection->port, mosquitto_connack_string(rc));
     }
 }
 
@@ -104,8 +136,8 @@ static void onDisconnect(struct mosquitto *pClient, void *pObject, int rc,
     {
         if (!pConnection->stopRequested)
         {
-            (void) fprintf(stderr, "defender: connection to %s:%u lost (%s)\n", pConnection->host,
-                           (unsigned) pConnection->port, mosquitto_strerror(rc));
+            logMessage(pConnection, DEFENDER_LOG_WARN, "connection to %s:%u lost (%s)",
+                       pConnection->host, (unsigned) pConnection->port, mosquitto_strerror(rc));
         }
         DefenderRunner_OnConnectionChanged(pConnection->pRunner, false, false);
     }
@@ -239,6 +271,8 @@ DefenderStatus_t DefenderMosquitto_Init(DefenderMosquitto_t *pConnection,
             (pSettings->backoffBaseMs != 0U) ? pSettings->backoffBaseMs : 1000U;
         pConnection->backoffMaxMs =
             (pSettings->backoffMaxMs != 0U) ? pSettings->backoffMaxMs : 60000U;
+        pConnection->pfLog = pSettings->pfLog;
+        pConnection->pLogContext = pSettings->pLogContext;
         if (pConnection->backoffMaxMs < pConnection->backoffBaseMs)
         {
             pConnection->backoffMaxMs = pConnection->backoffBaseMs;
@@ -388,7 +422,8 @@ static DefenderMqttStatus_t publish(void *pContext, const char *pTopic, size_t t
         }
         else
         {
-            (void) fprintf(stderr, "defender: publish failed: %s\n", mosquitto_strerror(rc));
+            logMessage(pConnection, DEFENDER_LOG_ERROR, "publish failed: %s",
+                       mosquitto_strerror(rc));
         }
     }
     else
@@ -453,8 +488,8 @@ static bool backOff(DefenderMosquitto_t *pConnection, const char *pWhy)
     }
     delay = DefenderMosquitto_BackoffMs(pConnection->attempt, pConnection->backoffBaseMs,
                                         pConnection->backoffMaxMs, random);
-    (void) fprintf(stderr, "defender: cannot reach %s:%u (%s); retrying in %u ms\n",
-                   pConnection->host, (unsigned) pConnection->port, pWhy, (unsigned) delay);
+    logMessage(pConnection, DEFENDER_LOG_WARN, "cannot reach %s:%u (%s); retrying in %u ms",
+               pConnection->host, (unsigned) pConnection->port, pWhy, (unsigned) delay);
     return sleepUnlessStopped(pConnection, delay);
 }
 
