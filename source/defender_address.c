@@ -23,22 +23,31 @@
  */
 static size_t FormatIpv4(const uint8_t *pBytes, char *pText)
 {
-    char digits[DEFENDER_REPORT_UINT_TEXT_SIZE];
     size_t length = 0U;
-    size_t count;
     size_t i;
+    uint32_t octet;
 
     for (i = 0U; i < 4U; i++)
     {
-        if (i != 0U)
+        octet = pBytes[i];
+        if (octet >= 100U)
         {
-            pText[length++] = '.';
+            pText[length++] = (char) ('0' + (octet / 100U));
+            octet %= 100U;
+            pText[length++] = (char) ('0' + (octet / 10U));
         }
-        count = DefenderReport_FormatUint(pBytes[i], &digits[sizeof(digits)]);
-        (void) memcpy(&pText[length], &digits[sizeof(digits) - count], count);
-        length += count;
+        else if (octet >= 10U)
+        {
+            pText[length++] = (char) ('0' + (octet / 10U));
+        }
+        else
+        {
+            /* One digit. */
+        }
+        pText[length++] = (char) ('0' + (octet % 10U));
+        pText[length++] = '.';
     }
-    return length;
+    return length - 1U;
 }
 
 /**

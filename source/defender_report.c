@@ -64,16 +64,16 @@ typedef enum
 /** @brief One key in both spellings. */
 typedef struct KeyText
 {
-    const char *pText[2]; /**< Long and short spelling. */
-    uint8_t length[2];    /**< Their lengths. */
+    const char *pText[2]; /**< Long and short spelling, as JSON `"key":`. */
+    uint8_t length[2];    /**< Their lengths (with quotes and colon). */
 } KeyText_t;
 
-/** @brief Builds a KeyText_t from two string literals. */
+/** @brief Builds a KeyText_t from two keys, stored as the JSON text `"key":`. */
 #define KEY(longKey, shortKey)                                                                     \
     {                                                                                              \
-        {longKey, shortKey},                                                                       \
+        {"\"" longKey "\":", "\"" shortKey "\":"},                                                 \
         {                                                                                          \
-            sizeof(longKey) - 1U, sizeof(shortKey) - 1U                                            \
+            sizeof(longKey) + 2U, sizeof(shortKey) + 2U                                            \
         }                                                                                          \
     }
 
@@ -124,16 +124,6 @@ static const double pow10Table[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e
 #define POW10_TABLE_MAX 22
 
 /* ---- Writer primitives ------------------------------------------------------------- */
-
-void DefenderReport_Put(DefenderReportWriter_t *pWriter, const void *pData, size_t length)
-{
-    if ((pWriter->pBuffer != NULL) && (pWriter->length <= pWriter->bufferSize) &&
-        (length <= (pWriter->bufferSize - pWriter->length)))
-    {
-        (void) memcpy(&pWriter->pBuffer[pWriter->length], pData, length);
-    }
-    pWriter->length += length;
-}
 
 size_t DefenderReport_FormatUint(uint64_t value, char *pEnd)
 {
@@ -678,7 +668,15 @@ static void Key(DefenderReportWriter_t *pWriter, ReportKey_t key)
     const KeyText_t *pKey = &keyTable[key];
     size_t style = pWriter->shortKeys ? 1U : 0U;
 
-    KeyText(pWriter, pKey->pText[style], pKey->length[style]);
+    if (pWriter->cbor)
+    {
+        /* The text between the quotes. */
+        DefenderReportCbor_String(pWriter, &pKey->pText[style][1], pKey->length[style] - 3U);
+    }
+    else
+    {
+        DefenderReportJson_Token(pWriter, pKey->pText[style], pKey->length[style]);
+    }
 }
 
 /**
@@ -825,15 +823,7 @@ static void EncodeConnection(DefenderReportWriter_t *pWriter,
         KeyUint(pWriter, KEY_LOCAL_PORT, pConnection->localPort);
     }
     Key(pWriter, KEY_REMOTE_ADDR);
-    if (pWriter->cbor)
-    {
-        DefenderReportCbor_Head(pWriter, DEFENDER_CBOR_TEXT, addressLength);
-        DefenderReport_Put(pWriter, address, addressLength);
-    }
-    else
-    {
-        DefenderReportJson_RawString(pWriter, address, addressLength);
-    }
+    String(pWriter, address, addressLength);
     Close(pWriter, DEFENDER_CBOR_MAP);
 }
 
@@ -1078,7 +1068,7 @@ static size_t DropSaving(const DefenderReportWriter_t *pWriter,
 {
     DefenderReportWriter_t counter = {NULL, 0U, 0U, false, false, false, false};
     const KeyText_t *pKey = &keyTable[(list == LIST_CONNECTIONS) ? KEY_CONNECTIONS : KEY_PORTS];
-    size_t keyLength = pKey->length[pWriter->shortKeys ? 1U : 0U];
+    size_t keyLength = pKey->length[pWriter->shortKeys ? 1U : 0U] - 3U;
     size_t saving;
 
     counter.cbor = pWriter->cbor;

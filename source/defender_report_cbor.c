@@ -67,33 +67,47 @@ void DefenderReportCbor_Head(DefenderReportWriter_t *pWriter, uint8_t major, uin
 void DefenderReportCbor_String(DefenderReportWriter_t *pWriter, const char *pText, size_t length)
 {
     const uint8_t *pBytes = (const uint8_t *) pText;
+    uint8_t chunk[DEFENDER_REPORT_CHUNK_SIZE];
     size_t i = 0U;
     size_t start;
     size_t sequence;
 
-    DefenderReportCbor_Head(pWriter, DEFENDER_CBOR_TEXT, length);
-    while (i < length)
+    uint8_t *pOut = DefenderReport_Reserve(pWriter, length + 1U, chunk);
+
+    if (length < CBOR_ARGUMENT_1)
     {
-        start = i;
+        /* Short string: head and text in one piece if all ASCII. */
+        pOut[0] = (uint8_t) ((DEFENDER_CBOR_TEXT << 5) | length);
         while ((i < length) && (pBytes[i] < 0x80U))
         {
+            pOut[i + 1U] = pBytes[i];
             i++;
         }
-        if (i < length)
+    }
+    if ((i == length) && (length < CBOR_ARGUMENT_1))
+    {
+        pWriter->length += length + 1U;
+    }
+    else
+    {
+        i = 0U;
+        DefenderReportCbor_Head(pWriter, DEFENDER_CBOR_TEXT, length);
+        while (i < length)
         {
-            sequence = DefenderReport_Utf8Length(&pBytes[i], length - i);
-            i += (sequence == 0U) ? 0U : sequence;
+            start = i;
+            while ((i < length) && (pBytes[i] < 0x80U))
+            {
+                i++;
+            }
+            sequence = (i < length) ? DefenderReport_Utf8Length(&pBytes[i], length - i) : 0U;
+            i += sequence;
             DefenderReport_Put(pWriter, &pBytes[start], i - start);
-            if (sequence == 0U)
+            if ((i < length) && (sequence == 0U))
             {
                 /* Same length as the byte it replaces: the head stays right. */
                 DefenderReport_Put(pWriter, "?", 1U);
                 i++;
             }
-        }
-        else
-        {
-            DefenderReport_Put(pWriter, &pBytes[start], i - start);
         }
     }
 }

@@ -24,10 +24,66 @@ static void PutComma(DefenderReportWriter_t *pWriter)
     }
 }
 
+/**
+ * @brief Tells whether a byte is written as itself inside a JSON string.
+ * @param[in] byte The byte.
+ * @return true for printable ASCII other than `"` and `\`.
+ */
+static bool PlainByte(uint8_t byte)
+{
+    return (byte >= 0x20U) && (byte < 0x80U) && (byte != (uint8_t) '"') && (byte != (uint8_t) '\\');
+}
+
+/**
+ * @brief Writes `[,]"text"[:]` with one DefenderReport_Put when the text is short and
+ * needs no escaping.
+ * @param[in,out] pWriter The writer.
+ * @param[in] pText Text.
+ * @param[in] length Its length.
+ * @param[in] colon Append `:` (a key).
+ * @return true when written; false when the caller must take the escaping path.
+ */
+static bool PutPlainString(DefenderReportWriter_t *pWriter, const char *pText, size_t length,
+                           bool colon)
+{
+    uint8_t scratch[DEFENDER_REPORT_CHUNK_SIZE + 4U];
+    uint8_t *pOut = DefenderReport_Reserve(pWriter, length + 4U, scratch);
+    size_t used = 0U;
+    size_t i;
+    bool plain = length <= DEFENDER_REPORT_CHUNK_SIZE;
+
+    if (plain)
+    {
+        if (pWriter->comma)
+        {
+            pOut[used++] = (uint8_t) ',';
+        }
+        pOut[used++] = (uint8_t) '"';
+        /* Copy while checking; bytes written before a non-plain one are overwritten. */
+        for (i = 0U; plain && (i < length); i++)
+        {
+            pOut[used++] = (uint8_t) pText[i];
+            plain = PlainByte((uint8_t) pText[i]);
+        }
+        pOut[used++] = (uint8_t) '"';
+        if (colon)
+        {
+            pOut[used++] = (uint8_t) ':';
+        }
+    }
+    if (plain)
+    {
+        pWriter->length += used;
+        pWriter->comma = !colon;
+    }
+    return plain;
+}
+
 void DefenderReportJson_Open(DefenderReportWriter_t *pWriter, char bracket)
 {
-    PutComma(pWriter);
-    DefenderReport_Put(pWriter, &bracket, 1U);
+    char chunk[2] = {',', bracket};
+
+    DefenderReport_Put(pWriter, pWriter->comma ? &chunk[0] : &chunk[1], pWriter->comma ? 2U : 1U);
     pWriter->comma = false;
 }
 
@@ -39,18 +95,27 @@ void DefenderReportJson_Close(DefenderReportWriter_t *pWriter, char bracket)
 
 void DefenderReportJson_Key(DefenderReportWriter_t *pWriter, const char *pText, size_t length)
 {
-    DefenderReportJson_String(pWriter, pText, length);
-    DefenderReport_Put(pWriter, ":", 1U);
-    pWriter->comma = false;
+    if (!PutPlainString(pWriter, pText, length, true))
+    {
+        DefenderReportJson_String(pWriter, pText, length);
+        DefenderReport_Put(pWriter, ":", 1U);
+        pWriter->comma = false;
+    }
 }
 
-void DefenderReportJson_RawString(DefenderReportWriter_t *pWriter, const char *pText, size_t length)
+void DefenderReportJson_Token(DefenderReportWriter_t *pWriter, const char *pText, size_t length)
 {
-    PutComma(pWriter);
-    DefenderReport_Put(pWriter, "\"", 1U);
-    DefenderReport_Put(pWriter, pText, length);
-    DefenderReport_Put(pWriter, "\"", 1U);
-    pWriter->comma = true;
+    uint8_t scratch[DEFENDER_REPORT_CHUNK_SIZE + 1U];
+    uint8_t *pOut = DefenderReport_Reserve(pWriter, length + 1U, scratch);
+    size_t used = 0U;
+
+    if (pWriter->comma)
+    {
+        pOut[used++] = (uint8_t) ',';
+    }
+    (void) memcpy(&pOut[used], pText, length);
+    pWriter->length += used + length;
+    pWriter->comma = false;
 }
 
 void DefenderReportJson_String(DefenderReportWriter_t *pWriter, const char *pText, size_t length)
@@ -62,59 +127,66 @@ void DefenderReportJson_String(DefenderReportWriter_t *pWriter, const char *pTex
     size_t sequence;
     char escape[6] = {'\\', 'u', '0', '0', '0', '0'};
 
-    PutComma(pWriter);
-    DefenderReport_Put(pWriter, "\"", 1U);
-    while (i < length)
+    if (!PutPlainString(pWriter, pText, length, false))
     {
-        start = i;
-        while ((i < length) && (pBytes[i] >= 0x20U) && (pBytes[i] < 0x80U) &&
-               (pBytes[i] != (uint8_t) '"') && (pBytes[i] != (uint8_t) '\\'))
+        PutComma(pWriter);
+        DefenderReport_Put(pWriter, "\"", 1U);
+        while (i < length)
         {
-            i++;
-        }
-        DefenderReport_Put(pWriter, &pBytes[start], i - start);
-        if (i < length)
-        {
-            if (pBytes[i] < 0x20U)
+            start = i;
+            while ((i < length) && PlainByte(pBytes[i]))
             {
-                escape[4] = hexDigits[pBytes[i] >> 4];
-                escape[5] = hexDigits[pBytes[i] & 0x0FU];
-                DefenderReport_Put(pWriter, escape, sizeof(escape));
                 i++;
             }
-            else if (pBytes[i] < 0x80U)
+            DefenderReport_Put(pWriter, &pBytes[start], i - start);
+            if (i < length)
             {
-                /* '"' or '\'. */
-                DefenderReport_Put(pWriter, "\\", 1U);
-                DefenderReport_Put(pWriter, &pBytes[i], 1U);
-                i++;
-            }
-            else
-            {
-                sequence = DefenderReport_Utf8Length(&pBytes[i], length - i);
-                if (sequence == 0U)
+                if (pBytes[i] < 0x20U)
                 {
-                    DefenderReport_Put(pWriter, "?", 1U);
+                    escape[4] = hexDigits[pBytes[i] >> 4];
+                    escape[5] = hexDigits[pBytes[i] & 0x0FU];
+                    DefenderReport_Put(pWriter, escape, sizeof(escape));
+                    sequence = 1U;
+                }
+                else if (pBytes[i] < 0x80U)
+                {
+                    /* '"' or '\'. */
+                    escape[1] = (char) pBytes[i];
+                    DefenderReport_Put(pWriter, escape, 2U);
+                    escape[1] = 'u';
                     sequence = 1U;
                 }
                 else
                 {
-                    DefenderReport_Put(pWriter, &pBytes[i], sequence);
+                    sequence = DefenderReport_Utf8Length(&pBytes[i], length - i);
+                    if (sequence == 0U)
+                    {
+                        DefenderReport_Put(pWriter, "?", 1U);
+                        sequence = 1U;
+                    }
+                    else
+                    {
+                        DefenderReport_Put(pWriter, &pBytes[i], sequence);
+                    }
                 }
                 i += sequence;
             }
         }
+        DefenderReport_Put(pWriter, "\"", 1U);
+        pWriter->comma = true;
     }
-    DefenderReport_Put(pWriter, "\"", 1U);
-    pWriter->comma = true;
 }
 
 void DefenderReportJson_Uint(DefenderReportWriter_t *pWriter, uint64_t value)
 {
-    char text[DEFENDER_REPORT_UINT_TEXT_SIZE];
+    char text[DEFENDER_REPORT_UINT_TEXT_SIZE + 1U];
     size_t length = DefenderReport_FormatUint(value, &text[sizeof(text)]);
 
-    PutComma(pWriter);
+    if (pWriter->comma)
+    {
+        length++;
+        text[sizeof(text) - length] = ',';
+    }
     DefenderReport_Put(pWriter, &text[sizeof(text) - length], length);
     pWriter->comma = true;
 }

@@ -6,10 +6,15 @@
 #ifndef DEFENDER_REPORT_PRIVATE_H
 #define DEFENDER_REPORT_PRIVATE_H
 
+#include <string.h>
+
 #include "defender_report.h"
 
 /** @brief Enough for any `remote_addr` text ("[" 39 "]:" 5 digits), with terminator. */
 #define DEFENDER_REPORT_ADDRESS_TEXT_SIZE 54U
+
+/** @brief Longest text a backend assembles on the stack before one DefenderReport_Put. */
+#define DEFENDER_REPORT_CHUNK_SIZE 64U
 
 /** @brief Enough for any unsigned 64-bit decimal number (20 digits). */
 #define DEFENDER_REPORT_UINT_TEXT_SIZE 20U
@@ -55,7 +60,34 @@ typedef struct DefenderReportNumber
  * @param[in] pData Bytes to append.
  * @param[in] length Their number.
  */
-void DefenderReport_Put(DefenderReportWriter_t *pWriter, const void *pData, size_t length);
+static inline void DefenderReport_Put(DefenderReportWriter_t *pWriter, const void *pData,
+                                      size_t length)
+{
+    if ((pWriter->pBuffer != NULL) && (pWriter->length <= pWriter->bufferSize) &&
+        (length <= (pWriter->bufferSize - pWriter->length)))
+    {
+        (void) memcpy(&pWriter->pBuffer[pWriter->length], pData, length);
+    }
+    pWriter->length += length;
+}
+
+/**
+ * @brief Where to write `length` bytes directly: into the buffer when they fit, else
+ * into the caller's scratch space (then they only count, as with DefenderReport_Put).
+ * The caller writes at most `length` bytes there and adds what it wrote to `length`.
+ * @param[in] pWriter The writer.
+ * @param[in] length Most bytes the caller will write.
+ * @param[in] pScratch At least `length` bytes.
+ * @return Where to write.
+ */
+static inline uint8_t *DefenderReport_Reserve(const DefenderReportWriter_t *pWriter, size_t length,
+                                              uint8_t *pScratch)
+{
+    return ((pWriter->pBuffer != NULL) && (pWriter->length <= pWriter->bufferSize) &&
+            (length <= (pWriter->bufferSize - pWriter->length)))
+               ? &pWriter->pBuffer[pWriter->length]
+               : pScratch;
+}
 
 /**
  * @brief Writes a number in decimal, backwards, ending just before pEnd.
@@ -115,21 +147,20 @@ void DefenderReportJson_Close(DefenderReportWriter_t *pWriter, char bracket);
 void DefenderReportJson_Key(DefenderReportWriter_t *pWriter, const char *pText, size_t length);
 
 /**
+ * @brief Writes a key already in JSON form (`"key":`), with a comma before it when needed.
+ * @param[in,out] pWriter The writer.
+ * @param[in] pText The text (at most DEFENDER_REPORT_CHUNK_SIZE bytes).
+ * @param[in] length Its length.
+ */
+void DefenderReportJson_Token(DefenderReportWriter_t *pWriter, const char *pText, size_t length);
+
+/**
  * @brief Writes a string value with RFC 8259 escapes (invalid UTF-8 bytes become `?`).
  * @param[in,out] pWriter The writer.
  * @param[in] pText Text.
  * @param[in] length Its length.
  */
 void DefenderReportJson_String(DefenderReportWriter_t *pWriter, const char *pText, size_t length);
-
-/**
- * @brief Writes a string value that needs no escaping (an address).
- * @param[in,out] pWriter The writer.
- * @param[in] pText Text of printable ASCII without `"` or `\`.
- * @param[in] length Its length.
- */
-void DefenderReportJson_RawString(DefenderReportWriter_t *pWriter, const char *pText,
-                                  size_t length);
 
 /**
  * @brief Writes an unsigned integer value.
