@@ -28,338 +28,330 @@
 #include "defender_metrics_source.h"
 
 #ifdef __cplusplus
-extern "C"
-{
+extern "C" {
 #endif
 
-    /** @brief Log levels of the core's messages. */
-    typedef enum
-    {
-        DEFENDER_LOG_ERROR = 0,
-        DEFENDER_LOG_WARN,
-        DEFENDER_LOG_INFO,
-        DEFENDER_LOG_DEBUG
-    } DefenderLogLevel_t;
+/** @brief Log levels of the core's messages. */
+typedef enum
+{
+    DEFENDER_LOG_ERROR = 0,
+    DEFENDER_LOG_WARN,
+    DEFENDER_LOG_INFO,
+    DEFENDER_LOG_DEBUG
+} DefenderLogLevel_t;
 
-    /** @brief What happened to a report (passed to the report callback). */
-    typedef enum
-    {
-        DEFENDER_EVENT_PUBLISHED = 0, /**< Published; waiting for the response. */
-        DEFENDER_EVENT_ACCEPTED,      /**< Matching ACCEPTED response. */
-        DEFENDER_EVENT_REJECTED,      /**< Matching REJECTED response (see error code/message). */
-        DEFENDER_EVENT_NO_ACK,        /**< No response within the acknowledgement timeout. */
-        DEFENDER_EVENT_NOT_SENT       /**< Could not be published (see notSentReason). */
-    } DefenderReportEvent_t;
+/** @brief What happened to a report (passed to the report callback). */
+typedef enum
+{
+    DEFENDER_EVENT_PUBLISHED = 0, /**< Published; waiting for the response. */
+    DEFENDER_EVENT_ACCEPTED,      /**< Matching ACCEPTED response. */
+    DEFENDER_EVENT_REJECTED,      /**< Matching REJECTED response (see error code/message). */
+    DEFENDER_EVENT_NO_ACK,        /**< No response within the acknowledgement timeout. */
+    DEFENDER_EVENT_NOT_SENT       /**< Could not be published (see notSentReason). */
+} DefenderReportEvent_t;
 
-    /** @brief Why a report was not sent. */
-    typedef enum
-    {
-        DEFENDER_NOT_SENT_NONE = 0,
-        DEFENDER_NOT_SENT_NOT_CONNECTED,  /**< No MQTT connection. */
-        DEFENDER_NOT_SENT_NOT_SUBSCRIBED, /**< Response topics not (yet) subscribed. */
-        DEFENDER_NOT_SENT_ENCODE_FAILED,  /**< Report does not fit the buffer even without lists. */
-        DEFENDER_NOT_SENT_PUBLISH_FAILED  /**< The publish call failed. */
-    } DefenderNotSentReason_t;
+/** @brief Why a report was not sent. */
+typedef enum
+{
+    DEFENDER_NOT_SENT_NONE = 0,
+    DEFENDER_NOT_SENT_NOT_CONNECTED,  /**< No MQTT connection. */
+    DEFENDER_NOT_SENT_NOT_SUBSCRIBED, /**< Response topics not (yet) subscribed. */
+    DEFENDER_NOT_SENT_ENCODE_FAILED,  /**< Report does not fit the buffer even without lists. */
+    DEFENDER_NOT_SENT_PUBLISH_FAILED  /**< The publish call failed. */
+} DefenderNotSentReason_t;
 
-    /** @brief Information about the latest report. */
-    typedef struct DefenderReportInfo
-    {
-        uint64_t reportId;             /**< Id of the report (0 before the first). */
-        size_t size;                   /**< Encoded size in bytes. */
-        DefenderReportStatus_t status; /**< Status as DEFENDER_ReportStatusGet reports it. */
-        DefenderNotSentReason_t notSentReason;                      /**< For eDefenderRepNotSent. */
-        char errorCode[DEFENDER_CONFIG_MAX_ERROR_CODE_LENGTH + 1U]; /**< Rejected: ErrorCode. */
-        char errorMessage[DEFENDER_CONFIG_MAX_ERROR_MESSAGE_LENGTH + 1U]; /**< Rejected: message. */
-    } DefenderReportInfo_t;
+/** @brief Information about the latest report. */
+typedef struct DefenderReportInfo
+{
+    uint64_t reportId;                     /**< Id of the report (0 before the first). */
+    size_t size;                           /**< Encoded size in bytes. */
+    DefenderReportStatus_t status;         /**< Status as DEFENDER_ReportStatusGet reports it. */
+    DefenderNotSentReason_t notSentReason; /**< For eDefenderRepNotSent. */
+    char errorCode[DEFENDER_CONFIG_MAX_ERROR_CODE_LENGTH + 1U];       /**< Rejected: ErrorCode. */
+    char errorMessage[DEFENDER_CONFIG_MAX_ERROR_MESSAGE_LENGTH + 1U]; /**< Rejected: message. */
+} DefenderReportInfo_t;
 
-    /** @brief Counters of what the agent did and what it ignored. */
-    typedef struct DefenderCounters
-    {
-        uint32_t reportsPublished; /**< Successful publish calls. */
-        uint32_t reportsAccepted;  /**< Matching ACCEPTED responses. */
-        uint32_t reportsRejected;  /**< Matching REJECTED responses. */
-        uint32_t reportsThrottled; /**< ... of which Throttled. */
-        uint32_t reportsNoAck;     /**< Acknowledgement timeouts. */
-        uint32_t reportsNotSent;   /**< Reports not published. */
-        uint32_t
-            responsesMalformed;    /**< Responses that did not decode or contradict their topic. */
-        uint32_t responsesForeign; /**< Valid responses for another report id or thing. */
-        uint32_t responsesLate;    /**< Responses for the latest report after its timeout. */
-        uint32_t messagesIgnored;  /**< Messages on topics that are not ours. */
-        uint32_t listEntriesDropped; /**< Entries left out of reports to fit the buffer. */
-        uint32_t interfacesDropped;  /**< Interfaces beyond DEFENDER_CONFIG_MAX_INTERFACES. */
-        uint32_t sourceErrors;       /**< Metric groups the source failed to collect. */
-        uint32_t customMetricErrors; /**< Custom values left out as invalid. */
-        uint32_t storeErrors;        /**< Failed saves of the last report id. */
-    } DefenderCounters_t;
+/** @brief Counters of what the agent did and what it ignored. */
+typedef struct DefenderCounters
+{
+    uint32_t reportsPublished;   /**< Successful publish calls. */
+    uint32_t reportsAccepted;    /**< Matching ACCEPTED responses. */
+    uint32_t reportsRejected;    /**< Matching REJECTED responses. */
+    uint32_t reportsThrottled;   /**< ... of which Throttled. */
+    uint32_t reportsNoAck;       /**< Acknowledgement timeouts. */
+    uint32_t reportsNotSent;     /**< Reports not published. */
+    uint32_t responsesMalformed; /**< Responses that did not decode or contradict their topic. */
+    uint32_t responsesForeign;   /**< Valid responses for another report id or thing. */
+    uint32_t responsesLate;      /**< Responses for the latest report after its timeout. */
+    uint32_t messagesIgnored;    /**< Messages on topics that are not ours. */
+    uint32_t listEntriesDropped; /**< Entries left out of reports to fit the buffer. */
+    uint32_t interfacesDropped;  /**< Interfaces beyond DEFENDER_CONFIG_MAX_INTERFACES. */
+    uint32_t sourceErrors;       /**< Metric groups the source failed to collect. */
+    uint32_t customMetricErrors; /**< Custom values left out as invalid. */
+    uint32_t storeErrors;        /**< Failed saves of the last report id. */
+} DefenderCounters_t;
 
-    /**
-     * @brief Called for each report event. Runs inside Defender_Process() or
-     * Defender_OnMessage(); must not call back into the same context.
-     */
-    typedef void (*DefenderReportCallback_t)(void *pUserContext, DefenderReportEvent_t event,
-                                             const DefenderReportInfo_t *pInfo);
+/**
+ * @brief Called for each report event. Runs inside Defender_Process() or
+ * Defender_OnMessage(); must not call back into the same context.
+ */
+typedef void (*DefenderReportCallback_t)(void *pUserContext, DefenderReportEvent_t event,
+                                         const DefenderReportInfo_t *pInfo);
 
-    /** @brief Log sink; `pMessage` is a constant string. */
-    typedef void (*DefenderLogCallback_t)(void *pUserContext, DefenderLogLevel_t level,
-                                          const char *pMessage);
+/** @brief Log sink; `pMessage` is a constant string. */
+typedef void (*DefenderLogCallback_t)(void *pUserContext, DefenderLogLevel_t level,
+                                      const char *pMessage);
 
-    /** @brief Everything the core talks to. */
-    typedef struct DefenderInterfaces
-    {
-        DefenderMqttInterface_t mqtt;          /**< Required. */
-        DefenderClockInterface_t clock;        /**< Required (pfMonotonicMs). */
-        DefenderMetricsSource_t metricsSource; /**< Required when a standard group is enabled. */
-        DefenderStoreInterface_t store;        /**< Optional: both functions NULL for none. */
-        DefenderLogCallback_t pfLog;           /**< Optional. */
-        DefenderReportCallback_t pfReport;     /**< Optional. */
-        void *pCallbackContext;                /**< Passed to pfLog and pfReport. */
-    } DefenderInterfaces_t;
+/** @brief Everything the core talks to. */
+typedef struct DefenderInterfaces
+{
+    DefenderMqttInterface_t mqtt;          /**< Required. */
+    DefenderClockInterface_t clock;        /**< Required (pfMonotonicMs). */
+    DefenderMetricsSource_t metricsSource; /**< Required when a standard group is enabled. */
+    DefenderStoreInterface_t store;        /**< Optional: both functions NULL for none. */
+    DefenderLogCallback_t pfLog;           /**< Optional. */
+    DefenderReportCallback_t pfReport;     /**< Optional. */
+    void *pCallbackContext;                /**< Passed to pfLog and pfReport. */
+} DefenderInterfaces_t;
 
-    /** @brief Settings of one agent, fixed while it runs. */
-    typedef struct DefenderSettings
-    {
-        const char *pThingName;  /**< Thing name (PD-2); copied. */
-        size_t thingNameLength;  /**< Its length. */
-        DefenderFormat_t format; /**< JSON (default) or CBOR. */
-        DefenderKeyStyle_t keys; /**< Long or short (default short). */
-        uint32_t metrics;        /**< DEFENDER_METRIC_* mask; default all. */
-        uint32_t
-            periodSeconds; /**< Report period; default DEFENDER_CONFIG_DEFAULT_PERIOD_SECONDS. */
-        uint32_t
-            ackTimeoutMs; /**< Response timeout; default DEFENDER_CONFIG_DEFAULT_ACK_TIMEOUT_MS. */
-        uint16_t
-            maxListEntries;   /**< Entries listed per list, 1..DEFENDER_CONFIG_MAX_LIST_ENTRIES. */
-        bool includeLoopback; /**< Count loopback traffic in network_stats (default false). */
-        uint8_t *pReportBuffer;  /**< Report buffer, owned by the caller. */
-        size_t reportBufferSize; /**< Its size. */
-    } DefenderSettings_t;
+/** @brief Settings of one agent, fixed while it runs. */
+typedef struct DefenderSettings
+{
+    const char *pThingName;  /**< Thing name (PD-2); copied. */
+    size_t thingNameLength;  /**< Its length. */
+    DefenderFormat_t format; /**< JSON (default) or CBOR. */
+    DefenderKeyStyle_t keys; /**< Long or short (default short). */
+    uint32_t metrics;        /**< DEFENDER_METRIC_* mask; default all. */
+    uint32_t periodSeconds;  /**< Report period; default DEFENDER_CONFIG_DEFAULT_PERIOD_SECONDS. */
+    uint32_t ackTimeoutMs; /**< Response timeout; default DEFENDER_CONFIG_DEFAULT_ACK_TIMEOUT_MS. */
+    uint16_t maxListEntries; /**< Entries listed per list, 1..DEFENDER_CONFIG_MAX_LIST_ENTRIES. */
+    bool includeLoopback;    /**< Count loopback traffic in network_stats (default false). */
+    uint8_t *pReportBuffer;  /**< Report buffer, owned by the caller. */
+    size_t reportBufferSize; /**< Its size. */
+} DefenderSettings_t;
 
-    /** @brief One list's rotation state and storage inside the context (PD-26). */
-    typedef struct DefenderListState
-    {
-        uint64_t lastTotal; /**< Entries seen at the previous collection. */
-    } DefenderListState_t;
+/** @brief One list's rotation state and storage inside the context (PD-26). */
+typedef struct DefenderListState
+{
+    uint64_t lastTotal; /**< Entries seen at the previous collection. */
+} DefenderListState_t;
 
-    /** @brief Sink state; filled by the core before each collection. */
-    struct DefenderMetricsSink
-    {
-        DefenderMetricGroup_t group;              /**< Group being collected. */
-        size_t capacity;                          /**< Entries kept per array. */
-        uint64_t windowStart;                     /**< First index of the rotation window. */
-        uint64_t seen;                            /**< Entries delivered so far (the true total). */
-        size_t headCount;                         /**< Entries in the head array. */
-        size_t windowCount;                       /**< Entries in the window array. */
-        DefenderConnection_t *pConnectionHead;    /**< First entries (connections). */
-        DefenderConnection_t *pConnectionWindow;  /**< Window entries (connections). */
-        DefenderListeningPort_t *pPortHead;       /**< First entries (ports). */
-        DefenderListeningPort_t *pPortWindow;     /**< Window entries (ports). */
-        DefenderInterfaceCounters_t *pInterfaces; /**< Interface counters collected. */
-        size_t interfaceCapacity;                 /**< Size of pInterfaces. */
-        size_t interfaceCount;                    /**< Interfaces collected. */
-        uint32_t interfacesDropped;               /**< Interfaces beyond capacity. */
-    };
+/** @brief Sink state; filled by the core before each collection. */
+struct DefenderMetricsSink
+{
+    DefenderMetricGroup_t group;              /**< Group being collected. */
+    size_t capacity;                          /**< Entries kept per array. */
+    uint64_t windowStart;                     /**< First index of the rotation window. */
+    uint64_t seen;                            /**< Entries delivered so far (the true total). */
+    size_t headCount;                         /**< Entries in the head array. */
+    size_t windowCount;                       /**< Entries in the window array. */
+    DefenderConnection_t *pConnectionHead;    /**< First entries (connections). */
+    DefenderConnection_t *pConnectionWindow;  /**< Window entries (connections). */
+    DefenderListeningPort_t *pPortHead;       /**< First entries (ports). */
+    DefenderListeningPort_t *pPortWindow;     /**< Window entries (ports). */
+    DefenderInterfaceCounters_t *pInterfaces; /**< Interface counters collected. */
+    size_t interfaceCapacity;                 /**< Size of pInterfaces. */
+    size_t interfaceCount;                    /**< Interfaces collected. */
+    uint32_t interfacesDropped;               /**< Interfaces beyond capacity. */
+};
 
-    /** @brief Internal state of the agent's lifecycle. */
-    typedef enum
-    {
-        DEFENDER_STATE_STOPPED = 0, /**< Not started. */
-        DEFENDER_STATE_WAITING,     /**< Started; waiting for the next report time. */
-        DEFENDER_STATE_IN_FLIGHT    /**< A report was published; waiting for its response. */
-    } DefenderState_t;
+/** @brief Internal state of the agent's lifecycle. */
+typedef enum
+{
+    DEFENDER_STATE_STOPPED = 0, /**< Not started. */
+    DEFENDER_STATE_WAITING,     /**< Started; waiting for the next report time. */
+    DEFENDER_STATE_IN_FLIGHT    /**< A report was published; waiting for its response. */
+} DefenderState_t;
 
-    /** @brief Subscription state of one response topic. */
-    typedef enum
-    {
-        DEFENDER_SUB_NONE = 0, /**< Not subscribed (or lost with the session). */
-        DEFENDER_SUB_PENDING,  /**< Requested, SUBACK awaited. */
-        DEFENDER_SUB_GRANTED,  /**< Granted. */
-        DEFENDER_SUB_FAILED    /**< Refused by the broker; retried on the next report. */
-    } DefenderSubscriptionState_t;
+/** @brief Subscription state of one response topic. */
+typedef enum
+{
+    DEFENDER_SUB_NONE = 0, /**< Not subscribed (or lost with the session). */
+    DEFENDER_SUB_PENDING,  /**< Requested, SUBACK awaited. */
+    DEFENDER_SUB_GRANTED,  /**< Granted. */
+    DEFENDER_SUB_FAILED    /**< Refused by the broker; retried on the next report. */
+} DefenderSubscriptionState_t;
 
-    /**
-     * @brief One agent. Allocate it (statically, on a stack, or however the
-     * application likes) and initialise it with Defender_Init(); treat the fields
-     * as private.
-     */
-    typedef struct DefenderContext
-    {
-        DefenderInterfaces_t interfaces;
-        DefenderSettings_t settings;
-        char thingName[DEFENDER_CONFIG_MAX_THING_NAME_LENGTH + 1U];
-        DefenderCustomMetric_t customMetrics[DEFENDER_CONFIG_MAX_CUSTOM_METRICS + 1U];
-        size_t customMetricCount;
+/**
+ * @brief One agent. Allocate it (statically, on a stack, or however the
+ * application likes) and initialise it with Defender_Init(); treat the fields
+ * as private.
+ */
+typedef struct DefenderContext
+{
+    DefenderInterfaces_t interfaces;
+    DefenderSettings_t settings;
+    char thingName[DEFENDER_CONFIG_MAX_THING_NAME_LENGTH + 1U];
+    DefenderCustomMetric_t customMetrics[DEFENDER_CONFIG_MAX_CUSTOM_METRICS + 1U];
+    size_t customMetricCount;
 
-        DefenderState_t state;
-        bool connected;
-        DefenderSubscriptionState_t subscriptions[2]; /**< accepted, rejected. */
-        uint64_t startMs;                             /**< Monotonic time of Defender_Start(). */
-        bool firstReportDone;                         /**< The first report has been attempted. */
-        uint64_t nextReportMs;                        /**< Monotonic time the next report is due. */
-        uint64_t lastAttemptMs;      /**< Monotonic time of the last report attempt. */
-        uint64_t throttledUntilMs;   /**< No report before this time (after Throttled). */
-        uint64_t inFlightDeadlineMs; /**< End of the acknowledgement wait. */
-        uint64_t lastReportId;       /**< Last id used (0: none yet). */
-        bool lastReportIdLoaded;     /**< The store was read. */
-        bool latestAwaitingLate;   /**< Latest report timed out; a late response may still come. */
-        uint64_t reportNumber;     /**< Reports built since start (rotation index k). */
-        DefenderReportInfo_t last; /**< Latest report. */
-        DefenderCounters_t counters;
+    DefenderState_t state;
+    bool connected;
+    DefenderSubscriptionState_t subscriptions[2]; /**< accepted, rejected. */
+    uint64_t startMs;                             /**< Monotonic time of Defender_Start(). */
+    bool firstReportDone;                         /**< The first report has been attempted. */
+    uint64_t nextReportMs;                        /**< Monotonic time the next report is due. */
+    uint64_t lastAttemptMs;                       /**< Monotonic time of the last report attempt. */
+    uint64_t throttledUntilMs;   /**< No report before this time (after Throttled). */
+    uint64_t inFlightDeadlineMs; /**< End of the acknowledgement wait. */
+    uint64_t lastReportId;       /**< Last id used (0: none yet). */
+    bool lastReportIdLoaded;     /**< The store was read. */
+    bool latestAwaitingLate;     /**< Latest report timed out; a late response may still come. */
+    uint64_t reportNumber;       /**< Reports built since start (rotation index k). */
+    DefenderReportInfo_t last;   /**< Latest report. */
+    DefenderCounters_t counters;
 
-        DefenderListState_t lists[3]; /**< connections, tcp ports, udp ports. */
-        DefenderConnection_t connectionHead[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
-        DefenderConnection_t connectionWindow[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
-        DefenderListeningPort_t portHead[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
-        DefenderListeningPort_t portWindow[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
-        DefenderListeningPort_t udpPortHead[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
-        DefenderListeningPort_t udpPortWindow[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
-        DefenderInterfaceCounters_t
-            interfacesNow[DEFENDER_CONFIG_MAX_INTERFACES]; /**< Last read. */
-        size_t interfacesNowCount;
-        DefenderInterfaceCounters_t baseline[DEFENDER_CONFIG_MAX_INTERFACES]; /**< Published. */
-        size_t baselineCount;
-        bool haveBaseline;
-    } DefenderContext_t;
+    DefenderListState_t lists[3]; /**< connections, tcp ports, udp ports. */
+    DefenderConnection_t connectionHead[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
+    DefenderConnection_t connectionWindow[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
+    DefenderListeningPort_t portHead[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
+    DefenderListeningPort_t portWindow[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
+    DefenderListeningPort_t udpPortHead[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
+    DefenderListeningPort_t udpPortWindow[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
+    DefenderInterfaceCounters_t interfacesNow[DEFENDER_CONFIG_MAX_INTERFACES]; /**< Last read. */
+    size_t interfacesNowCount;
+    DefenderInterfaceCounters_t baseline[DEFENDER_CONFIG_MAX_INTERFACES]; /**< Published. */
+    size_t baselineCount;
+    bool haveBaseline;
+} DefenderContext_t;
 
-    /**
-     * @brief Fills settings with the defaults: JSON, short keys, every standard group,
-     * the default period and timeout, DEFENDER_CONFIG_MAX_LIST_ENTRIES entries per list.
-     * The thing name and report buffer stay to be set.
-     */
-    void Defender_DefaultSettings(DefenderSettings_t *pSettings);
+/**
+ * @brief Fills settings with the defaults: JSON, short keys, every standard group,
+ * the default period and timeout, DEFENDER_CONFIG_MAX_LIST_ENTRIES entries per list.
+ * The thing name and report buffer stay to be set.
+ */
+void Defender_DefaultSettings(DefenderSettings_t *pSettings);
 
-    /**
-     * @brief Initialises a context.
-     * @return DEFENDER_SUCCESS; DEFENDER_BAD_PARAMETER for NULL pointers, a missing
-     *         required interface function, an invalid thing name (PD-2), an unknown
-     *         format/key style/metric bit, maxListEntries out of range, or no report buffer;
-     *         DEFENDER_PERIOD_TOO_SHORT for a period under the minimum.
-     */
-    DefenderStatus_t Defender_Init(DefenderContext_t *pContext, const DefenderSettings_t *pSettings,
-                                   const DefenderInterfaces_t *pInterfaces);
+/**
+ * @brief Initialises a context.
+ * @return DEFENDER_SUCCESS; DEFENDER_BAD_PARAMETER for NULL pointers, a missing
+ *         required interface function, an invalid thing name (PD-2), an unknown
+ *         format/key style/metric bit, maxListEntries out of range, or no report buffer;
+ *         DEFENDER_PERIOD_TOO_SHORT for a period under the minimum.
+ */
+DefenderStatus_t Defender_Init(DefenderContext_t *pContext, const DefenderSettings_t *pSettings,
+                               const DefenderInterfaces_t *pInterfaces);
 
-    /**
-     * @brief Selects the standard metric groups (DEFENDER_METRIC_* mask). Only while stopped.
-     * @return DEFENDER_SUCCESS, DEFENDER_BAD_PARAMETER, DEFENDER_ALREADY_STARTED.
-     */
-    DefenderStatus_t Defender_SetMetrics(DefenderContext_t *pContext, uint32_t metrics);
+/**
+ * @brief Selects the standard metric groups (DEFENDER_METRIC_* mask). Only while stopped.
+ * @return DEFENDER_SUCCESS, DEFENDER_BAD_PARAMETER, DEFENDER_ALREADY_STARTED.
+ */
+DefenderStatus_t Defender_SetMetrics(DefenderContext_t *pContext, uint32_t metrics);
 
-    /**
-     * @brief Sets the report period. Allowed while running: takes effect from the next
-     * report. Periods under 300 s log a warning.
-     * @return DEFENDER_SUCCESS, DEFENDER_BAD_PARAMETER (NULL), DEFENDER_PERIOD_TOO_SHORT.
-     */
-    DefenderStatus_t Defender_SetPeriod(DefenderContext_t *pContext, uint32_t periodSeconds);
+/**
+ * @brief Sets the report period. Allowed while running: takes effect from the next
+ * report. Periods under 300 s log a warning.
+ * @return DEFENDER_SUCCESS, DEFENDER_BAD_PARAMETER (NULL), DEFENDER_PERIOD_TOO_SHORT.
+ */
+DefenderStatus_t Defender_SetPeriod(DefenderContext_t *pContext, uint32_t periodSeconds);
 
-    /**
-     * @brief Sets the response timeout in ms (1 or more). Allowed while running.
-     */
-    DefenderStatus_t Defender_SetAckTimeout(DefenderContext_t *pContext, uint32_t timeoutMs);
+/**
+ * @brief Sets the response timeout in ms (1 or more). Allowed while running.
+ */
+DefenderStatus_t Defender_SetAckTimeout(DefenderContext_t *pContext, uint32_t timeoutMs);
 
-    /**
-     * @brief Registers a custom metric. Only while stopped.
-     * @return DEFENDER_SUCCESS; DEFENDER_BAD_PARAMETER for an invalid name (1..128 of
-     *         [a-zA-Z0-9:_-], not `aws:`), type or NULL callback; DEFENDER_DUPLICATE
-     *         for a name registered already; DEFENDER_TOO_MANY when the table is full;
-     *         DEFENDER_ALREADY_STARTED.
-     */
-    DefenderStatus_t Defender_AddCustomMetric(DefenderContext_t *pContext,
-                                              const DefenderCustomMetric_t *pMetric);
+/**
+ * @brief Registers a custom metric. Only while stopped.
+ * @return DEFENDER_SUCCESS; DEFENDER_BAD_PARAMETER for an invalid name (1..128 of
+ *         [a-zA-Z0-9:_-], not `aws:`), type or NULL callback; DEFENDER_DUPLICATE
+ *         for a name registered already; DEFENDER_TOO_MANY when the table is full;
+ *         DEFENDER_ALREADY_STARTED.
+ */
+DefenderStatus_t Defender_AddCustomMetric(DefenderContext_t *pContext,
+                                          const DefenderCustomMetric_t *pMetric);
 
-    /**
-     * @brief Starts reporting: status becomes eDefenderRepInit, the response topics
-     * are subscribed at the next Defender_Process(), and the first report goes out as
-     * soon as both are granted.
-     * @return DEFENDER_SUCCESS, DEFENDER_BAD_PARAMETER, DEFENDER_ALREADY_STARTED.
-     */
-    DefenderStatus_t Defender_Start(DefenderContext_t *pContext);
+/**
+ * @brief Starts reporting: status becomes eDefenderRepInit, the response topics
+ * are subscribed at the next Defender_Process(), and the first report goes out as
+ * soon as both are granted.
+ * @return DEFENDER_SUCCESS, DEFENDER_BAD_PARAMETER, DEFENDER_ALREADY_STARTED.
+ */
+DefenderStatus_t Defender_Start(DefenderContext_t *pContext);
 
-    /**
-     * @brief Stops reporting at once (a report in flight is abandoned; its status stays
-     * NoAck). Unsubscribes when the interface offers it. Returns immediately.
-     * @return DEFENDER_SUCCESS, DEFENDER_BAD_PARAMETER, DEFENDER_NOT_STARTED.
-     */
-    DefenderStatus_t Defender_Stop(DefenderContext_t *pContext);
+/**
+ * @brief Stops reporting at once (a report in flight is abandoned; its status stays
+ * NoAck). Unsubscribes when the interface offers it. Returns immediately.
+ * @return DEFENDER_SUCCESS, DEFENDER_BAD_PARAMETER, DEFENDER_NOT_STARTED.
+ */
+DefenderStatus_t Defender_Stop(DefenderContext_t *pContext);
 
-    /** @brief true between Defender_Start() and Defender_Stop(). */
-    bool Defender_IsStarted(const DefenderContext_t *pContext);
+/** @brief true between Defender_Start() and Defender_Stop(). */
+bool Defender_IsStarted(const DefenderContext_t *pContext);
 
-    /**
-     * @brief Does all work that is due: subscriptions, the report, timeouts.
-     * @param[out] pMsUntilNext Optional: milliseconds until the next call is needed
-     *             (UINT32_MAX when stopped); call earlier after any event.
-     * @return DEFENDER_SUCCESS, DEFENDER_BAD_PARAMETER, DEFENDER_NOT_STARTED.
-     */
-    DefenderStatus_t Defender_Process(DefenderContext_t *pContext, uint32_t *pMsUntilNext);
+/**
+ * @brief Does all work that is due: subscriptions, the report, timeouts.
+ * @param[out] pMsUntilNext Optional: milliseconds until the next call is needed
+ *             (UINT32_MAX when stopped); call earlier after any event.
+ * @return DEFENDER_SUCCESS, DEFENDER_BAD_PARAMETER, DEFENDER_NOT_STARTED.
+ */
+DefenderStatus_t Defender_Process(DefenderContext_t *pContext, uint32_t *pMsUntilNext);
 
-    /**
-     * @brief Tells the core the MQTT connection went up or down.
-     * @param[in] connected true when connected.
-     * @param[in] sessionPresent On connect: the broker kept the session (and so the
-     *            subscriptions). When false, the core subscribes again.
-     */
-    void Defender_OnConnectionChanged(DefenderContext_t *pContext, bool connected,
-                                      bool sessionPresent);
+/**
+ * @brief Tells the core the MQTT connection went up or down.
+ * @param[in] connected true when connected.
+ * @param[in] sessionPresent On connect: the broker kept the session (and so the
+ *            subscriptions). When false, the core subscribes again.
+ */
+void Defender_OnConnectionChanged(DefenderContext_t *pContext, bool connected, bool sessionPresent);
 
-    /**
-     * @brief Tells the core the result of a subscription it requested (PENDING).
-     * @param[in] pTopic The topic filter subscribed.
-     * @param[in] topicLength Its length.
-     * @param[in] granted true when the broker granted QoS 0 or 1.
-     */
-    void Defender_OnSubscribeResult(DefenderContext_t *pContext, const char *pTopic,
-                                    size_t topicLength, bool granted);
+/**
+ * @brief Tells the core the result of a subscription it requested (PENDING).
+ * @param[in] pTopic The topic filter subscribed.
+ * @param[in] topicLength Its length.
+ * @param[in] granted true when the broker granted QoS 0 or 1.
+ */
+void Defender_OnSubscribeResult(DefenderContext_t *pContext, const char *pTopic, size_t topicLength,
+                                bool granted);
 
-    /**
-     * @brief Hands the core an incoming message. Messages on other topics are counted
-     * and ignored, so the application may pass every message it receives.
-     * @return DEFENDER_SUCCESS when the message was a response for this agent and
-     *         applied; DEFENDER_NOT_FOUND for other topics; DEFENDER_MALFORMED for an
-     *         undecodable response; DEFENDER_BAD_PARAMETER for NULL pointers.
-     */
-    DefenderStatus_t Defender_OnMessage(DefenderContext_t *pContext, const char *pTopic,
-                                        size_t topicLength, const uint8_t *pPayload,
-                                        size_t payloadLength);
+/**
+ * @brief Hands the core an incoming message. Messages on other topics are counted
+ * and ignored, so the application may pass every message it receives.
+ * @return DEFENDER_SUCCESS when the message was a response for this agent and
+ *         applied; DEFENDER_NOT_FOUND for other topics; DEFENDER_MALFORMED for an
+ *         undecodable response; DEFENDER_BAD_PARAMETER for NULL pointers.
+ */
+DefenderStatus_t Defender_OnMessage(DefenderContext_t *pContext, const char *pTopic,
+                                    size_t topicLength, const uint8_t *pPayload,
+                                    size_t payloadLength);
 
-    /** @brief Status of the latest report (the seed's DEFENDER_ReportStatusGet). */
-    DefenderReportStatus_t Defender_GetReportStatus(const DefenderContext_t *pContext);
+/** @brief Status of the latest report (the seed's DEFENDER_ReportStatusGet). */
+DefenderReportStatus_t Defender_GetReportStatus(const DefenderContext_t *pContext);
 
-    /** @brief Copies the latest report's information. */
-    DefenderStatus_t Defender_GetLastReport(const DefenderContext_t *pContext,
-                                            DefenderReportInfo_t *pInfo);
+/** @brief Copies the latest report's information. */
+DefenderStatus_t Defender_GetLastReport(const DefenderContext_t *pContext,
+                                        DefenderReportInfo_t *pInfo);
 
-    /** @brief Copies the counters. */
-    DefenderStatus_t Defender_GetCounters(const DefenderContext_t *pContext,
-                                          DefenderCounters_t *pCounters);
+/** @brief Copies the counters. */
+DefenderStatus_t Defender_GetCounters(const DefenderContext_t *pContext,
+                                      DefenderCounters_t *pCounters);
 
-    /** @brief Name of a status value ("DEFENDER_SUCCESS" ...). */
-    const char *Defender_StatusString(DefenderStatus_t status);
+/** @brief Name of a status value ("DEFENDER_SUCCESS" ...). */
+const char *Defender_StatusString(DefenderStatus_t status);
 
-    /** @brief Name of a report status ("eDefenderRepSuccess" ...). */
-    const char *Defender_ReportStatusString(DefenderReportStatus_t status);
+/** @brief Name of a report status ("eDefenderRepSuccess" ...). */
+const char *Defender_ReportStatusString(DefenderReportStatus_t status);
 
-    /**
-     * @brief Prepares a sink to collect `group` into caller-owned arrays. Used by the
-     * core before each collection, and by tools that want the core's capping and
-     * rotation without running an agent.
-     * @param[out] pSink Sink to initialise.
-     * @param[in] group One DEFENDER_METRIC_* bit.
-     * @param[in] pHead, pWindow Two arrays of `capacity` entries of the group's type
-     *            (DefenderConnection_t or DefenderListeningPort_t); DefenderInterfaceCounters_t
-     *            array in pHead for network stats (pWindow unused).
-     * @param[in] capacity Entries in each array.
-     * @param[in] rotation Report number k (PD-26).
-     * @param[in] expectedTotal Entries found by the previous collection (0: unknown).
-     */
-    void Defender_SinkInit(DefenderMetricsSink_t *pSink, DefenderMetricGroup_t group, void *pHead,
-                           void *pWindow, size_t capacity, uint64_t rotation,
-                           uint64_t expectedTotal);
+/**
+ * @brief Prepares a sink to collect `group` into caller-owned arrays. Used by the
+ * core before each collection, and by tools that want the core's capping and
+ * rotation without running an agent.
+ * @param[out] pSink Sink to initialise.
+ * @param[in] group One DEFENDER_METRIC_* bit.
+ * @param[in] pHead, pWindow Two arrays of `capacity` entries of the group's type
+ *            (DefenderConnection_t or DefenderListeningPort_t); DefenderInterfaceCounters_t
+ *            array in pHead for network stats (pWindow unused).
+ * @param[in] capacity Entries in each array.
+ * @param[in] rotation Report number k (PD-26).
+ * @param[in] expectedTotal Entries found by the previous collection (0: unknown).
+ */
+void Defender_SinkInit(DefenderMetricsSink_t *pSink, DefenderMetricGroup_t group, void *pHead,
+                       void *pWindow, size_t capacity, uint64_t rotation, uint64_t expectedTotal);
 
-    /**
-     * @brief Finishes a list collection: arranges the listed entries (PD-26) at the
-     * start of the window array and returns their number. The true total is pSink->seen.
-     */
-    size_t Defender_SinkFinish(DefenderMetricsSink_t *pSink);
+/**
+ * @brief Finishes a list collection: arranges the listed entries (PD-26) at the
+ * start of the window array and returns their number. The true total is pSink->seen.
+ */
+size_t Defender_SinkFinish(DefenderMetricsSink_t *pSink);
 
 #ifdef __cplusplus
 }

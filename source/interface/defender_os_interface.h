@@ -14,44 +14,43 @@
 #include <stdint.h>
 
 #ifdef __cplusplus
-extern "C"
-{
+extern "C" {
 #endif
 
-    /** @brief Entry function of the agent task. */
-    typedef void (*DefenderTaskEntry_t)(void *pArgument);
+/** @brief Entry function of the agent task. */
+typedef void (*DefenderTaskEntry_t)(void *pArgument);
 
-    /** @brief Operating-system services for one runner. */
-    typedef struct DefenderOsInterface
-    {
-        /** Opaque context of the port (one per runner), passed to every function. */
-        void *pContext;
+/** @brief Operating-system services for one runner. */
+typedef struct DefenderOsInterface
+{
+    /** Opaque context of the port (one per runner), passed to every function. */
+    void *pContext;
 
-        /**
-         * @brief Creates and starts the agent task.
-         * @return true when the task runs.
-         */
-        bool (*pfTaskCreate)(void *pContext, DefenderTaskEntry_t pfEntry, void *pArgument);
+    /**
+     * @brief Creates and starts the agent task.
+     * @return true when the task runs.
+     */
+    bool (*pfTaskCreate)(void *pContext, DefenderTaskEntry_t pfEntry, void *pArgument);
 
-        /** @brief Waits until the task created last has returned, and releases it. */
-        void (*pfTaskJoin)(void *pContext);
+    /** @brief Waits until the task created last has returned, and releases it. */
+    void (*pfTaskJoin)(void *pContext);
 
-        /** @brief Takes the runner's lock (not recursive). */
-        void (*pfLock)(void *pContext);
+    /** @brief Takes the runner's lock (not recursive). */
+    void (*pfLock)(void *pContext);
 
-        /** @brief Releases the runner's lock. */
-        void (*pfUnlock)(void *pContext);
+    /** @brief Releases the runner's lock. */
+    void (*pfUnlock)(void *pContext);
 
-        /**
-         * @brief Called with the lock held: releases it, sleeps until pfSignal() is
-         * called or `timeoutMs` passed (UINT32_MAX: no timeout), and takes it again.
-         * A signal given while nobody waits must not be lost: the next wait returns at once.
-         */
-        void (*pfWait)(void *pContext, uint32_t timeoutMs);
+    /**
+     * @brief Called with the lock held: releases it, sleeps until pfSignal() is
+     * called or `timeoutMs` passed (UINT32_MAX: no timeout), and takes it again.
+     * A signal given while nobody waits must not be lost: the next wait returns at once.
+     */
+    void (*pfWait)(void *pContext, uint32_t timeoutMs);
 
-        /** @brief Wakes the waiting task (called with the lock held). */
-        void (*pfSignal)(void *pContext);
-    } DefenderOsInterface_t;
+    /** @brief Wakes the waiting task (called with the lock held). */
+    void (*pfSignal)(void *pContext);
+} DefenderOsInterface_t;
 
 #ifdef __cplusplus
 }

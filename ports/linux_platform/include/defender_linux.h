@@ -26,47 +26,46 @@
 #include "defender.h"
 
 #ifdef __cplusplus
-extern "C"
-{
+extern "C" {
 #endif
 
-    /** @brief Connection and platform settings for DEFENDER_Start() on Linux. */
-    typedef struct DefenderLinuxConfig
-    {
-        const char *pEndpoint;       /**< `host[:port]`. Required. */
-        const char *pThingName;      /**< Thing name. Required. */
-        const char *pClientId;       /**< MQTT client id; NULL: the thing name. */
-        const char *pCaFile;         /**< CA file: enables TLS. */
-        const char *pCertFile;       /**< Client certificate (mutual TLS). */
-        const char *pKeyFile;        /**< Client key (mutual TLS). */
-        const char *pAlpn;           /**< ALPN protocol. */
-        const char *pStateDir;       /**< Folder for the last report id; NULL: default. */
-        bool includeLoopback;        /**< Count loopback traffic in network_stats. */
-        bool procOnly;               /**< Read /proc only (no netlink). */
-        uint16_t maxListEntries;     /**< Entries per list, 1..50; 0: 50. */
-        DefenderLogLevel_t logLevel; /**< Most detailed level printed (default WARN). */
-        uint32_t backoffBaseMs;      /**< First reconnect delay; 0: 1000. */
-        uint32_t backoffMaxMs;       /**< Longest reconnect delay; 0: 60000. */
-    } DefenderLinuxConfig_t;
+/** @brief Connection and platform settings for DEFENDER_Start() on Linux. */
+typedef struct DefenderLinuxConfig
+{
+    const char *pEndpoint;       /**< `host[:port]`. Required. */
+    const char *pThingName;      /**< Thing name. Required. */
+    const char *pClientId;       /**< MQTT client id; NULL: the thing name. */
+    const char *pCaFile;         /**< CA file: enables TLS. */
+    const char *pCertFile;       /**< Client certificate (mutual TLS). */
+    const char *pKeyFile;        /**< Client key (mutual TLS). */
+    const char *pAlpn;           /**< ALPN protocol. */
+    const char *pStateDir;       /**< Folder for the last report id; NULL: default. */
+    bool includeLoopback;        /**< Count loopback traffic in network_stats. */
+    bool procOnly;               /**< Read /proc only (no netlink). */
+    uint16_t maxListEntries;     /**< Entries per list, 1..50; 0: 50. */
+    DefenderLogLevel_t logLevel; /**< Most detailed level printed (default WARN). */
+    uint32_t backoffBaseMs;      /**< First reconnect delay; 0: 1000. */
+    uint32_t backoffMaxMs;       /**< Longest reconnect delay; 0: 60000. */
+} DefenderLinuxConfig_t;
 
-    /**
-     * @brief Sets the configuration used by the next DEFENDER_Start() (the strings are
-     * copied). Passing NULL returns to the environment.
-     * @return eDefenderErrSuccess; eDefenderErrAlreadyStarted while running;
-     *         eDefenderErrOther for strings that are too long.
-     */
-    DefenderErr_t DEFENDER_LinuxConfigSet(const DefenderLinuxConfig_t *pxConfig);
+/**
+ * @brief Sets the configuration used by the next DEFENDER_Start() (the strings are
+ * copied). Passing NULL returns to the environment.
+ * @return eDefenderErrSuccess; eDefenderErrAlreadyStarted while running;
+ *         eDefenderErrOther for strings that are too long.
+ */
+DefenderErr_t DEFENDER_LinuxConfigSet(const DefenderLinuxConfig_t *pxConfig);
 
-    /**
-     * @brief Parses `host[:port]` or `[v6]:port`.
-     * @param[in] pEndpoint Text.
-     * @param[out] pHost Host buffer.
-     * @param[in] hostSize Its size.
-     * @param[out] pPort Port, 0 when none was given.
-     * @return true when valid.
-     */
-    bool DefenderLinux_ParseEndpoint(const char *pEndpoint, char *pHost, size_t hostSize,
-                                     uint16_t *pPort);
+/**
+ * @brief Parses `host[:port]` or `[v6]:port`.
+ * @param[in] pEndpoint Text.
+ * @param[out] pHost Host buffer.
+ * @param[in] hostSize Its size.
+ * @param[out] pPort Port, 0 when none was given.
+ * @return true when valid.
+ */
+bool DefenderLinux_ParseEndpoint(const char *pEndpoint, char *pHost, size_t hostSize,
+                                 uint16_t *pPort);
 
 #ifdef __cplusplus
 }

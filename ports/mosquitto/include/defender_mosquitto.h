@@ -17,26 +17,29 @@
 #include "defender_runner.h"
 
 #ifdef __cplusplus
-extern "C"
-{
+extern "C" {
 #endif
 
-    struct mosquitto;
+struct mosquitto;
 
-    /** @brief Connection settings. Strings are copied by DefenderMosquitto_Init(). */
-    typedef struct DefenderMosquittoSettings
-    {
-        const char *pHost;         /**< Broker host name or address. Required. */
-        uint16_t port;             /**< 0: 8883 with TLS, 1883 without. */
-        const char *pClientId;     /**< MQTT client id; required (usually the thing name). */
-        const char *pCaFile;       /**< CA certificate(s) (PEM). TLS when set. */
-        const char *pCertFile;     /**< Client certificate (PEM), for mutual TLS. */
-        const char *pKeyFile;      /**< Client private key (PEM), for mutual TLS. */
-        const char *pAlpn;         /**< ALPN protocol (`x-amzn-mqtt-ca` for AWS IoT on 443). */
-        uint16_t keepAliveSeconds; /**< 0: 60. */
-        uint32_t backoffBaseMs;    /**< First reconnect delay; 0: 1000. */
-        uint32_t backoffMaxMs;     /**< Longest reconnect delay; 0: 60000. */
-    } DefenderMosquittoSettings_t;
+/** @brief Connection settings. Strings are copied by DefenderMosquitto_Init(). */
+typedef struct DefenderMosquittoSettings
+{
+    const char *pHost;         /**< Broker host name or address. Required. */
+    uint16_t port;             /**< 0: 8883 with TLS, 1883 without. */
+    const char *pClientId;     /**< MQTT client id; required (usually the thing name). */
+    const char *pCaFile;       /**< CA certificate(s) (PEM). TLS when set. */
+    const char *pCertFile;     /**< Client certificate (PEM), for mutual TLS. */
+    const char *pKeyFile;      /**< Client private key (PEM), for mutual TLS. */
+    const char *pAlpn;         /**< ALPN protocol (`x-amzn-mqtt-ca` for AWS IoT on 443). */
+    uint16_t keepAliveSeconds; /**< 0: 60. */
+    uint32_t backoffBaseMs;    /**< First reconnect delay; 0: 1000. */
+    uint32_t backoffMaxMs;     /**< Longest reconnect delay; 0: 60000. */
+    /** Where connection messages go (connected: INFO, lost and retrying: WARN, refused:
+     * ERROR). NULL: WARN and ERROR to stderr. */
+    DefenderLogCallback_t pfLog;
+    void *pLogContext; /**< Passed to pfLog. */
+} DefenderMosquittoSettings_t;
 
 /** @brief Longest host, client id or path kept. */
 #define DEFENDER_MOSQUITTO_MAX_TEXT 4096U
@@ -44,68 +47,70 @@ extern "C"
 /** @brief Subscriptions awaiting their SUBACK. */
 #define DEFENDER_MOSQUITTO_PENDING_SUBSCRIPTIONS 4U
 
-    /** @brief A connection. Fields are private. */
-    typedef struct DefenderMosquitto
+/** @brief A connection. Fields are private. */
+typedef struct DefenderMosquitto
+{
+    struct mosquitto *pClient;
+    DefenderRunner_t *pRunner;
+    pthread_t thread;
+    bool threadRunning;
+    pthread_mutex_t mutex;
+    pthread_cond_t condition;
+    bool stopRequested;
+    bool connected;
+    uint32_t attempt;
+    uint64_t connects;
+    uint64_t disconnects;
+    char host[256];
+    uint16_t port;
+    uint16_t keepAlive;
+    uint32_t backoffBaseMs;
+    uint32_t backoffMaxMs;
+    DefenderLogCallback_t pfLog;
+    void *pLogContext;
+    struct
     {
-        struct mosquitto *pClient;
-        DefenderRunner_t *pRunner;
-        pthread_t thread;
-        bool threadRunning;
-        pthread_mutex_t mutex;
-        pthread_cond_t condition;
-        bool stopRequested;
-        bool connected;
-        uint32_t attempt;
-        uint64_t connects;
-        uint64_t disconnects;
-        char host[256];
-        uint16_t port;
-        uint16_t keepAlive;
-        uint32_t backoffBaseMs;
-        uint32_t backoffMaxMs;
-        struct
-        {
-            int mid;
-            char topic[200];
-        } pending[DEFENDER_MOSQUITTO_PENDING_SUBSCRIPTIONS];
-    } DefenderMosquitto_t;
+        int mid;
+        char topic[200];
+    } pending[DEFENDER_MOSQUITTO_PENDING_SUBSCRIPTIONS];
+} DefenderMosquitto_t;
 
-    /**
-     * @brief Creates the client and applies the settings (TLS files are checked for
-     * readability here, so a missing certificate is reported at once).
-     * @param[out] pConnection Connection.
-     * @param[in] pSettings Settings.
-     * @param[out] pErrorText Optional: a buffer for a human-readable error.
-     * @param[in] errorTextSize Its size.
-     * @return DEFENDER_SUCCESS; DEFENDER_BAD_PARAMETER for missing or invalid settings or
-     *         unreadable files; DEFENDER_ERROR when libmosquitto fails.
-     */
-    DefenderStatus_t DefenderMosquitto_Init(DefenderMosquitto_t *pConnection,
-                                            const DefenderMosquittoSettings_t *pSettings,
-                                            char *pErrorText, size_t errorTextSize);
+/**
+ * @brief Creates the client and applies the settings (TLS files are checked for
+ * readability here, so a missing certificate is reported at once).
+ * @param[out] pConnection Connection.
+ * @param[in] pSettings Settings.
+ * @param[out] pErrorText Optional: a buffer for a human-readable error.
+ * @param[in] errorTextSize Its size.
+ * @return DEFENDER_SUCCESS; DEFENDER_BAD_PARAMETER for missing or invalid settings or
+ *         unreadable files; DEFENDER_ERROR when libmosquitto fails.
+ */
+DefenderStatus_t DefenderMosquitto_Init(DefenderMosquitto_t *pConnection,
+                                        const DefenderMosquittoSettings_t *pSettings,
+                                        char *pErrorText, size_t errorTextSize);
 
-    /** @brief Fills the agent's MQTT interface for this connection. */
-    void DefenderMosquitto_GetInterface(DefenderMosquitto_t *pConnection,
-                                        DefenderMqttInterface_t *pInterface);
+/** @brief Fills the agent's MQTT interface for this connection. */
+void DefenderMosquitto_GetInterface(DefenderMosquitto_t *pConnection,
+                                    DefenderMqttInterface_t *pInterface);
 
-    /**
-     * @brief Starts the network thread: connects, reconnects with back-off and jitter,
-     * and delivers events to `pRunner`.
-     * @return DEFENDER_SUCCESS, DEFENDER_ALREADY_STARTED, DEFENDER_ERROR.
-     */
-    DefenderStatus_t DefenderMosquitto_Start(DefenderMosquitto_t *pConnection,
-                                             DefenderRunner_t *pRunner);
+/**
+ * @brief Starts the network thread: connects, reconnects with back-off and jitter,
+ * and delivers events to `pRunner`.
+ * @return DEFENDER_SUCCESS, DEFENDER_ALREADY_STARTED, DEFENDER_ERROR.
+ */
+DefenderStatus_t DefenderMosquitto_Start(DefenderMosquitto_t *pConnection,
+                                         DefenderRunner_t *pRunner);
 
-    /** @brief Disconnects, stops the thread and frees the client. Returns promptly. */
-    void DefenderMosquitto_Deinit(DefenderMosquitto_t *pConnection);
+/** @brief Disconnects, stops the thread and frees the client. Returns promptly. */
+void DefenderMosquitto_Deinit(DefenderMosquitto_t *pConnection);
 
-    /**
-     * @brief The reconnect delay before attempt `attempt` (1, 2, ...): exponential
-     * from `baseMs`, capped at `maxMs`, with "full jitter" (uniform in [delay/2, delay]).
-     * @param[in] random A random value.
-     */
-    uint32_t DefenderMosquitto_BackoffMs(uint32_t attempt, uint32_t baseMs, uint32_t maxMs,
-                                         uint64_t random);
+/**
+ * @brief The reconnect delay before attempt `attempt` (1, 2, ...): exponential
+ * from `baseMs`, capped at `maxMs`, with "full jitter" (uniform in [delay/2, delay]).
+ * @param[in] random A random value.
+ */
+uint32_t DefenderMosquitto_BackoffMs(uint32_t attempt, uint32_t baseMs, uint32_t maxMs,
+                                     uint64_t random);
 
 #ifdef __cplusplus
 }
