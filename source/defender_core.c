@@ -875,8 +875,7 @@ DefenderStatus_t Defender_Process(DefenderContext_t *pContext, uint32_t *pMsUnti
             notify(pContext, DEFENDER_EVENT_NO_ACK);
         }
 
-        subscribe(pContext,
-                  (pContext->state == DEFENDER_STATE_WAITING) && (now >= pContext->nextReportMs));
+        subscribe(pContext, false);
 
         if ((pContext->state == DEFENDER_STATE_WAITING) && (now >= pContext->nextReportMs))
         {
@@ -889,6 +888,9 @@ DefenderStatus_t Defender_Process(DefenderContext_t *pContext, uint32_t *pMsUnti
                 {
                     pContext->nextReportMs = pContext->throttledUntilMs;
                 }
+                /* A refusal means NotSent for this period (10.1): retry once, for the
+                 * next report, instead of re-subscribing on every call until then. */
+                subscribe(pContext, true);
             }
             else
             {
