@@ -42,15 +42,15 @@ static const golden_case golden_cases[] = {
      G_OK, G_REJ},
     {"bare IPv6 remote_addr",
      "{" H ",\"metrics\":{\"tcp_connections\":{\"established_connections\":{\"connections\":[{"
-           "\"remote_addr\":\"2001:db8::1:443\"}]}}}}",
+     "\"remote_addr\":\"2001:db8::1:443\"}]}}}}",
      0, G_OK, G_REJ},
     {"remote_addr without port",
      "{" H ",\"metrics\":{\"tcp_connections\":{\"established_connections\":{\"connections\":[{"
-           "\"remote_addr\":\"198.51.100.7\"}]}}}}",
+     "\"remote_addr\":\"198.51.100.7\"}]}}}}",
      0, G_REJ, G_REJ},
     {"connection without remote_addr",
      "{" H ",\"metrics\":{\"tcp_connections\":{\"established_connections\":{\"connections\":[{"
-           "\"local_port\":80}]}}}}",
+     "\"local_port\":80}]}}}}",
      0, G_REJ, G_REJ},
     {"mixed key styles", "{\"hed\":{\"report_id\":12,\"v\":\"1.0\"},\"met\":{}}", G_LONG_ONLY, G_OK,
      G_REJ},
@@ -130,7 +130,7 @@ static const golden_case golden_cases[] = {
      G_REJ, G_REJ},
     {"total below list length",
      "{" H ",\"metrics\":{\"listening_tcp_ports\":{\"ports\":[{\"port\":22},{\"port\":23}],"
-           "\"total\":1}}}",
+     "\"total\":1}}}",
      0, G_OK, G_REJ},
     {"bytes_out huge exponent", "{" H ",\"metrics\":{\"network_stats\":{\"bytes_out\":1e400}}}", 0,
      G_REJ, G_REJ},
@@ -141,29 +141,29 @@ static const golden_case golden_cases[] = {
     {"network_stats null", "{" H ",\"metrics\":{\"network_stats\":null}}", 0, G_REJ, G_REJ},
     {"IPv4 with leading zero",
      "{" H ",\"metrics\":{\"tcp_connections\":{\"established_connections\":{\"connections\":[{"
-           "\"remote_addr\":\"198.051.100.7:1\"}]}}}}",
+     "\"remote_addr\":\"198.051.100.7:1\"}]}}}}",
      0, G_REJ, G_REJ},
     {"port 65536 in remote_addr",
      "{" H ",\"metrics\":{\"tcp_connections\":{\"established_connections\":{\"connections\":[{"
-           "\"remote_addr\":\"198.51.100.7:65536\"}]}}}}",
+     "\"remote_addr\":\"198.51.100.7:65536\"}]}}}}",
      0, G_REJ, G_REJ},
     {"IPv6 zone id",
      "{" H ",\"metrics\":{\"tcp_connections\":{\"established_connections\":{\"connections\":[{"
-           "\"remote_addr\":\"[fe80::1%eth0]:22\"}]}}}}",
+     "\"remote_addr\":\"[fe80::1%eth0]:22\"}]}}}}",
      0, G_REJ, G_REJ},
     {"IPv4-mapped bracketed",
      "{" H ",\"metrics\":{\"tcp_connections\":{\"established_connections\":{\"connections\":[{"
-           "\"remote_addr\":\"[::ffff:192.0.2.1]:22\"}]}}}}",
+     "\"remote_addr\":\"[::ffff:192.0.2.1]:22\"}]}}}}",
      0, G_OK, G_OK},
     {"local_port 65536",
      "{" H ",\"metrics\":{\"tcp_connections\":{\"established_connections\":{\"connections\":[{"
-           "\"remote_addr\":\"192.0.2.1:22\",\"local_port\":65536}]}}}}",
+     "\"remote_addr\":\"192.0.2.1:22\",\"local_port\":65536}]}}}}",
      0, G_REJ, G_REJ},
     {"pts under tcp_connections", "{" H ",\"metrics\":{\"tcp_connections\":{\"ports\":[]}}}", 0,
      G_OK, G_REJ},
     {"empty lists and totals",
      "{" H ",\"metrics\":{\"listening_tcp_ports\":{\"ports\":[],\"total\":0},\"tcp_connections\":{"
-           "\"established_connections\":{\"total\":0}}}}",
+     "\"established_connections\":{\"total\":0}}}}",
      0, G_OK, G_OK},
     /* custom metrics */
     {"custom number_list with string",
@@ -175,8 +175,8 @@ static const golden_case golden_cases[] = {
      G_OK, G_REJ},
     {"custom name 129 chars",
      "{" H ",\"custom_metrics\":{"
-           "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":[{\"number\":1}]}}",
+     "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":[{\"number\":1}]}}",
      0, G_REJ, G_REJ},
     {"custom name with space", "{" H ",\"custom_metrics\":{\"a b\":[{\"number\":1}]}}", 0, G_REJ,
      G_REJ},
@@ -196,11 +196,11 @@ static const golden_case golden_cases[] = {
      G_JSON_ONLY, G_REJ_NOID, G_REJ_NOID},
     {"lone surrogate",
      "{" H ",\"metrics\":{\"listening_tcp_ports\":{\"ports\":[{\"port\":22,\"interface\":"
-           "\"\\ud800\"}]}}}",
+     "\"\\ud800\"}]}}}",
      G_JSON_ONLY, G_REJ_NOID, G_REJ_NOID},
     {"escaped interface",
      "{" H ",\"metrics\":{\"listening_tcp_ports\":{\"ports\":[{\"port\":22,\"interface\":"
-           "\"e\\u0074h\\/0\"}]}}}",
+     "\"e\\u0074h\\/0\"}]}}}",
      G_JSON_ONLY, G_OK, G_OK},
     {"trailing comma", "{" H ",\"metrics\":{},}", G_JSON_ONLY, G_REJ_NOID, G_REJ_NOID},
     {"trailing garbage", "{" H ",\"metrics\":{}}x", G_JSON_ONLY, G_REJ_NOID, G_REJ_NOID},

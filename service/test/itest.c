@@ -116,7 +116,7 @@ int it_broker_start(it_broker *b, const char *exe, const char *extra_conf)
             return -1;
         fprintf(f,
                 "listener %d 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
-                "max_inflight_messages 0\nmax_queued_bytes 0\n%s\n",
+                "max_inflight_messages 0\nmax_queued_bytes 0\nset_tcp_nodelay true\n%s\n",
                 b->port, extra_conf ? extra_conf : "");
         fclose(f);
         const char *argv[] = {exe, "-c", conf, NULL};
@@ -307,6 +307,7 @@ it_peer *it_peer_connect(int port, const char *sub)
     }
     mosquitto_int_option(p->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_max_inflight_messages_set(p->mosq, 0);
+    mosquitto_int_option(p->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_connect_v5_callback_set(p->mosq, p_on_connect);
     mosquitto_subscribe_v5_callback_set(p->mosq, p_on_subscribe);
     mosquitto_message_v5_callback_set(p->mosq, p_on_message);

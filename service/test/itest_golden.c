@@ -1,0 +1,404 @@
+/* Golden reports through the real path: mosquitto on a loopback port, defender-detect,
+ * an MQTT peer. Every validation rule in JSON and CBOR, long and short keys, default and
+ * strict modes; exact reply topic and payload (service clock pinned by the test hook). */
+#include "golden_cases.h"
+#include "itest.h"
+
+#include <mosquitto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NOW_MS 1735689600412ull
+
+static int failures;
+static const char *g_exe;
+static it_broker g_broker;
+static it_peer *g_peer;
+static unsigned long long g_now = NOW_MS;
+
+#define CHECK(cond, ...)                                                                           \
+    do                                                                                             \
+    {                                                                                              \
+        if (!(cond))                                                                               \
+        {                                                                                          \
+            failures++;                                                                            \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fprintf(stderr, "\n");                                                                 \
+        }                                                                                          \
+    } while (0)
+
+static void set_clock(const it_service *s, unsigned long long ms)
+{
+    char path[96], *body = NULL;
+    snprintf(path, sizeof path, "/_test/clock?nowMs=%llu", ms);
+    g_now = ms;
+    int st = it_http(s->http_port, "POST", path, NULL, &body);
+    CHECK(st == 200, "clock hook: %d", st);
+    free(body);
+}
+
+static void hook(const it_service *s, const char *path)
+{
+    char *body = NULL;
+    int st = it_http(s->http_port, "POST", path, NULL, &body);
+    CHECK(st == 200, "hook %s: %d", path, st);
+    free(body);
+}
+
+/* Expected reply, JSON text per PD-15; kind: 0 accepted, 1 invalid, 2 throttled. */
+static void expected_json(char *out, size_t cap, const char *thing, int has_id,
+                          unsigned long long id, int kind)
+{
+    char idpart[64] = "";
+    if (has_id)
+        snprintf(idpart, sizeof idpart, ",\"reportId\":%llu", id);
+    if (kind == 0)
+        snprintf(out, cap, "{\"thingName\":\"%s\"%s,\"status\":\"ACCEPTED\",\"timestamp\":%llu}",
+                 thing, idpart, g_now);
+    else
+        snprintf(out, cap,
+                 "{\"thingName\":\"%s\"%s,\"status\":\"REJECTED\",\"statusDetails\":{\"ErrorCode\":"
+                 "\"%s\",\"ErrorMessage\":\"%s\"},\"timestamp\":%llu}",
+                 thing, idpart, kind == 2 ? "Throttled" : "InvalidPayload",
+                 kind == 2 ? "Metrics report rate exceeded" : "Malformed metrics report", g_now);
+}
+
+static void publish(const char *thing, int cbor, const void *p, size_t n)
+{
+    char topic[400];
+    snprintf(topic, sizeof topic, "$aws/things/%s/defender/metrics/%s", thing,
+             cbor ? "cbor" : "json");
+    int rc = it_peer_publish(g_peer, topic, p, n, 1);
+    CHECK(rc == 0, "publish failed %d", rc);
+}
+
+/* Waits for the next reply and compares topic and payload exactly. */
+static void expect_reply(const char *label, const char *thing, int cbor, int has_id,
+                         unsigned long long id, int kind)
+{
+    it_msg m;
+    if (!it_peer_next(g_peer, &m, 5000))
+    {
+        CHECK(0, "[%s] no reply", label);
+        return;
+    }
+    char topic[400];
+    snprintf(topic, sizeof topic, "$aws/things/%s/defender/metrics/%s/%s", thing,
+             cbor ? "cbor" : "json", kind == 0 ? "accepted" : "rejected");
+    CHECK(strcmp(m.topic, topic) == 0, "[%s] topic %s, expected %s", label, m.topic, topic);
+    char js[600];
+    expected_json(js, sizeof js, thing, has_id, id, kind);
+    if (!cbor)
+    {
+        CHECK(m.len == strlen(js) && memcmp(m.payload, js, m.len) == 0,
+              "[%s] payload\n  got      %.*s\n  expected %s", label, (int) m.len,
+              (const char *) m.payload, js);
+    }
+    else
+    {
+        uint8_t *cb = NULL;
+        size_t cl = 0;
+        CHECK(it_json_to_cbor(js, strlen(js), &cb, &cl) == 0, "encode expected");
+        CHECK(cb != NULL && m.len == cl && memcmp(m.payload, cb, cl) == 0,
+              "[%s] CBOR payload differs (expected %s)", label, js);
+        free(cb);
+    }
+    free(m.payload);
+}
+
+/* Publishes a malformed report on `thing` and expects its reply to be the next message:
+ * proves that everything published before got no reply. */
+static void expect_silence(const char *label, const char *thing)
+{
+    publish(thing, 0, "x", 1);
+    expect_reply(label, thing, 0, 0, 0, 1);
+}
+
+static int run_cases(const it_service *s, int strict, const char *prefix)
+{
+    (void) s;
+    int n = 0;
+    for (size_t i = 0; i < GOLDEN_COUNT; i++)
+    {
+        const golden_case *g = &golden_cases[i];
+        int exp = strict ? g->strict : g->def;
+        for (int v = 0; v < 4; v++)
+        {
+            int shortk = v & 1, cbor = v >> 1;
+            if ((shortk && (g->flags & G_LONG_ONLY)) || (cbor && (g->flags & G_JSON_ONLY)))
+                continue;
+            char *js = shortk ? it_shorten_keys(g->json) : strdup(g->json);
+            if (js == NULL)
+                return -1;
+            uint8_t *payload = (uint8_t *) js;
+            size_t plen = strlen(js);
+            uint8_t *cb = NULL;
+            if (cbor)
+            {
+                if (it_json_to_cbor(js, plen, &cb, &plen) != 0)
+                {
+                    /* deeper than the decoder allows: build CBOR by hand below */
+                    free(js);
+                    continue;
+                }
+                payload = cb;
+            }
+            char thing[64], label[200];
+            snprintf(thing, sizeof thing, "%s%zu-%d", prefix, i, v);
+            snprintf(label, sizeof label, "%s %s/%s %s", g->name, cbor ? "cbor" : "json",
+                     shortk ? "short" : "long", strict ? "strict" : "default");
+            publish(thing, cbor, payload, plen);
+            unsigned long long id = 12;
+            if (strcmp(g->name, "report_id 2^63-1") == 0)
+                id = 9223372036854775807ull;
+            expect_reply(label, thing, cbor, exp != G_REJ_NOID, id, exp == G_OK ? 0 : 1);
+            free(js);
+            free(cb);
+            n++;
+        }
+    }
+    return n;
+}
+
+static void report_json(char *out, size_t cap, unsigned long long id)
+{
+    snprintf(out, cap, "{\"header\":{\"report_id\":%llu,\"version\":\"1.0\"},\"metrics\":{}}", id);
+}
+
+static void sequences_default(const it_service *s)
+{
+    char r[200];
+    /* duplicates are discarded silently (PD-18) */
+    report_json(r, sizeof r, 100);
+    publish("seq-dup", 0, r, strlen(r));
+    expect_reply("dup first", "seq-dup", 0, 1, 100, 0);
+    publish("seq-dup", 0, r, strlen(r));
+    static const char cb100[] = "\xa2\x66header\xa2\x69report_id\x18\x64\x67version\x63"
+                                "1.0\x67metrics\xa0";
+    publish("seq-dup", 1, cb100, sizeof cb100 - 1);
+    expect_silence("dup discarded (json and cbor)", "seq-dup");
+    /* throttle window shared by json and cbor (PD-17): W=300 s, T=10 % -> 270 s */
+    report_json(r, sizeof r, 200);
+    publish("seq-thr", 0, r, strlen(r));
+    expect_reply("thr first", "seq-thr", 0, 1, 200, 0);
+    report_json(r, sizeof r, 201);
+    publish("seq-thr", 0, r, strlen(r));
+    expect_reply("thr second", "seq-thr", 0, 1, 201, 2);
+    uint8_t cb[64];
+    const char cb202[] = "\xa2\x63hed\xa2\x63rid\x18\xca\x61v\x63"
+                         "1.0\x63met\xa0";
+    memcpy(cb, cb202, sizeof cb202 - 1);
+    publish("seq-thr", 1, cb, sizeof cb202 - 1);
+    expect_reply("thr cbor shares window", "seq-thr", 1, 1, 202, 2);
+    set_clock(s, NOW_MS + 269999);
+    report_json(r, sizeof r, 203);
+    publish("seq-thr", 0, r, strlen(r));
+    it_msg m;
+    if (it_peer_next(g_peer, &m, 5000))
+    {
+        CHECK(strstr(m.topic, "/rejected") && strstr((char *) m.payload, "Throttled"),
+              "269.999 s later still throttled: %s", (char *) m.payload);
+        free(m.payload);
+    }
+    set_clock(s, NOW_MS + 270000);
+    report_json(r, sizeof r, 204);
+    publish("seq-thr", 0, r, strlen(r));
+    if (it_peer_next(g_peer, &m, 5000))
+    {
+        CHECK(strstr(m.topic, "/accepted") != NULL, "270 s later accepted: %s", m.topic);
+        free(m.payload);
+    }
+    set_clock(s, NOW_MS);
+    /* a lower unused id is accepted in default mode (PD-19), once the window allows */
+    report_json(r, sizeof r, 50);
+    publish("seq-dup", 0, r, strlen(r));
+    expect_reply("id 50 inside the window", "seq-dup", 0, 1, 50, 2);
+    set_clock(s, NOW_MS + 600000);
+    publish("seq-dup", 0, r, strlen(r));
+    expect_reply("lower id accepted after the window", "seq-dup", 0, 1, 50, 0);
+    publish("seq-dup", 0, r, strlen(r)); /* now a duplicate: silent */
+    expect_silence("id 50 duplicate", "seq-dup");
+    set_clock(s, NOW_MS);
+    /* size limit (PD-10): 131072 accepted, 131073 dropped without reply */
+    size_t big = 131072;
+    char *p = malloc(big + 2);
+    if (p != NULL)
+    {
+        report_json(r, sizeof r, 7);
+        size_t l = strlen(r);
+        memset(p, ' ', big + 1);
+        memcpy(p, r, l);
+        publish("seq-size", 0, p, big);
+        expect_reply("131072 bytes", "seq-size", 0, 1, 7, 0);
+        publish("seq-size2", 0, p, big + 1);
+        expect_silence("131073 bytes dropped", "seq-size2");
+        free(p);
+    }
+    /* thing names (PD-2): 128 bytes answered, 129 ignored */
+    char n128[140], n129[140];
+    memset(n128, 'n', 128);
+    n128[128] = 0;
+    memset(n129, 'n', 129);
+    n129[129] = 0;
+    report_json(r, sizeof r, 9);
+    publish(n128, 0, r, strlen(r));
+    expect_reply("128-byte name", n128, 0, 1, 9, 0);
+    publish(n129, 0, r, strlen(r));
+    expect_silence("129-byte name ignored", "seq-name");
+    /* test hooks: forced rejection, dropped responses */
+    hook(s, "/_test/reject?mode=invalid");
+    report_json(r, sizeof r, 300);
+    publish("seq-hook", 0, r, strlen(r));
+    expect_reply("forced invalid", "seq-hook", 0, 1, 300, 1);
+    hook(s, "/_test/reject?mode=throttled");
+    publish("seq-hook", 1, cb, sizeof cb202 - 1);
+    expect_reply("forced throttled", "seq-hook", 1, 1, 202, 2);
+    hook(s, "/_test/reject?mode=none");
+    hook(s, "/_test/drop-responses?count=1");
+    publish("seq-hook", 0, r, strlen(r));
+    expect_silence("dropped response", "seq-hook");
+    report_json(r, sizeof r, 300);
+    publish("seq-hook", 0, r, strlen(r));
+    expect_silence("dropped response was accepted: now a duplicate", "seq-hook");
+    /* counters over HTTP */
+    char *body = NULL;
+    int st = it_http(s->http_port, "GET", "/service/counters", NULL, &body);
+    CHECK(st == 200 && body != NULL, "counters %d", st);
+    if (body != NULL)
+    {
+        CHECK(strstr(body, "\"dropped_oversize\":1,") != NULL, "oversize counter: %s", body);
+        CHECK(strstr(body, "\"ignored_topic\":1,") != NULL, "ignored counter: %s", body);
+        CHECK(strstr(body, "\"duplicates_discarded\":4,") != NULL, "duplicates counter: %s", body);
+        CHECK(strstr(body, "\"responses_dropped\":1,") != NULL, "dropped counter: %s", body);
+        free(body);
+    }
+}
+
+static void sequences_strict(const it_service *s)
+{
+    (void) s;
+    char r[200];
+    report_json(r, sizeof r, 100);
+    publish("sq-dup", 0, r, strlen(r));
+    expect_reply("strict first", "sq-dup", 0, 1, 100, 0);
+    publish("sq-dup", 0, r, strlen(r));
+    expect_reply("strict duplicate-reply", "sq-dup", 0, 1, 100, 1);
+    set_clock(s, NOW_MS + 400000);
+    report_json(r, sizeof r, 99);
+    publish("sq-dup", 0, r, strlen(r));
+    expect_reply("strict lower id", "sq-dup", 0, 1, 99, 1);
+    set_clock(s, NOW_MS);
+    char pad[] = "{\"header\":{\"report_id\":5,\"version\":\"1.0\"},\"metrics\":{}}";
+    publish("sq-nul", 0, pad, sizeof pad); /* trailing NUL: strict rejects */
+    expect_reply("strict trailing NUL", "sq-nul", 0, 0, 0, 1);
+    publish("caf\xc3\xa9", 0, pad, sizeof pad - 1); /* name outside strict charset */
+    expect_silence("strict thing name", "sq-nul");
+}
+
+static int log_contains(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    char line[2048];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f) != NULL)
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+    {
+        fprintf(stderr, "usage: %s DEFENDER_DETECT MOSQUITTO\n", argv[0]);
+        return 2;
+    }
+    g_exe = argv[1];
+    mosquitto_lib_init();
+    if (it_broker_start(&g_broker, argv[2], NULL) != 0)
+    {
+        fprintf(stderr, "cannot start mosquitto\n");
+        return 1;
+    }
+    g_peer = it_peer_connect(g_broker.port, "$aws/things/+/defender/metrics/+/+");
+    if (g_peer == NULL)
+    {
+        fprintf(stderr, "peer cannot connect\n");
+        it_broker_stop(&g_broker);
+        return 1;
+    }
+    char db[400];
+    snprintf(db, sizeof db, "%s/default.db", g_broker.dir);
+    const char *def_args[] = {"--test-hooks", NULL};
+    it_service s;
+    if (it_service_start(&s, g_exe, &g_broker, db, def_args) != 0)
+    {
+        fprintf(stderr, "cannot start defender-detect\n");
+        failures++;
+        goto out;
+    }
+    set_clock(&s, NOW_MS);
+    int n = run_cases(&s, 0, "gd");
+    printf("default mode: %d golden replies checked\n", n);
+    sequences_default(&s);
+    CHECK(log_contains(s.log, "rejected thing=gd5-0 reportId=12 format=json code=InvalidPayload "
+                              "reason=\"port out of range or invalid in listening_tcp_ports[0]"),
+          "log line with the detailed reason");
+    CHECK(log_contains(s.log, "dropped report thing=seq-size2: payload of 131073 bytes"),
+          "oversize logged");
+    int rc = it_service_stop(&s, SIGTERM, 10000);
+    CHECK(rc == 0, "SIGTERM exit status %d", rc);
+    /* restart on the same database: duplicates and the throttle window survive */
+    if (it_service_start(&s, g_exe, &g_broker, db, def_args) != 0)
+    {
+        failures++;
+        goto out;
+    }
+    set_clock(&s, NOW_MS + 1000);
+    char r[200];
+    report_json(r, sizeof r, 100);
+    publish("seq-dup", 0, r, strlen(r));
+    expect_silence("duplicate after restart", "seq-dup");
+    report_json(r, sizeof r, 205);
+    publish("seq-thr", 0, r, strlen(r));
+    expect_reply("window after restart", "seq-thr", 0, 1, 205, 2);
+    it_service_stop(&s, SIGTERM, 10000);
+
+    snprintf(db, sizeof db, "%s/strict.db", g_broker.dir);
+    const char *strict_args[] = {"--test-hooks", "--strict", "--duplicate-reply", NULL};
+    if (it_service_start(&s, g_exe, &g_broker, db, strict_args) != 0)
+    {
+        fprintf(stderr, "cannot start strict defender-detect\n");
+        failures++;
+        goto out;
+    }
+    set_clock(&s, NOW_MS);
+    n = run_cases(&s, 1, "gs");
+    printf("strict mode: %d golden replies checked\n", n);
+    sequences_strict(&s);
+    rc = it_service_stop(&s, SIGTERM, 10000);
+    CHECK(rc == 0, "SIGTERM exit status %d", rc);
+out:
+    CHECK(it_peer_pending(g_peer) == 0, "%zu unexpected extra replies", it_peer_pending(g_peer));
+    it_peer_close(g_peer);
+    it_broker_stop(&g_broker);
+    mosquitto_lib_cleanup();
+    if (failures == 0)
+    {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_broker.dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "cleanup of %s failed\n", g_broker.dir);
+    }
+    else
+    {
+        fprintf(stderr, "logs kept in %s\n", g_broker.dir);
+    }
+    printf("%s: %d failure(s)\n", argv[0], failures);
+    return failures ? 1 : 0;
+}
