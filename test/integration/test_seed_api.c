@@ -17,6 +17,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "defender.h"
 #include "defender_linux.h"
@@ -334,6 +337,145 @@ static void test_SeedApi_ErrorCodes(void **state)
     assert_int_equal(DEFENDER_ReportPeriodSet(300), eDefenderErrSuccess);
 }
 
+/** @brief Opens a socket bound to a loopback address on an ephemeral port. */
+static int openBound(int family, int type, uint16_t *pPort)
+{
+    struct sockaddr_storage address;
+    socklen_t length;
+    int fd = socket(family, type, 0);
+
+    memset(&address, 0, sizeof(address));
+    if (family == AF_INET)
+    {
+        struct sockaddr_in *pIn = (struct sockaddr_in *) &address;
+        pIn->sin_family = AF_INET;
+        pIn->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        length = sizeof(*pIn);
+    }
+    else
+    {
+        struct sockaddr_in6 *pIn6 = (struct sockaddr_in6 *) &address;
+        pIn6->sin6_family = AF_INET6;
+        pIn6->sin6_addr = in6addr_loopback;
+        length = sizeof(*pIn6);
+    }
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *) &address, length), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *) &address, &length), 0);
+    *pPort = ntohs((family == AF_INET) ? ((struct sockaddr_in *) &address)->sin_port
+                                       : ((struct sockaddr_in6 *) &address)->sin6_port);
+    return fd;
+}
+
+/** @brief true when a JSON list holds an entry whose `key` equals the number or text. */
+static bool listHas(cJSON *pList, const char *pKey, double number, const char *pText)
+{
+    cJSON *pEntry;
+    cJSON_ArrayForEach(pEntry, pList)
+    {
+        cJSON *pValue = cJSON_GetObjectItemCaseSensitive(pEntry, pKey);
+        if ((pText == NULL) && cJSON_IsNumber(pValue) && (pValue->valuedouble == number))
+        {
+            return true;
+        }
+        if ((pText != NULL) && cJSON_IsString(pValue) && (strcmp(pValue->valuestring, pText) == 0))
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
+/** @brief Every standard metric through the real path: sockets the test opens appear
+ * in the report the broker carries, and the second report has network statistics. */
+static void test_AllMetrics_ReportTheSocketsOpened(void **state)
+{
+    DefenderMetric_t all[] = {DEFENDER_tcp_connections, DEFENDER_listening_tcp_ports,
+                              DEFENDER_listening_udp_ports, DEFENDER_network_stats};
+    uint8_t report[TEST_PEER_MAX_REPORT];
+    char remote[64];
+    uint16_t tcpPort = 0, udpPort = 0, clientPort = 0;
+    int listener = openBound(AF_INET, SOCK_STREAM, &tcpPort);
+    int udp = openBound(AF_INET6, SOCK_DGRAM, &udpPort);
+    int client = socket(AF_INET, SOCK_STREAM, 0);
+    int accepted;
+    struct sockaddr_in address;
+    socklen_t length = sizeof(address);
+    uint32_t before = TestPeer_Reports(&peer);
+    cJSON *pRoot, *pMetrics, *pList;
+    double total;
+
+    (void) state;
+    assert_int_equal(listen(listener, 4), 0);
+    memset(&address, 0, sizeof(address));
+    address.sin_family = AF_INET;
+    address.sin_port = htons(tcpPort);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(client, (struct sockaddr *) &address, sizeof(address)), 0);
+    accepted = accept(listener, NULL, NULL);
+    assert_true(accepted >= 0);
+    assert_int_equal(getsockname(client, (struct sockaddr *) &address, &length), 0);
+    clientPort = ntohs(address.sin_port);
+
+    assert_int_equal(DEFENDER_MetricsInit(all), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_ReportPeriodSet(1), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    assert_true(TestPeer_WaitReports(&peer, before + 2U, 10000));
+    TestPeer_LastReport(&peer, report, sizeof(report), NULL, 0, NULL);
+    assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
+
+    pRoot = cJSON_Parse((const char *) report);
+    assert_non_null(pRoot);
+    pMetrics = cJSON_GetObjectItemCaseSensitive(pRoot, "met");
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(pMetrics, "ns"));
+    assert_true(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pMetrics, "ns"), "bi")
+            ->valuedouble >= 0);
+
+    /* Listed entries are capped at 50 per list (rotating): check membership only when
+     * the host's list fits, and the totals always. */
+    pList =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pMetrics, "tp"), "pts");
+    total = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pMetrics, "tp"), "t")
+                ->valuedouble;
+    assert_true(total >= 1);
+    if (total <= 50)
+    {
+        assert_true(listHas(pList, "pt", tcpPort, NULL));
+    }
+    pList =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pMetrics, "up"), "pts");
+    total = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pMetrics, "up"), "t")
+                ->valuedouble;
+    assert_true(total >= 1);
+    if (total <= 50)
+    {
+        assert_true(listHas(pList, "pt", udpPort, NULL));
+    }
+    pList = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pMetrics, "tc"), "ec"),
+        "cs");
+    total = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pMetrics, "tc"),
+                                                 "ec"),
+                "t")
+                ->valuedouble;
+    assert_true(total >= 3); /* both ends of ours, and the agent's own connection */
+    if (total <= 50)
+    {
+        snprintf(remote, sizeof(remote), "127.0.0.1:%u", (unsigned) tcpPort);
+        assert_true(listHas(pList, "rad", 0, remote));
+        snprintf(remote, sizeof(remote), "127.0.0.1:%u", (unsigned) clientPort);
+        assert_true(listHas(pList, "rad", 0, remote));
+    }
+    cJSON_Delete(pRoot);
+    close(accepted);
+    close(client);
+    close(udp);
+    close(listener);
+    assert_int_equal(DEFENDER_ReportPeriodSet(300), eDefenderErrSuccess);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +488,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_Start_ReconnectsAfterBrokerRestart, setupTest,
                                         teardownTest),
         cmocka_unit_test_setup_teardown(test_ReportIds_IncreaseAcrossStopStartAndPersist, setupTest,
+                                        teardownTest),
+        cmocka_unit_test_setup_teardown(test_AllMetrics_ReportTheSocketsOpened, setupTest,
                                         teardownTest),
         cmocka_unit_test_setup_teardown(test_SeedApi_ErrorCodes, setupTest, teardownTest),
     };
