@@ -780,6 +780,12 @@ static void sendReport(DefenderContext_t *pContext, uint64_t now)
         }
 
         topicLength = buildTopic(pContext, DEFENDER_TOPIC_REPORT, topic);
+        /* In flight before the call: a port may deliver the response from inside it
+         * (the PUBLISHED event then follows the ACCEPTED/REJECTED one). */
+        pContext->last.status = eDefenderRepNoAck;
+        pContext->state = DEFENDER_STATE_IN_FLIGHT;
+        pContext->inFlightDeadlineMs = now + ackWaitMs(pContext);
+        pContext->latestAwaitingLate = false;
         result = pContext->interfaces.mqtt.pfPublish(pContext->interfaces.mqtt.pContext, topic,
                                                      topicLength, pContext->settings.pReportBuffer,
                                                      length);
@@ -794,14 +800,11 @@ static void sendReport(DefenderContext_t *pContext, uint64_t now)
                 pContext->haveBaseline = true;
             }
             pContext->counters.reportsPublished++;
-            pContext->last.status = eDefenderRepNoAck;
-            pContext->state = DEFENDER_STATE_IN_FLIGHT;
-            pContext->inFlightDeadlineMs = now + ackWaitMs(pContext);
-            pContext->latestAwaitingLate = false;
             notify(pContext, DEFENDER_EVENT_PUBLISHED);
         }
         else
         {
+            pContext->state = DEFENDER_STATE_WAITING;
             if (result == DEFENDER_MQTT_NOT_CONNECTED)
             {
                 pContext->connected = false;
