@@ -102,6 +102,11 @@ static DefenderMqttStatus_t fakePublish(void *pContext, const char *pTopic, size
     }
     pMqtt->lastPayload[copy] = 0U;
     pMqtt->lastPayloadLength = payloadLength;
+    if (pMqtt->pfPublishHook != NULL)
+    {
+        pMqtt->pfPublishHook(pMqtt->pHookContext, pTopic, topicLength, pPayload, payloadLength,
+                             result);
+    }
     return result;
 }
 

@@ -53,6 +53,14 @@ typedef struct FakeMqttCall
 typedef void (*FakeMqttSubscribeHook_t)(void *pHookContext, const char *pTopic, size_t topicLength,
                                         DefenderMqttStatus_t result);
 
+/**
+ * @brief Hook run inside pfPublish after the call is recorded, before it returns
+ * `result` (e.g. to deliver the service's response from inside the call).
+ */
+typedef void (*FakeMqttPublishHook_t)(void *pHookContext, const char *pTopic, size_t topicLength,
+                                      const uint8_t *pPayload, size_t payloadLength,
+                                      DefenderMqttStatus_t result);
+
 /** @brief The fake client. */
 typedef struct FakeMqtt
 {
@@ -64,7 +72,8 @@ typedef struct FakeMqtt
     DefenderMqttStatus_t publishQueue[FAKE_MQTT_MAX_QUEUED];   /**< One-shot publish results. */
     size_t publishQueued;                                      /**< Entries queued. */
     FakeMqttSubscribeHook_t pfSubscribeHook;                   /**< Optional. */
-    void *pHookContext;                                        /**< Passed to the hook. */
+    FakeMqttPublishHook_t pfPublishHook;                       /**< Optional. */
+    void *pHookContext;                                        /**< Passed to the hooks. */
 
     FakeMqttCall_t calls[FAKE_MQTT_MAX_CALLS];       /**< Recorded calls, in order. */
     size_t callCount;                                /**< All calls (may exceed the array). */
