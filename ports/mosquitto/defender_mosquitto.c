@@ -216,6 +216,12 @@ DefenderStatus_t DefenderMosquitto_Init(DefenderMosquitto_t *pConnection,
     bool tls = false;
     int rc;
 
+    if (pConnection != NULL)
+    {
+        /* Nothing to release on the error paths below until the client exists. */
+        (void) memset(pConnection, 0, sizeof(*pConnection));
+    }
+
     if ((pConnection == NULL) || (pSettings == NULL))
     {
         setError(pErrorText, errorTextSize, "no connection settings", NULL);
