@@ -931,6 +931,24 @@ static void test_Defender_Process_SubscribeFailureNotSent(void **state)
     assert_true(logsAt(f, DEFENDER_LOG_ERROR) >= 1U);
 }
 
+/** @brief pfSubscribe says NOT_CONNECTED: treated as disconnected until the next connect. */
+static void test_Defender_Process_SubscribeNotConnected(void **state)
+{
+    Fixture_t *f = *state;
+
+    FakeMqtt_QueueSubscribeResult(&f->mqtt, DEFENDER_MQTT_NOT_CONNECTED);
+    connectAndStart(f);
+    (void) process(f);
+    assert_int_equal(f->mqtt.subscribeCalls, 1);
+    assert_int_equal(f->mqtt.publishCalls, 0);
+    (void) advance(f, ACK_MS);
+    assert_int_equal(f->mqtt.subscribeCalls, 1);
+    assert_int_equal(lastInfo(f).notSentReason, DEFENDER_NOT_SENT_NOT_CONNECTED);
+    Defender_OnConnectionChanged(&f->ctx, true, false);
+    (void) process(f);
+    assert_int_equal(f->mqtt.subscribeCalls, 3);
+}
+
 /** @brief SUBACKs that never come: NotSent after one acknowledgement wait. */
 static void test_Defender_Process_SubackNeverComes(void **state)
 {
@@ -2207,8 +2225,9 @@ static void test_CustomMetrics_NoStandardGroups(void **state)
     FakeMqtt_Init(&f->mqtt);
     startAndPublishFirst(f);
     pRoot = published(f);
-    assert_true(cJSON_IsObject(path(pRoot, "metrics", NULL, NULL, NULL)) ||
-                cJSON_IsObject(path(pRoot, "custom_metrics", NULL, NULL, NULL)));
+    /* 10.8: `metrics` is left out only when a custom metric has a value. */
+    assert_true(cJSON_IsObject(path(pRoot, "metrics", NULL, NULL, NULL)));
+    assert_int_equal(cJSON_GetArraySize(path(pRoot, "metrics", NULL, NULL, NULL)), 0);
     cJSON_Delete(pRoot);
 }
 
@@ -2278,6 +2297,13 @@ static void test_ReportCallback_Events(void **state)
     assert_int_equal(f->events[6].info.status, eDefenderRepNotSent);
     assert_int_equal(f->events[6].info.notSentReason, DEFENDER_NOT_SENT_PUBLISH_FAILED);
     assert_true(f->events[6].info.reportId > f->events[4].info.reportId);
+
+    /* NotSent before encoding (not connected): no new id is used. */
+    Defender_OnConnectionChanged(&f->ctx, false, false);
+    (void) advance(f, PERIOD_MS);
+    assert_int_equal(f->eventCount, 8);
+    assert_int_equal(f->events[7].event, DEFENDER_EVENT_NOT_SENT);
+    assert_int_equal(f->events[7].info.notSentReason, DEFENDER_NOT_SENT_NOT_CONNECTED);
 }
 
 int main(void)
@@ -2302,6 +2328,7 @@ int main(void)
         T(test_Defender_OnSubscribeResult_FromInsideSubscribe),
         T(test_Defender_OnSubscribeResult_RefusedNotSent),
         T(test_Defender_Process_SubscribeFailureNotSent),
+        T(test_Defender_Process_SubscribeNotConnected),
         T(test_Defender_Process_SubackNeverComes),
         T(test_Defender_Process_NotConnectedNotSent),
         T(test_Defender_Process_FirstReportAfterLateConnect),
