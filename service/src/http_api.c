@@ -481,8 +481,13 @@ static cJSON *parse_body(const req_ctx *rc, int required)
         return required ? NULL : cJSON_CreateObject();
     if (!utf8_valid((const uint8_t *) rc->body.data, rc->body.len))
         return NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(rc->body.data, rc->body.len, NULL, 1);
-    if (j == NULL || !cJSON_IsObject(j))
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(rc->body.data, rc->body.len, &end, 0);
+    const char *stop = rc->body.data + rc->body.len;
+    while (end != NULL && end < stop &&
+           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+        end++;
+    if (j == NULL || !cJSON_IsObject(j) || end != stop)
     {
         cJSON_Delete(j);
         return NULL;
@@ -801,7 +806,15 @@ static enum MHD_Result dispatch(detect_http *h, struct MHD_Connection *c, const 
     if (pct_decode(url, path, sizeof path) != 0)
         return bad_request(c, "malformed path");
     if (strcmp(path, "/service/health") == 0)
-        return send_body(c, 200, "{\"status\":\"ok\"}", NULL);
+        return send_body(c, 200,
+                         h->mqtt_connected && h->mqtt_connected(h->mqtt_ctx)
+                             ? "{\"status\":\"ok\",\"mqttConnected\":true}"
+                             : "{\"status\":\"ok\",\"mqttConnected\":false}",
+                         NULL);
+    static const char th[] = "/_test/";
+    if (h->svc->cfg.test_hooks && strncmp(path, th, sizeof th - 1) == 0 &&
+        strcmp(method, "POST") == 0)
+        return test_hook(h, c, path + sizeof th - 1, &q); /* test-only, never signed */
     if (h->ncreds > 0)
     {
         hdr_ctx hc = {c};
@@ -842,10 +855,6 @@ static enum MHD_Result dispatch(detect_http *h, struct MHD_Connection *c, const 
     }
     if (strcmp(path, "/service/counters") == 0 && get)
         return counters(h, c);
-    static const char th[] = "/_test/";
-    if (h->svc->cfg.test_hooks && strncmp(path, th, sizeof th - 1) == 0 &&
-        strcmp(method, "POST") == 0)
-        return test_hook(h, c, path + sizeof th - 1, &q);
     return send_error(c, 404, "UnknownOperationException", "unknown operation");
 }
 

@@ -172,7 +172,7 @@ int it_service_start(it_service *s, const char *exe, const it_broker *b, const c
     while (it_now_ms() < end)
     {
         char *body = NULL;
-        int st = it_http(s->http_port, "GET", "/service/counters", NULL, &body);
+        int st = it_http(s->http_port, "GET", "/service/health", NULL, &body);
         int ok = st == 200 && body && strstr(body, "\"mqttConnected\":true") != NULL;
         free(body);
         if (ok)

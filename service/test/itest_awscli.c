@@ -1,0 +1,275 @@
+/* The AWS CLI drives the HTTP API with --endpoint-url: list-metric-values (with paging) and
+ * the custom-metric commands, with SigV4 verification against a credentials file. */
+#include "itest.h"
+
+#include <cjson/cJSON.h>
+#include <mosquitto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define T0_MS 1767225600000ull /* 2026-01-01T00:00:00Z */
+
+static int failures;
+static char g_env[1024];
+static const char *g_aws;
+static int g_port;
+static const char *g_akid = "AKIDTEST";
+
+#define CHECK(cond, ...)                                                                           \
+    do                                                                                             \
+    {                                                                                              \
+        if (!(cond))                                                                               \
+        {                                                                                          \
+            failures++;                                                                            \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fprintf(stderr, "\n");                                                                 \
+        }                                                                                          \
+    } while (0)
+
+/* Runs `aws iot <args>`; returns exit status, output (stdout+stderr) in *out. */
+static int aws(const char *secret, const char *args, char **out)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s '%s' iot %s --endpoint-url "
+             "http://127.0.0.1:%d --output json 2>&1",
+             g_env, g_akid, secret, g_aws, args, g_port);
+    FILE *p = popen(cmd, "r");
+    if (p == NULL)
+        return -1;
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    if (buf == NULL)
+    {
+        pclose(p);
+        return -1;
+    }
+    size_t r;
+    while ((r = fread(buf + n, 1, cap - n - 1, p)) > 0)
+    {
+        n += r;
+        if (n + 1 >= cap)
+        {
+            char *nb = realloc(buf, cap * 2);
+            if (nb == NULL)
+                break;
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    buf[n] = 0;
+    int st = pclose(p);
+    *out = buf;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static cJSON *aws_json(const char *args)
+{
+    char *out = NULL;
+    int rc = aws("SECRETTEST", args, &out);
+    cJSON *j = rc == 0 ? cJSON_Parse(out) : NULL;
+    if (j == NULL)
+        CHECK(0, "aws iot %s -> %d: %s", args, rc, out ? out : "");
+    free(out);
+    return j;
+}
+
+static void expect_error(const char *secret, const char *args, const char *err_name)
+{
+    char *out = NULL;
+    int rc = aws(secret, args, &out);
+    CHECK(rc != 0 && out != NULL && strstr(out, err_name) != NULL,
+          "aws iot %s: expected %s, got %d: %s", args, err_name, rc, out ? out : "");
+    free(out);
+}
+
+static void publish_and_wait(it_peer *pub, it_peer *sub, const char *payload)
+{
+    it_peer_publish(pub, "$aws/things/cli-thing/defender/metrics/json", payload, strlen(payload),
+                    1);
+    it_msg m;
+    if (it_peer_next(sub, &m, 5000))
+    {
+        CHECK(strstr(m.topic, "/accepted") != NULL, "report not accepted: %s", m.payload);
+        free(m.payload);
+    }
+    else
+        CHECK(0, "no reply");
+}
+
+static void set_clock(int http_port, unsigned long long ms)
+{
+    char path[96], *body = NULL;
+    snprintf(path, sizeof path, "/_test/clock?nowMs=%llu", ms);
+    CHECK(it_http(http_port, "POST", path, NULL, &body) == 200, "clock");
+    free(body);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4 || argv[3][0] == '\0' || strstr(argv[3], "NOTFOUND") != NULL)
+    {
+        printf("SKIP: the AWS CLI (Debian package awscli) is not installed\n");
+        return 77;
+    }
+    g_aws = argv[3];
+    mosquitto_lib_init();
+    it_broker b;
+    if (it_broker_start(&b, argv[2], NULL) != 0)
+        return 1;
+    char creds[400], db[400];
+    snprintf(creds, sizeof creds, "%s/credentials", b.dir);
+    snprintf(db, sizeof db, "%s/cli.db", b.dir);
+    FILE *f = fopen(creds, "w");
+    if (f == NULL)
+        return 1;
+    fprintf(f, "# access-key-id secret\nAKIDTEST SECRETTEST\n");
+    fclose(f);
+    snprintf(g_env, sizeof g_env,
+             "HOME='%s' AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null "
+             "AWS_PAGER= AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=us-east-1",
+             b.dir);
+    it_service s;
+    const char *args[] = {"--test-hooks", "--credentials", creds, NULL};
+    if (it_service_start(&s, argv[1], &b, db, args) != 0)
+    {
+        fprintf(stderr, "cannot start service\n");
+        it_broker_stop(&b);
+        return 1;
+    }
+    g_port = s.http_port;
+    it_peer *sub = it_peer_connect(b.port, "$aws/things/cli-thing/defender/metrics/json/+");
+    it_peer *pub = it_peer_connect(b.port, NULL);
+    if (sub == NULL || pub == NULL)
+    {
+        it_service_stop(&s, SIGTERM, 5000);
+        it_broker_stop(&b);
+        return 1;
+    }
+    /* three accepted reports, 300 s apart */
+    for (int i = 0; i < 3; i++)
+    {
+        set_clock(s.http_port, T0_MS + (unsigned long long) i * 300000 + 250);
+        char rep[300];
+        snprintf(
+            rep, sizeof rep,
+            "{\"header\":{\"report_id\":%d,\"version\":\"1.0\"},\"metrics\":{\"network_stats\":"
+            "{\"bytes_in\":%d}},\"custom_metrics\":{\"temp\":[{\"number\":%d.5}]}}",
+            i + 1, (i + 1) * 100, 20 + i);
+        publish_and_wait(pub, sub, rep);
+    }
+    /* list-metric-values, one page and paged by 1 */
+    const char *lmv = "list-metric-values --thing-name cli-thing --metric-name aws:all-bytes-in "
+                      "--start-time 2026-01-01T00:00:00Z --end-time 2026-01-02T00:00:00Z";
+    for (int paged = 0; paged < 2; paged++)
+    {
+        char a[512];
+        snprintf(a, sizeof a, "%s%s", lmv, paged ? " --page-size 1" : "");
+        cJSON *j = aws_json(a);
+        cJSON *l = cJSON_GetObjectItem(j, "metricDatumList");
+        CHECK(cJSON_GetArraySize(l) == 3, "3 datapoints (paged=%d)", paged);
+        for (int i = 0; i < cJSON_GetArraySize(l); i++)
+        {
+            cJSON *d = cJSON_GetArrayItem(l, i);
+            cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(d, "value"), "count");
+            CHECK(cJSON_IsNumber(c) && c->valuedouble == (i + 1) * 100.0, "count %d", i);
+            cJSON *ts = cJSON_GetObjectItem(d, "timestamp");
+            /* CLI prints timestamps as ISO strings (v2) or numbers (v1) */
+            CHECK(ts != NULL, "timestamp present");
+        }
+        cJSON_Delete(j);
+    }
+    cJSON *j = aws_json("list-metric-values --thing-name cli-thing --metric-name temp "
+                        "--start-time 1767225600 --end-time 1767312000");
+    cJSON *l = cJSON_GetObjectItem(j, "metricDatumList");
+    CHECK(cJSON_GetArraySize(l) == 3, "custom metric datapoints");
+    cJSON *num =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(l, 2), "value"), "number");
+    CHECK(cJSON_IsNumber(num) && num->valuedouble == 22.5, "custom number value");
+    cJSON_Delete(j);
+    expect_error("SECRETTEST",
+                 "list-metric-values --thing-name cli-thing --metric-name aws:all-bytes-in "
+                 "--start-time 2026-01-02T00:00:00Z --end-time 2026-01-01T00:00:00Z",
+                 "InvalidRequestException");
+    /* custom metrics */
+    j = aws_json("create-custom-metric --metric-name temp --metric-type number "
+                 "--display-name Temperature --tags Key=site,Value=lab");
+    cJSON *arn = cJSON_GetObjectItem(j, "metricArn");
+    CHECK(cJSON_IsString(arn) &&
+              strcmp(arn->valuestring, "arn:aws:iot:us-east-1:123456789012:custommetric/temp") == 0,
+          "metricArn");
+    cJSON_Delete(j);
+    expect_error("SECRETTEST", "create-custom-metric --metric-name temp --metric-type number",
+                 "ResourceAlreadyExistsException");
+    expect_error("SECRETTEST", "create-custom-metric --metric-name aws:temp --metric-type number",
+                 "InvalidRequestException");
+    j = aws_json("describe-custom-metric --metric-name temp");
+    cJSON *mt = cJSON_GetObjectItem(j, "metricType");
+    cJSON *dn = cJSON_GetObjectItem(j, "displayName");
+    CHECK(cJSON_IsString(mt) && strcmp(mt->valuestring, "number") == 0, "metricType");
+    CHECK(cJSON_IsString(dn) && strcmp(dn->valuestring, "Temperature") == 0, "displayName");
+    CHECK(cJSON_GetObjectItem(j, "creationDate") != NULL, "creationDate");
+    cJSON_Delete(j);
+    j = aws_json("update-custom-metric --metric-name temp --display-name 'Temp C'");
+    dn = cJSON_GetObjectItem(j, "displayName");
+    CHECK(cJSON_IsString(dn) && strcmp(dn->valuestring, "Temp C") == 0, "updated displayName");
+    cJSON_Delete(j);
+    cJSON_Delete(aws_json("create-custom-metric --metric-name ports2 --metric-type number-list"));
+    cJSON_Delete(
+        aws_json("create-custom-metric --metric-name addrs --metric-type ip-address-list"));
+    for (int paged = 0; paged < 2; paged++)
+    {
+        j = aws_json(paged ? "list-custom-metrics --page-size 1" : "list-custom-metrics");
+        cJSON *names = cJSON_GetObjectItem(j, "metricNames");
+        CHECK(cJSON_GetArraySize(names) == 3, "3 custom metrics (paged=%d)", paged);
+        CHECK(strcmp(cJSON_GetArrayItem(names, 0)->valuestring, "addrs") == 0, "sorted names");
+        cJSON_Delete(j);
+    }
+    {
+        char *out = NULL;
+        int drc = aws("SECRETTEST", "delete-custom-metric --metric-name temp", &out);
+        CHECK(drc == 0, "delete-custom-metric: %d %s", drc, out ? out : "");
+        free(out);
+    }
+    expect_error("SECRETTEST", "describe-custom-metric --metric-name temp",
+                 "ResourceNotFoundException");
+    j = aws_json("list-metric-values --thing-name cli-thing --metric-name temp "
+                 "--start-time 1767225600 --end-time 1767312000");
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(j, "metricDatumList")) == 0,
+          "deleting a custom metric deletes its data");
+    cJSON_Delete(j);
+    /* signatures */
+    expect_error("WRONGSECRET", "list-custom-metrics", "InvalidSignatureException");
+    {
+        char *out = NULL;
+        char a[256];
+        snprintf(a, sizeof a, "list-custom-metrics");
+        g_akid = "AKIDOTHER";
+        int rc = aws("SECRETTEST", a, &out);
+        CHECK(rc != 0 && out && strstr(out, "UnrecognizedClientException"),
+              "unknown key refused: %s", out ? out : "");
+        free(out);
+        g_akid = "AKIDTEST";
+    }
+    int rc = it_service_stop(&s, SIGTERM, 10000);
+    CHECK(rc == 0, "SIGTERM exit %d", rc);
+    it_peer_close(sub);
+    it_peer_close(pub);
+    it_broker_stop(&b);
+    mosquitto_lib_cleanup();
+    if (failures == 0)
+    {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", b.dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "cleanup failed\n");
+    }
+    else
+        fprintf(stderr, "logs kept in %s\n", b.dir);
+    printf("awscli: %d failure(s)\n", failures);
+    return failures ? 1 : 0;
+}
