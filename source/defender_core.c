@@ -347,6 +347,7 @@ DefenderStatus_t Defender_Start(DefenderContext_t *pContext)
             pContext->startMs = nowMs(pContext);
             pContext->nextReportMs = pContext->startMs;
             pContext->throttledUntilMs = 0U;
+            pContext->notSentUntilMs = 0U;
             pContext->firstReportDone = false;
             pContext->latestAwaitingLate = false;
             pContext->haveBaseline = false;
@@ -820,35 +821,51 @@ static void sendReport(DefenderContext_t *pContext, uint64_t now)
 
 /**
  * @brief Handles a report that is due.
+ *
+ * The report goes out as soon as the connection is up and both subscriptions are
+ * granted. Until then it stays due: NotSent is recorded once the acknowledgement
+ * wait for the connection or the SUBACKs has passed, and again once per period while
+ * it cannot be sent (missed periods are not caught up).
  * @param[in,out] pContext Agent.
  * @param[in] now Monotonic time.
- * @return true when the attempt was made (sent or NotSent); false to keep waiting
- *         for subscriptions.
+ * @param[out] pWake Set to when to look again if the report could not go out.
+ * @return true when the report was built (sent, or NotSent because encoding or the
+ *         publish call failed); false while it waits.
  */
-static bool reportDue(DefenderContext_t *pContext, uint64_t now)
+static bool reportDue(DefenderContext_t *pContext, uint64_t now, uint64_t *pWake)
 {
-    bool attempted = true;
+    bool attempted = false;
     bool granted = (pContext->subscriptions[SUB_ACCEPTED] == DEFENDER_SUB_GRANTED) &&
                    (pContext->subscriptions[SUB_REJECTED] == DEFENDER_SUB_GRANTED);
     bool pending = (pContext->subscriptions[SUB_ACCEPTED] == DEFENDER_SUB_PENDING) ||
                    (pContext->subscriptions[SUB_REJECTED] == DEFENDER_SUB_PENDING);
+    uint64_t graceEnd = pContext->nextReportMs + ackWaitMs(pContext);
 
     if (granted && pContext->connected)
     {
         sendReport(pContext, now);
+        attempted = true;
     }
-    else if ((!pContext->firstReportDone || pContext->connected) &&
-             (now < (pContext->nextReportMs + ackWaitMs(pContext))) &&
-             (pending || !pContext->connected))
+    else if ((now < graceEnd) && ((pContext->connected && pending) ||
+                                  (!pContext->connected && !pContext->firstReportDone)))
     {
         /* Give the connection and the subscriptions one acknowledgement wait. */
-        attempted = false;
+        *pWake = graceEnd;
     }
     else
     {
-        recordNotSent(pContext, pContext->connected ? DEFENDER_NOT_SENT_NOT_SUBSCRIBED
-                                                    : DEFENDER_NOT_SENT_NOT_CONNECTED);
-        pContext->reportNumber++;
+        if (now >= pContext->notSentUntilMs)
+        {
+            (void) memset(&pContext->last, 0, sizeof(pContext->last));
+            recordNotSent(pContext, pContext->connected ? DEFENDER_NOT_SENT_NOT_SUBSCRIBED
+                                                        : DEFENDER_NOT_SENT_NOT_CONNECTED);
+            pContext->firstReportDone = true;
+            pContext->reportNumber++;
+            pContext->notSentUntilMs = now + periodMs(pContext);
+            /* A refused subscription is retried once per period (10.1). */
+            subscribe(pContext, true);
+        }
+        *pWake = pContext->notSentUntilMs;
     }
 
     return attempted;
@@ -880,25 +897,19 @@ DefenderStatus_t Defender_Process(DefenderContext_t *pContext, uint32_t *pMsUnti
 
         subscribe(pContext, false);
 
-        if ((pContext->state == DEFENDER_STATE_WAITING) && (now >= pContext->nextReportMs))
+        if ((pContext->state == DEFENDER_STATE_WAITING) && (now >= pContext->nextReportMs) &&
+            reportDue(pContext, now, &wake))
         {
-            if (reportDue(pContext, now))
+            pContext->firstReportDone = true;
+            pContext->lastAttemptMs = now;
+            pContext->notSentUntilMs = 0U;
+            pContext->nextReportMs = now + periodMs(pContext);
+            if (pContext->nextReportMs < pContext->throttledUntilMs)
             {
-                pContext->firstReportDone = true;
-                pContext->lastAttemptMs = now;
-                pContext->nextReportMs = now + periodMs(pContext);
-                if (pContext->nextReportMs < pContext->throttledUntilMs)
-                {
-                    pContext->nextReportMs = pContext->throttledUntilMs;
-                }
-                /* A refusal means NotSent for this period (10.1): retry once, for the
-                 * next report, instead of re-subscribing on every call until then. */
-                subscribe(pContext, true);
+                pContext->nextReportMs = pContext->throttledUntilMs;
             }
-            else
-            {
-                wake = pContext->nextReportMs + ackWaitMs(pContext);
-            }
+            /* After a refused SUBACK, one retry for the next report. */
+            subscribe(pContext, true);
         }
 
         if ((pContext->state == DEFENDER_STATE_IN_FLIGHT) && (pContext->inFlightDeadlineMs < wake))

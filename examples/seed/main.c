@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L
 /**
  * @file main.c
  * @brief Runs the seed's MyDefenderInit() on Linux and prints what became of the

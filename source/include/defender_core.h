@@ -13,8 +13,9 @@
  * Concurrency: one context must not be entered from two threads at once; the
  * runner serialises all calls with its lock. The event functions
  * (Defender_OnConnectionChanged, Defender_OnSubscribeResult, Defender_OnMessage)
- * only record state and never call an interface, so a port may call them from
- * inside its own interface functions.
+ * only record state (reading the clock at most) and never call the MQTT interface,
+ * the metrics source or the store, so a port may call them from inside its own
+ * interface functions.
  */
 #ifndef DEFENDER_CORE_H
 #define DEFENDER_CORE_H
@@ -193,6 +194,8 @@ typedef struct DefenderContext
     uint64_t nextReportMs;                        /**< Monotonic time the next report is due. */
     uint64_t lastAttemptMs;                       /**< Monotonic time of the last report attempt. */
     uint64_t throttledUntilMs;   /**< No report before this time (after Throttled). */
+    uint64_t notSentUntilMs;     /**< A due report blocked by the connection records
+                                      NotSent again from this time on. */
     uint64_t inFlightDeadlineMs; /**< End of the acknowledgement wait. */
     uint64_t lastReportId;       /**< Last id used (0: none yet). */
     bool lastReportIdLoaded;     /**< The store was read. */
