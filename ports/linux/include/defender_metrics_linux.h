@@ -38,8 +38,7 @@
 #include "defender_metrics_source.h"
 
 #ifdef __cplusplus
-extern "C"
-{
+extern "C" {
 #endif
 
 /** @brief Addresses kept in the address-to-interface table (excess ones are counted). */
@@ -68,104 +67,103 @@ extern "C"
 /** @brief Longest proc root path (with terminator). */
 #define DEFENDER_LINUX_PROC_ROOT_SIZE 128U
 
-    /** @brief Options of DefenderLinux_SourceInit(). */
-    typedef struct DefenderLinuxSourceOptions
+/** @brief Options of DefenderLinux_SourceInit(). */
+typedef struct DefenderLinuxSourceOptions
+{
+    /** true (default): netlink first, /proc when netlink is refused; false: /proc only. */
+    bool useNetlink;
+    /** Root of the proc files, "/proc" by default (NULL). Tests point it at canned files. */
+    const char *pProcRoot;
+} DefenderLinuxSourceOptions_t;
+
+/** @brief What the source met, for diagnostics (cumulative since init). */
+typedef struct DefenderLinuxSourceStats
+{
+    uint32_t collections;       /**< pfCollect calls. */
+    uint32_t netlinkFallbacks;  /**< Collections that fell back from netlink to /proc. */
+    uint32_t malformedLines;    /**< /proc lines skipped as unparsable. */
+    uint32_t malformedMessages; /**< Netlink messages skipped as truncated or invalid. */
+    uint32_t addressesDropped;  /**< Host addresses beyond DEFENDER_LINUX_MAX_ADDRESSES. */
+    uint32_t dedupeOverflows;   /**< Listeners delivered without de-duplication. */
+} DefenderLinuxSourceStats_t;
+
+/** @brief One host address and the name of the interface that owns it. */
+typedef struct DefenderLinuxAddress
+{
+    DefenderIpAddress_t address;             /**< Family 4 or 6. */
+    uint32_t ifIndex;                        /**< Owning interface index (0: unknown). */
+    char name[DEFENDER_INTERFACE_NAME_SIZE]; /**< Owning interface. */
+} DefenderLinuxAddress_t;
+
+/**
+ * @brief The source. Allocate it (statically: it holds ~170 KiB of buffers) and
+ * initialise it with DefenderLinux_SourceInit(); treat the fields as private.
+ */
+typedef struct DefenderLinuxSource
+{
+    bool useNetlink;                              /**< Try netlink first. */
+    char procRoot[DEFENDER_LINUX_PROC_ROOT_SIZE]; /**< Root of the proc files. */
+    uint32_t seq;                                 /**< Netlink sequence number. */
+    DefenderLinuxSourceStats_t stats;             /**< Diagnostics. */
+
+    DefenderLinuxAddress_t addresses[DEFENDER_LINUX_MAX_ADDRESSES]; /**< Address table. */
+    size_t addressCount;                                            /**< Entries in it. */
+    char loopbackName[DEFENDER_INTERFACE_NAME_SIZE]; /**< Name of the loopback interface. */
+
+    char slotNames[DEFENDER_LINUX_PORT_SLOTS][DEFENDER_INTERFACE_NAME_SIZE]; /**< Per slot. */
+    size_t slotCount;                                                        /**< Slots in use. */
+    uint8_t portBits[DEFENDER_LINUX_PORT_SLOTS][65536U / 8U];                /**< Seen ports. */
+
+    char line[DEFENDER_LINUX_LINE_SIZE]; /**< /proc line being parsed. */
+    /** Receive / read buffer, aligned for netlink headers. */
+    union
     {
-        /** true (default): netlink first, /proc when netlink is refused; false: /proc only. */
-        bool useNetlink;
-        /** Root of the proc files, "/proc" by default (NULL). Tests point it at canned files. */
-        const char *pProcRoot;
-    } DefenderLinuxSourceOptions_t;
+        uint8_t bytes[DEFENDER_LINUX_BUFFER_SIZE]; /**< The buffer. */
+        uint64_t align;                            /**< Alignment only. */
+    } buffer;
+} DefenderLinuxSource_t;
 
-    /** @brief What the source met, for diagnostics (cumulative since init). */
-    typedef struct DefenderLinuxSourceStats
-    {
-        uint32_t collections;       /**< pfCollect calls. */
-        uint32_t netlinkFallbacks;  /**< Collections that fell back from netlink to /proc. */
-        uint32_t malformedLines;    /**< /proc lines skipped as unparsable. */
-        uint32_t malformedMessages; /**< Netlink messages skipped as truncated or invalid. */
-        uint32_t addressesDropped;  /**< Host addresses beyond DEFENDER_LINUX_MAX_ADDRESSES. */
-        uint32_t dedupeOverflows;   /**< Listeners delivered without de-duplication. */
-    } DefenderLinuxSourceStats_t;
+/**
+ * @brief Initialises a source.
+ * @param[out] pSource Source to initialise.
+ * @param[in] pOptions Options, or NULL for the defaults (netlink, "/proc").
+ * @return DEFENDER_SUCCESS; DEFENDER_BAD_PARAMETER for a NULL source or a proc root
+ *         longer than DEFENDER_LINUX_PROC_ROOT_SIZE - 1.
+ */
+DefenderStatus_t DefenderLinux_SourceInit(DefenderLinuxSource_t *pSource,
+                                          const DefenderLinuxSourceOptions_t *pOptions);
 
-    /** @brief One host address and the name of the interface that owns it. */
-    typedef struct DefenderLinuxAddress
-    {
-        DefenderIpAddress_t address;             /**< Family 4 or 6. */
-        uint32_t ifIndex;                        /**< Owning interface index (0: unknown). */
-        char name[DEFENDER_INTERFACE_NAME_SIZE]; /**< Owning interface. */
-    } DefenderLinuxAddress_t;
+/**
+ * @brief Fills a DefenderMetricsSource_t that collects through this source.
+ * @param[in] pSource An initialised source.
+ * @param[out] pInterface Receives pfCollect and pContext (pSource). Unchanged if either
+ *             pointer is NULL.
+ */
+void DefenderLinux_SourceGet(DefenderLinuxSource_t *pSource, DefenderMetricsSource_t *pInterface);
 
-    /**
-     * @brief The source. Allocate it (statically: it holds ~170 KiB of buffers) and
-     * initialise it with DefenderLinux_SourceInit(); treat the fields as private.
-     */
-    typedef struct DefenderLinuxSource
-    {
-        bool useNetlink;                              /**< Try netlink first. */
-        char procRoot[DEFENDER_LINUX_PROC_ROOT_SIZE]; /**< Root of the proc files. */
-        uint32_t seq;                                 /**< Netlink sequence number. */
-        DefenderLinuxSourceStats_t stats;             /**< Diagnostics. */
+/**
+ * @brief Collects one metric group (the function DefenderLinux_SourceGet() installs).
+ * @param[in] pContext The DefenderLinuxSource_t.
+ * @param[in] group One DEFENDER_METRIC_* bit.
+ * @param[in] pSink Where entries go.
+ * @return DEFENDER_SOURCE_OK; DEFENDER_SOURCE_UNSUPPORTED for an unknown group;
+ *         DEFENDER_SOURCE_ERROR when neither netlink nor /proc could be read.
+ */
+DefenderSourceStatus_t DefenderLinux_Collect(void *pContext, DefenderMetricGroup_t group,
+                                             DefenderMetricsSink_t *pSink);
 
-        DefenderLinuxAddress_t addresses[DEFENDER_LINUX_MAX_ADDRESSES]; /**< Address table. */
-        size_t addressCount;                                            /**< Entries in it. */
-        char loopbackName[DEFENDER_INTERFACE_NAME_SIZE]; /**< Name of the loopback interface. */
+/**
+ * @brief Copies the diagnostic counters.
+ * @return DEFENDER_SUCCESS or DEFENDER_BAD_PARAMETER (NULL pointer).
+ */
+DefenderStatus_t DefenderLinux_SourceGetStats(const DefenderLinuxSource_t *pSource,
+                                              DefenderLinuxSourceStats_t *pStats);
 
-        char slotNames[DEFENDER_LINUX_PORT_SLOTS][DEFENDER_INTERFACE_NAME_SIZE]; /**< Per slot. */
-        size_t slotCount;                                         /**< Slots in use. */
-        uint8_t portBits[DEFENDER_LINUX_PORT_SLOTS][65536U / 8U]; /**< Seen ports. */
-
-        char line[DEFENDER_LINUX_LINE_SIZE]; /**< /proc line being parsed. */
-        /** Receive / read buffer, aligned for netlink headers. */
-        union
-        {
-            uint8_t bytes[DEFENDER_LINUX_BUFFER_SIZE]; /**< The buffer. */
-            uint64_t align;                            /**< Alignment only. */
-        } buffer;
-    } DefenderLinuxSource_t;
-
-    /**
-     * @brief Initialises a source.
-     * @param[out] pSource Source to initialise.
-     * @param[in] pOptions Options, or NULL for the defaults (netlink, "/proc").
-     * @return DEFENDER_SUCCESS; DEFENDER_BAD_PARAMETER for a NULL source or a proc root
-     *         longer than DEFENDER_LINUX_PROC_ROOT_SIZE - 1.
-     */
-    DefenderStatus_t DefenderLinux_SourceInit(DefenderLinuxSource_t *pSource,
-                                              const DefenderLinuxSourceOptions_t *pOptions);
-
-    /**
-     * @brief Fills a DefenderMetricsSource_t that collects through this source.
-     * @param[in] pSource An initialised source.
-     * @param[out] pInterface Receives pfCollect and pContext (pSource). Unchanged if either
-     *             pointer is NULL.
-     */
-    void DefenderLinux_SourceGet(DefenderLinuxSource_t *pSource,
-                                 DefenderMetricsSource_t *pInterface);
-
-    /**
-     * @brief Collects one metric group (the function DefenderLinux_SourceGet() installs).
-     * @param[in] pContext The DefenderLinuxSource_t.
-     * @param[in] group One DEFENDER_METRIC_* bit.
-     * @param[in] pSink Where entries go.
-     * @return DEFENDER_SOURCE_OK; DEFENDER_SOURCE_UNSUPPORTED for an unknown group;
-     *         DEFENDER_SOURCE_ERROR when neither netlink nor /proc could be read.
-     */
-    DefenderSourceStatus_t DefenderLinux_Collect(void *pContext, DefenderMetricGroup_t group,
-                                                 DefenderMetricsSink_t *pSink);
-
-    /**
-     * @brief Copies the diagnostic counters.
-     * @return DEFENDER_SUCCESS or DEFENDER_BAD_PARAMETER (NULL pointer).
-     */
-    DefenderStatus_t DefenderLinux_SourceGetStats(const DefenderLinuxSource_t *pSource,
-                                                  DefenderLinuxSourceStats_t *pStats);
-
-    /**
-     * @brief Releases the source. Holds no descriptor between collections, so this only
-     * clears it; the object may be initialised again.
-     */
-    void DefenderLinux_SourceDeinit(DefenderLinuxSource_t *pSource);
+/**
+ * @brief Releases the source. Holds no descriptor between collections, so this only
+ * clears it; the object may be initialised again.
+ */
+void DefenderLinux_SourceDeinit(DefenderLinuxSource_t *pSource);
 
 #ifdef __cplusplus
 }
