@@ -228,6 +228,10 @@ AgentCommandStatus_t AgentCommand_Run(const char *pCommand, uint32_t timeoutMs, 
         }
         else if (!exited)
         {
+            /* Kill the whole group before reaping: background children of the shell may
+             * still hold the pipe (and the shell's pid, hence the group, stays reserved
+             * until it is reaped). */
+            (void) kill(-pid, SIGKILL);
             (void) reap(pid, 0U, &status);
         }
         else

@@ -1,0 +1,216 @@
+/**
+ * @file test_agent_tls.c
+ * @brief defender-agent over mutual TLS: a Mosquitto broker with
+ * `require_certificate true`, a CA and certificates made with openssl at test time.
+ * A client with a certificate of the right CA is accepted (also with ALPN); one with a
+ * certificate of another CA, without a certificate, or trusting another CA is refused
+ * (the report is not sent, exit 4); a key that does not match is a configuration
+ * error (exit 1).
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test_agent_util.h"
+#include "test_broker.h"
+#include "test_peer.h"
+
+static TestBroker_t broker;
+static TestPeer_t peer;
+static char dir[64];
+static char endpoint[64];
+static AgentTestResult_t result;
+
+/** @brief Path of a file in the temporary folder (rotating static buffers). */
+static const char *file(const char *pName)
+{
+    static char paths[8][128];
+    static size_t next;
+    char *pPath = paths[next++ % 8];
+    snprintf(pPath, 128, "%s/%s", dir, pName);
+    return pPath;
+}
+
+/** @brief Runs a shell command in the folder. */
+static int run(const char *pCommand)
+{
+    char line[2048];
+    snprintf(line, sizeof(line), "cd %s && (%s) >/dev/null 2>&1", dir, pCommand);
+    return system(line);
+}
+
+/** @brief Makes the CAs and certificates (EC P-256 keys, quick to generate). */
+static int makeCertificates(void)
+{
+    static const char *const steps[] = {
+        "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > server.ext",
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout ca.key -out ca.pem -days 2 -subj /CN=agent-test-ca",
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout other-ca.key -out other-ca.pem -days 2 -subj /CN=agent-other-ca",
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout server.key -out server.csr -subj /CN=localhost",
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "-out server.pem -days 2 -extfile server.ext",
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout client.key -out client.csr -subj /CN=agent-tls",
+        "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "-out client.pem -days 2",
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout intruder.key -out intruder.csr -subj /CN=agent-tls",
+        "openssl x509 -req -in intruder.csr -CA other-ca.pem -CAkey other-ca.key "
+        "-CAcreateserial -out intruder.pem -days 2",
+        "chmod 644 *.key",
+    };
+    size_t i;
+    for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+    {
+        if (run(steps[i]) != 0)
+        {
+            fprintf(stderr, "certificate step failed: %s\n", steps[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int setUpAll(void **state)
+{
+    TestBrokerOptions_t options;
+    (void) state;
+    snprintf(dir, sizeof(dir), "/tmp/agent-tls-XXXXXX");
+    /* The broker may drop root privileges: let it read the folder. */
+    if ((mkdtemp(dir) == NULL) || (chmod(dir, 0755) != 0) || (makeCertificates() != 0))
+    {
+        return -1;
+    }
+    memset(&options, 0, sizeof(options));
+    options.pCaFile = file("ca.pem");
+    options.pCertFile = file("server.pem");
+    options.pKeyFile = file("server.key");
+    options.requireCertificate = true;
+    options.withPlainListener = true;
+    if (!TestBroker_Start(&broker, &options) ||
+        !TestPeer_Start(&peer, broker.plainPort, TEST_PEER_ACCEPT))
+    {
+        return -1;
+    }
+    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%u", (unsigned) broker.port);
+    return 0;
+}
+
+static int tearDownAll(void **state)
+{
+    char command[128];
+    (void) state;
+    TestPeer_Stop(&peer);
+    TestBroker_Stop(&broker);
+    snprintf(command, sizeof(command), "rm -rf %s", dir);
+    return system(command) == 0 ? 0 : -1;
+}
+
+/** @brief Runs --once over TLS with the given CA, certificate, key and extra option pair. */
+static void runTls(const char *pCa, const char *pCert, const char *pKey, const char *pExtra,
+                   const char *pExtraValue)
+{
+    const char *args[24] = {"--once",    "--endpoint",  endpoint, "--thing",
+                            "agent-tls", "--state-dir", dir,      "--ack-timeout",
+                            "2500",      "--ca",        pCa};
+    size_t n = 11;
+    if (pCert != NULL)
+    {
+        args[n++] = "--cert";
+        args[n++] = pCert;
+        args[n++] = "--key";
+        args[n++] = pKey;
+    }
+    if (pExtra != NULL)
+    {
+        args[n++] = pExtra;
+        args[n++] = pExtraValue;
+    }
+    args[n] = NULL;
+    AgentTest_Run(args, 20000, &result);
+}
+
+static void test_tls_ValidCertificateAccepted(void **state)
+{
+    uint32_t before = TestPeer_Reports(&peer);
+    (void) state;
+    runTls(file("ca.pem"), file("client.pem"), file("client.key"), NULL, NULL);
+    assert_int_equal(result.exitCode, 0);
+    assert_int_equal(TestPeer_Reports(&peer), before + 1);
+    assert_non_null(strstr(result.out, "accepted"));
+}
+
+static void test_tls_AlpnAccepted(void **state)
+{
+    (void) state;
+    runTls(file("ca.pem"), file("client.pem"), file("client.key"), "--alpn", "x-amzn-mqtt-ca");
+    assert_int_equal(result.exitCode, 0);
+}
+
+static void test_tls_OtherCaCertificateRefused(void **state)
+{
+    uint32_t before = TestPeer_Reports(&peer);
+    (void) state;
+    runTls(file("ca.pem"), file("intruder.pem"), file("intruder.key"), NULL, NULL);
+    assert_int_equal(result.exitCode, 4);
+    assert_int_equal(TestPeer_Reports(&peer), before);
+    assert_non_null(strstr(result.out, "not sent: not connected to the broker"));
+}
+
+static void test_tls_NoCertificateRefused(void **state)
+{
+    uint32_t before = TestPeer_Reports(&peer);
+    (void) state;
+    runTls(file("ca.pem"), NULL, NULL, NULL, NULL);
+    assert_int_equal(result.exitCode, 4);
+    assert_int_equal(TestPeer_Reports(&peer), before);
+}
+
+static void test_tls_UntrustedServerRefused(void **state)
+{
+    (void) state;
+    runTls(file("other-ca.pem"), file("client.pem"), file("client.key"), NULL, NULL);
+    assert_int_equal(result.exitCode, 4);
+}
+
+static void test_tls_KeyNotMatchingIsConfigError(void **state)
+{
+    (void) state;
+    runTls(file("ca.pem"), file("client.pem"), file("intruder.key"), NULL, NULL);
+    assert_int_equal(result.exitCode, 1);
+    assert_non_null(strstr(result.err, "does not belong to the certificate"));
+}
+
+static void test_tls_MissingCertificateIsConfigError(void **state)
+{
+    (void) state;
+    runTls(file("ca.pem"), file("missing.pem"), file("client.key"), NULL, NULL);
+    assert_int_equal(result.exitCode, 1);
+    assert_non_null(strstr(result.err, "cannot read the certificate file"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tls_ValidCertificateAccepted),
+        cmocka_unit_test(test_tls_AlpnAccepted),
+        cmocka_unit_test(test_tls_OtherCaCertificateRefused),
+        cmocka_unit_test(test_tls_NoCertificateRefused),
+        cmocka_unit_test(test_tls_UntrustedServerRefused),
+        cmocka_unit_test(test_tls_KeyNotMatchingIsConfigError),
+        cmocka_unit_test(test_tls_MissingCertificateIsConfigError),
+    };
+    return cmocka_run_group_tests(tests, setUpAll, tearDownAll);
+}
