@@ -7,7 +7,8 @@ add_executable(bench_encode
     ${PROJECT_SOURCE_DIR}/source/defender_report.c
     ${PROJECT_SOURCE_DIR}/source/defender_report_json.c
     ${PROJECT_SOURCE_DIR}/source/defender_report_cbor.c
-    ${PROJECT_SOURCE_DIR}/source/defender_address.c)
+    ${PROJECT_SOURCE_DIR}/source/defender_address.c
+    ${PROJECT_SOURCE_DIR}/source/defender_topic.c)
 target_include_directories(bench_encode PRIVATE
     $<TARGET_PROPERTY:defender_core,INTERFACE_INCLUDE_DIRECTORIES>)
 target_compile_definitions(bench_encode PRIVATE

@@ -1,10 +1,29 @@
 /**
  * @file defender_report_json.c
- * @brief JSON writer backend of the report encoder: compact RFC 8259 text (2.5).
+ * @brief Custom numbers: rounding to 15 significant digits (section 3) and their JSON
+ * text as `%.15g` writes it, or their CBOR value.
+ *
+ * With DEFENDER_CONFIG_EXACT_NUMBER_TEXT 1 the digits are those of glibc's `%.15g`
+ * (round half to even on the exact binary value, decided with big-number comparisons)
+ * and the CBOR double is the one strtod() gives for the text. With 0 a short scaling
+ * loop in double arithmetic yields the digits; see the option for the difference.
  */
 #include <string.h>
 
 #include "private/defender_report_private.h"
+
+/** @brief The encoder needs IEEE 754 binary64 doubles. */
+typedef char DefenderDoubleIs64Bits_t[(sizeof(double) == sizeof(uint64_t)) ? 1 : -1];
+
+/** @brief 2^53: larger whole numbers are encoded as floats. */
+#define MAX_WHOLE 9007199254740992.0
+
+/** @brief 10^14 and 10^15, the range of 15-digit significands. */
+#define POW10_14 100000000000000ULL
+#define POW10_15 1000000000000000ULL
+
+/** @brief 15 digits of the largest double rounded down (1.79769313486231e308). */
+#define LARGEST_DIGITS 179769313486231ULL
 
 /** @brief Significant digits of a custom number (section 3). */
 #define NUMBER_DIGITS 15
@@ -13,182 +32,434 @@
 #define NUMBER_TEXT_SIZE 32U
 
 /**
- * @brief Writes the comma that separates a value from the previous one.
- * @param[in,out] pWriter The writer.
+ * @brief Multiplies by 10^exponent, in steps of at most 10^22 (exact powers; one
+ * rounding when |exponent| <= 22).
+ * @param[in] value The value.
+ * @param[in] exponent Power of ten.
+ * @return value * 10^exponent.
  */
-static void PutComma(DefenderReportWriter_t *pWriter)
+static double ScalePow10(double value, int32_t exponent)
 {
-    if (pWriter->comma)
+    uint32_t left = (exponent < 0) ? (uint32_t) -exponent : (uint32_t) exponent;
+    uint32_t step;
+    uint32_t i;
+    double power;
+
+    while (left != 0U)
     {
-        DefenderReport_Put(pWriter, ",", 1U);
+        step = (left > 22U) ? 22U : left;
+        power = 1.0;
+        for (i = 0U; i < step; i++)
+        {
+            power *= 10.0;
+        }
+        value = (exponent < 0) ? (value / power) : (value * power);
+        left -= step;
     }
+    return value;
 }
 
 /**
- * @brief Tells whether a byte is written as itself inside a JSON string.
- * @param[in] byte The byte.
- * @return true for printable ASCII other than `"` and `\`.
+ * @brief Estimates floor(log10(magnitude)) to within one, from the binary exponent.
+ * @param[in] magnitude A finite positive number.
+ * @return The estimate; the true value is the estimate or one more.
  */
-static bool PlainByte(uint8_t byte)
+static int32_t EstimateExponent(double magnitude)
 {
-    return (byte >= 0x20U) && (byte < 0x80U) && (byte != (uint8_t) '"') && (byte != (uint8_t) '\\');
+    uint64_t bits;
+    int32_t binaryExponent;
+    int32_t estimate;
+
+    (void) memcpy(&bits, &magnitude, sizeof(bits));
+    binaryExponent = (int32_t) ((bits >> 52) & 0x7FFU) - 1023;
+    if (binaryExponent == -1023)
+    {
+        /* Subnormal: the binary exponent is lower still; scale by 2^64 to see it. */
+        magnitude *= 18446744073709551616.0;
+        (void) memcpy(&bits, &magnitude, sizeof(bits));
+        binaryExponent = (int32_t) ((bits >> 52) & 0x7FFU) - 1023 - 64;
+    }
+    /* 78913 / 2^18 is log10(2) rounded up; floor division for negative values. */
+    if (binaryExponent >= 0)
+    {
+        estimate = (binaryExponent * 78913) / 262144;
+    }
+    else
+    {
+        estimate = -((((-binaryExponent) * 78913) + 262143) / 262144);
+    }
+    return estimate;
+}
+
+#if DEFENDER_CONFIG_EXACT_NUMBER_TEXT
+
+/**
+ * @brief 10^exponent as an integer.
+ * @param[in] exponent 0..19.
+ * @return The power.
+ */
+static uint64_t IntegerPow10(int32_t exponent)
+{
+    uint64_t result = 1U;
+    int32_t i;
+
+    for (i = 0; i < exponent; i++)
+    {
+        result *= 10U;
+    }
+    return result;
+}
+
+/** @brief 32-bit words of a big number: 1280 bits hold every product compared. */
+#define BIG_WORDS 40U
+
+/** @brief An unsigned big number, little-endian 32-bit words, no leading zero words. */
+typedef struct BigNumber
+{
+    uint32_t word[BIG_WORDS]; /**< Words, least significant first. */
+    size_t used;              /**< Words in use. */
+} BigNumber_t;
+
+/**
+ * @brief Sets a big number from 64 bits.
+ * @param[out] pBig The number.
+ * @param[in] value Its value.
+ */
+static void BigSet(BigNumber_t *pBig, uint64_t value)
+{
+    pBig->word[0] = (uint32_t) value;
+    pBig->word[1] = (uint32_t) (value >> 32);
+    pBig->used = (pBig->word[1] != 0U) ? 2U : ((pBig->word[0] != 0U) ? 1U : 0U);
 }
 
 /**
- * @brief Writes `[,]"text"[:]` with one DefenderReport_Put when the text is short and
- * needs no escaping.
- * @param[in,out] pWriter The writer.
- * @param[in] pText Text.
- * @param[in] length Its length.
- * @param[in] colon Append `:` (a key).
- * @return true when written; false when the caller must take the escaping path.
+ * @brief Multiplies a big number by 10^exponent.
+ * @param[in,out] pBig The number.
+ * @param[in] exponent 0 or more.
  */
-static bool PutPlainString(DefenderReportWriter_t *pWriter, const char *pText, size_t length,
-                           bool colon)
+static void BigMulPow10(BigNumber_t *pBig, int32_t exponent)
 {
-    uint8_t scratch[DEFENDER_REPORT_CHUNK_SIZE + 4U];
-    uint8_t *pOut = DefenderReport_Reserve(pWriter, length + 4U, scratch);
-    size_t used = 0U;
+    uint64_t product;
+    uint32_t carry;
+    uint32_t factor;
     size_t i;
-    bool plain = length <= DEFENDER_REPORT_CHUNK_SIZE;
 
-    if (plain)
+    while (exponent > 0)
     {
-        if (pWriter->comma)
+        factor = (exponent >= 9) ? 1000000000U : (uint32_t) IntegerPow10(exponent);
+        exponent -= 9;
+        carry = 0U;
+        for (i = 0U; i < pBig->used; i++)
         {
-            pOut[used++] = (uint8_t) ',';
+            product = ((uint64_t) pBig->word[i] * factor) + carry;
+            pBig->word[i] = (uint32_t) product;
+            carry = (uint32_t) (product >> 32);
         }
-        pOut[used++] = (uint8_t) '"';
-        /* Copy while checking; bytes written before a non-plain one are overwritten. */
-        for (i = 0U; plain && (i < length); i++)
+        if ((carry != 0U) && (pBig->used < BIG_WORDS))
         {
-            pOut[used++] = (uint8_t) pText[i];
-            plain = PlainByte((uint8_t) pText[i]);
-        }
-        pOut[used++] = (uint8_t) '"';
-        if (colon)
-        {
-            pOut[used++] = (uint8_t) ':';
+            pBig->word[pBig->used++] = carry;
         }
     }
-    if (plain)
+}
+
+/**
+ * @brief Multiplies a big number by 2^bits.
+ * @param[in,out] pBig The number.
+ * @param[in] bits 0 or more.
+ */
+static void BigShift(BigNumber_t *pBig, int32_t bits)
+{
+    size_t words = (size_t) bits / 32U;
+    uint32_t rest = (uint32_t) bits % 32U;
+    uint32_t carry = 0U;
+    uint32_t word;
+    size_t i;
+
+    if ((pBig->used != 0U) && ((pBig->used + words + 1U) <= BIG_WORDS))
     {
-        pWriter->length += used;
-        pWriter->comma = !colon;
-    }
-    return plain;
-}
-
-void DefenderReportJson_Open(DefenderReportWriter_t *pWriter, char bracket)
-{
-    char chunk[2] = {',', bracket};
-
-    DefenderReport_Put(pWriter, pWriter->comma ? &chunk[0] : &chunk[1], pWriter->comma ? 2U : 1U);
-    pWriter->comma = false;
-}
-
-void DefenderReportJson_Close(DefenderReportWriter_t *pWriter, char bracket)
-{
-    DefenderReport_Put(pWriter, &bracket, 1U);
-    pWriter->comma = true;
-}
-
-void DefenderReportJson_Key(DefenderReportWriter_t *pWriter, const char *pText, size_t length)
-{
-    if (!PutPlainString(pWriter, pText, length, true))
-    {
-        DefenderReportJson_String(pWriter, pText, length);
-        DefenderReport_Put(pWriter, ":", 1U);
-        pWriter->comma = false;
-    }
-}
-
-void DefenderReportJson_Token(DefenderReportWriter_t *pWriter, const char *pText, size_t length)
-{
-    uint8_t scratch[DEFENDER_REPORT_CHUNK_SIZE + 1U];
-    uint8_t *pOut = DefenderReport_Reserve(pWriter, length + 1U, scratch);
-    size_t used = 0U;
-
-    if (pWriter->comma)
-    {
-        pOut[used++] = (uint8_t) ',';
-    }
-    (void) memcpy(&pOut[used], pText, length);
-    pWriter->length += used + length;
-    pWriter->comma = false;
-}
-
-void DefenderReportJson_String(DefenderReportWriter_t *pWriter, const char *pText, size_t length)
-{
-    static const char hexDigits[] = "0123456789abcdef";
-    const uint8_t *pBytes = (const uint8_t *) pText;
-    size_t i = 0U;
-    size_t start;
-    size_t sequence;
-    char escape[6] = {'\\', 'u', '0', '0', '0', '0'};
-
-    if (!PutPlainString(pWriter, pText, length, false))
-    {
-        PutComma(pWriter);
-        DefenderReport_Put(pWriter, "\"", 1U);
-        while (i < length)
+        for (i = pBig->used; i > 0U; i--)
         {
-            start = i;
-            while ((i < length) && PlainByte(pBytes[i]))
-            {
-                i++;
-            }
-            DefenderReport_Put(pWriter, &pBytes[start], i - start);
-            if (i < length)
-            {
-                if (pBytes[i] < 0x20U)
-                {
-                    escape[4] = hexDigits[pBytes[i] >> 4];
-                    escape[5] = hexDigits[pBytes[i] & 0x0FU];
-                    DefenderReport_Put(pWriter, escape, sizeof(escape));
-                    sequence = 1U;
-                }
-                else if (pBytes[i] < 0x80U)
-                {
-                    /* '"' or '\'. */
-                    escape[1] = (char) pBytes[i];
-                    DefenderReport_Put(pWriter, escape, 2U);
-                    escape[1] = 'u';
-                    sequence = 1U;
-                }
-                else
-                {
-                    sequence = DefenderReport_Utf8Length(&pBytes[i], length - i);
-                    if (sequence == 0U)
-                    {
-                        DefenderReport_Put(pWriter, "?", 1U);
-                        sequence = 1U;
-                    }
-                    else
-                    {
-                        DefenderReport_Put(pWriter, &pBytes[i], sequence);
-                    }
-                }
-                i += sequence;
-            }
+            pBig->word[i - 1U + words] = pBig->word[i - 1U];
         }
-        DefenderReport_Put(pWriter, "\"", 1U);
-        pWriter->comma = true;
+        for (i = 0U; i < words; i++)
+        {
+            pBig->word[i] = 0U;
+        }
+        pBig->used += words;
+        for (i = words; (rest != 0U) && (i < pBig->used); i++)
+        {
+            word = pBig->word[i];
+            pBig->word[i] = (word << rest) | carry;
+            carry = word >> (32U - rest);
+        }
+        if (carry != 0U)
+        {
+            pBig->word[pBig->used++] = carry;
+        }
     }
 }
 
-void DefenderReportJson_Uint(DefenderReportWriter_t *pWriter, uint64_t value)
+/**
+ * @brief Compares decimal10 * 10^exponent10 with binary * 2^exponent2 exactly.
+ * @param[in] decimal Decimal significand.
+ * @param[in] exponent10 Its power of ten.
+ * @param[in] binary Binary significand.
+ * @param[in] exponent2 Its power of two.
+ * @return Negative, 0 or positive as the first is less, equal or greater.
+ */
+static int32_t CompareExact(uint64_t decimal, int32_t exponent10, uint64_t binary,
+                            int32_t exponent2)
 {
-    char text[DEFENDER_REPORT_UINT_TEXT_SIZE + 1U];
-    size_t length = DefenderReport_FormatUint(value, &text[sizeof(text)]);
+    BigNumber_t left;
+    BigNumber_t right;
+    int32_t result = 0;
+    size_t i;
 
-    if (pWriter->comma)
+    BigSet(&left, decimal);
+    BigSet(&right, binary);
+    BigMulPow10((exponent10 >= 0) ? &left : &right, (exponent10 >= 0) ? exponent10 : -exponent10);
+    BigShift((exponent2 >= 0) ? &right : &left, (exponent2 >= 0) ? exponent2 : -exponent2);
+    if (left.used != right.used)
     {
-        length++;
-        text[sizeof(text) - length] = ',';
+        result = (left.used > right.used) ? 1 : -1;
     }
-    DefenderReport_Put(pWriter, &text[sizeof(text) - length], length);
-    pWriter->comma = true;
+    for (i = left.used; (result == 0) && (i > 0U); i--)
+    {
+        if (left.word[i - 1U] != right.word[i - 1U])
+        {
+            result = (left.word[i - 1U] > right.word[i - 1U]) ? 1 : -1;
+        }
+    }
+    return result;
+}
+
+/**
+ * @brief Splits a positive finite double into significand * 2^exponent.
+ * @param[in] bits The double's bits.
+ * @param[out] pExponent The power of two.
+ * @return The integer significand.
+ */
+static uint64_t SplitDouble(uint64_t bits, int32_t *pExponent)
+{
+    uint64_t significand = bits & 0x000FFFFFFFFFFFFFULL;
+    int32_t biased = (int32_t) (bits >> 52);
+
+    *pExponent = (biased == 0) ? -1074 : (biased - 1075);
+    return (biased == 0) ? significand : (significand | 0x0010000000000000ULL);
+}
+
+/**
+ * @brief Rounds a non-whole (or above 2^53) magnitude to 15 significant digits,
+ * exactly (round half to even on the exact binary value, as glibc's printf does).
+ * @param[in] magnitude Finite, positive.
+ * @param[out] pNumber digits and exponent are set.
+ */
+static void RoundDigits(double magnitude, DefenderReportNumber_t *pNumber)
+{
+    int32_t exponent = EstimateExponent(magnitude) + 1;
+    double scaled = ScalePow10(magnitude, 14 - exponent);
+    uint64_t digits;
+    uint64_t bits;
+    uint64_t significand;
+    int32_t binaryExponent;
+    int32_t upper;
+    int32_t lower;
+    int32_t i;
+
+    if (scaled < (double) POW10_14)
+    {
+        exponent--;
+        scaled = ScalePow10(magnitude, 14 - exponent);
+    }
+    digits = (uint64_t) (scaled + 0.5);
+    (void) memcpy(&bits, &magnitude, sizeof(bits));
+    significand = SplitDouble(bits, &binaryExponent);
+    /* Move to the digits whose half-open interval holds the value (a few steps at
+     * most: the scaling above is off by a few units in the last place). */
+    for (i = 0; i < 8; i++)
+    {
+        if (digits >= POW10_15)
+        {
+            digits /= 10U;
+            exponent++;
+        }
+        else if (digits < POW10_14)
+        {
+            digits = (digits * 10U) + 9U;
+            exponent--;
+        }
+        else
+        {
+            /* 15 digits. */
+        }
+        upper = CompareExact((2U * digits) + 1U, exponent - 14, significand, binaryExponent + 1);
+        lower = CompareExact((2U * digits) - 1U, exponent - 14, significand, binaryExponent + 1);
+        if ((upper < 0) || ((upper == 0) && ((digits & 1U) != 0U)))
+        {
+            digits++;
+        }
+        else if ((lower > 0) || ((lower == 0) && ((digits & 1U) != 0U)))
+        {
+            digits--;
+        }
+        else
+        {
+            i = 8;
+        }
+    }
+    if ((exponent == 308) && (digits > LARGEST_DIGITS))
+    {
+        /* Rounding up would leave the double range: keep the text finite. */
+        digits = LARGEST_DIGITS;
+    }
+    pNumber->digits = digits;
+    pNumber->exponent = exponent;
+}
+
+/**
+ * @brief The double nearest to digits * 10^(exponent - 14) (as strtod gives it).
+ * @param[in] digits 15-digit significand.
+ * @param[in] exponent Decimal exponent of the first digit.
+ * @return The double (infinite above the double range).
+ */
+static double NearestDouble(uint64_t digits, int32_t exponent)
+{
+    double result = ScalePow10((double) digits, exponent - 14);
+    uint64_t bits;
+    uint64_t significand;
+    int32_t binaryExponent;
+    int32_t upper;
+    int32_t lower;
+    int32_t i;
+    bool halved;
+
+    (void) memcpy(&bits, &result, sizeof(bits));
+    for (i = 0; (i < 8) && ((bits >> 52) < 0x7FFU); i++)
+    {
+        significand = SplitDouble(bits, &binaryExponent);
+        /* Midpoints to the neighbours; below a power of two the spacing halves. */
+        upper = CompareExact(digits, exponent - 14, (2U * significand) + 1U, binaryExponent - 1);
+        halved = (significand == 0x0010000000000000ULL) && ((bits >> 52) > 1U);
+        lower = (significand == 0U)
+                    ? 1
+                    : CompareExact(digits, exponent - 14,
+                                   halved ? ((4U * significand) - 1U) : ((2U * significand) - 1U),
+                                   binaryExponent - (halved ? 2 : 1));
+        if ((upper > 0) || ((upper == 0) && ((significand & 1U) != 0U)))
+        {
+            bits++;
+        }
+        else if ((lower < 0) || ((lower == 0) && ((significand & 1U) != 0U)))
+        {
+            bits--;
+        }
+        else
+        {
+            i = 8;
+        }
+    }
+    (void) memcpy(&result, &bits, sizeof(bits));
+    return result;
+}
+
+#else /* DEFENDER_CONFIG_EXACT_NUMBER_TEXT */
+
+/**
+ * @brief Rounds a magnitude to 15 significant digits with a scaling loop in double
+ * arithmetic (round half to even on the scaled value, which may differ from the exact
+ * value by a few units in its last place).
+ * @param[in] magnitude Finite, positive.
+ * @param[out] pNumber digits and exponent are set.
+ */
+static void RoundDigits(double magnitude, DefenderReportNumber_t *pNumber)
+{
+    int32_t exponent = EstimateExponent(magnitude) + 1;
+    double scaled = 0.0;
+    double fraction;
+    uint64_t digits;
+    int32_t i;
+
+    for (i = 0; i < 4; i++)
+    {
+        scaled = ScalePow10(magnitude, 14 - exponent);
+        if (scaled >= 999999999999999.5)
+        {
+            exponent++;
+        }
+        else if (scaled < 99999999999999.5)
+        {
+            exponent--;
+        }
+        else
+        {
+            i = 4;
+        }
+    }
+    digits = (uint64_t) scaled;
+    fraction = scaled - (double) digits;
+    if ((fraction > 0.5) || ((fraction == 0.5) && ((digits & 1U) != 0U)))
+    {
+        digits++;
+    }
+    if ((exponent == 308) && (digits > LARGEST_DIGITS))
+    {
+        /* Rounding up would leave the double range: keep the text finite. */
+        digits = LARGEST_DIGITS;
+    }
+    pNumber->digits = digits;
+    pNumber->exponent = exponent;
+}
+
+/**
+ * @brief The double of digits * 10^(exponent - 14): the nearest one when
+ * |exponent - 14| <= 22, else within one unit in the last place.
+ * @param[in] digits 15-digit significand.
+ * @param[in] exponent Decimal exponent of the first digit.
+ * @return The double.
+ */
+static double NearestDouble(uint64_t digits, int32_t exponent)
+{
+    return ScalePow10((double) digits, exponent - 14);
+}
+
+#endif /* DEFENDER_CONFIG_EXACT_NUMBER_TEXT */
+
+void DefenderReport_RoundNumber(double value, DefenderReportNumber_t *pNumber)
+{
+    double magnitude = (value < 0.0) ? -value : value;
+    uint64_t whole = 0U;
+
+    pNumber->negative = value < 0.0;
+    pNumber->isInteger = false;
+    pNumber->digits = 0U;
+    pNumber->exponent = 0;
+    pNumber->rounded = magnitude;
+    if (magnitude < (double) POW10_15)
+    {
+        whole = (uint64_t) magnitude;
+        /* Whole with at most 15 digits: already rounded. */
+        pNumber->isInteger = (double) whole == magnitude;
+    }
+    if (!pNumber->isInteger)
+    {
+        RoundDigits(magnitude, pNumber);
+        pNumber->rounded = NearestDouble(pNumber->digits, pNumber->exponent);
+        /* Whole after rounding (0.99999999999999999 -> 1, 2^53 + 2 -> ...990)? */
+        if (pNumber->rounded <= MAX_WHOLE)
+        {
+            whole = (uint64_t) pNumber->rounded;
+            pNumber->isInteger = (double) whole == pNumber->rounded;
+        }
+    }
+    pNumber->integer = pNumber->isInteger ? whole : 0U;
+    if (pNumber->isInteger && (whole == 0U))
+    {
+        pNumber->negative = false;
+    }
+    if (pNumber->negative)
+    {
+        pNumber->rounded = -pNumber->rounded;
+    }
 }
 
 /**
@@ -199,17 +470,17 @@ void DefenderReportJson_Uint(DefenderReportWriter_t *pWriter, uint64_t value)
  */
 static size_t FormatDecimal(const DefenderReportNumber_t *pNumber, char *pText)
 {
-    char digits[NUMBER_DIGITS];
-    char exponentText[DEFENDER_REPORT_UINT_TEXT_SIZE];
+    char digits[DEFENDER_REPORT_UINT_TEXT_SIZE];
+    const char *pDigits = &digits[DEFENDER_REPORT_UINT_TEXT_SIZE - NUMBER_DIGITS];
     size_t count = NUMBER_DIGITS;
     size_t length = 0U;
     size_t i;
-    size_t exponentLength;
     int32_t exponent = pNumber->exponent;
+    int32_t point = exponent;
     uint32_t magnitude;
 
-    (void) DefenderReport_FormatUint(pNumber->digits, &digits[NUMBER_DIGITS]);
-    while ((count > 1U) && (digits[count - 1U] == '0'))
+    (void) DefenderReport_FormatUint(pNumber->digits, &digits[DEFENDER_REPORT_UINT_TEXT_SIZE]);
+    while ((count > 1U) && (pDigits[count - 1U] == '0'))
     {
         count--;
     }
@@ -219,45 +490,38 @@ static size_t FormatDecimal(const DefenderReportNumber_t *pNumber, char *pText)
     }
     if ((exponent < -4) || (exponent >= NUMBER_DIGITS))
     {
-        pText[length++] = digits[0];
-        if (count > 1U)
+        point = 0; /* d.ddd, then the exponent. */
+    }
+    if (point < 0)
+    {
+        /* 0.000ddd */
+        pText[length++] = '0';
+        pText[length++] = '.';
+        for (i = 1U; i < (size_t) -point; i++)
+        {
+            pText[length++] = '0';
+        }
+    }
+    for (i = 0U; i < count; i++)
+    {
+        pText[length++] = pDigits[i];
+        if ((point >= 0) && (i == (size_t) point) && ((i + 1U) < count))
         {
             pText[length++] = '.';
-            (void) memcpy(&pText[length], &digits[1], count - 1U);
-            length += count - 1U;
         }
+    }
+    if (point != exponent)
+    {
         pText[length++] = 'e';
         pText[length++] = (exponent < 0) ? '-' : '+';
         magnitude = (exponent < 0) ? (uint32_t) -exponent : (uint32_t) exponent;
-        if (magnitude < 10U)
+        if (magnitude >= 100U)
         {
-            pText[length++] = '0';
+            pText[length++] = (char) ('0' + (magnitude / 100U));
+            magnitude %= 100U;
         }
-        exponentLength = DefenderReport_FormatUint(magnitude, &exponentText[sizeof(exponentText)]);
-        (void) memcpy(&pText[length], &exponentText[sizeof(exponentText) - exponentLength],
-                      exponentLength);
-        length += exponentLength;
-    }
-    else if (exponent >= 0)
-    {
-        /* Not whole (else it would be an integer), so count > exponent + 1. */
-        i = (size_t) exponent + 1U;
-        (void) memcpy(&pText[length], digits, i);
-        length += i;
-        pText[length++] = '.';
-        (void) memcpy(&pText[length], &digits[i], count - i);
-        length += count - i;
-    }
-    else
-    {
-        pText[length++] = '0';
-        pText[length++] = '.';
-        for (i = 1U; i < (size_t) -exponent; i++)
-        {
-            pText[length++] = '0';
-        }
-        (void) memcpy(&pText[length], digits, count);
-        length += count;
+        pText[length++] = (char) ('0' + (magnitude / 10U));
+        pText[length++] = (char) ('0' + (magnitude % 10U));
     }
     return length;
 }
@@ -276,14 +540,16 @@ void DefenderReportJson_Number(DefenderReportWriter_t *pWriter,
             length++;
             text[sizeof(text) - length] = '-';
         }
-        PutComma(pWriter);
-        DefenderReport_Put(pWriter, &text[sizeof(text) - length], length);
+        (void) memmove(text, &text[sizeof(text) - length], length);
     }
     else
     {
         length = FormatDecimal(pNumber, text);
-        PutComma(pWriter);
-        DefenderReport_Put(pWriter, text, length);
     }
+    if (pWriter->comma)
+    {
+        DefenderReport_Put(pWriter, ",", 1U);
+    }
+    DefenderReport_Put(pWriter, text, length);
     pWriter->comma = true;
 }

@@ -9,5 +9,7 @@
 #define DEFENDER_CONFIG_MAX_INTERFACES     2U
 #define DEFENDER_CONFIG_MAX_CUSTOM_METRICS 2U
 #define DEFENDER_CONFIG_ENABLE_LOGGING     0
+/* Compact custom-number rounding (may differ from %.15g in the last digit, rarely). */
+#define DEFENDER_CONFIG_EXACT_NUMBER_TEXT 0
 
 #endif /* DEFENDER_CONFIG_H */

@@ -118,6 +118,24 @@
 #endif
 
 /**
+ * @brief How custom numbers are rounded to 15 significant digits (section 3, PD-12).
+ *
+ * 1: exactly as glibc's `%.15g` (round half to even on the exact binary value, decided
+ * with big-number arithmetic); the CBOR float64 is the double strtod() returns for the
+ * text. About 1.5 KB more code.
+ * 0: compact: the digits come from a scaling loop in double arithmetic. For rare values
+ * the last digit may differ from glibc's (the text stays within one unit in the 15th
+ * digit of the value, has at most 15 significant digits, and so re-prints as itself:
+ * `strtod(snprintf("%.15g", t)) == t` holds for the value t it parses to). The CBOR
+ * float64 is that value when the decimal exponent is within 10^-8..10^36 (one exact
+ * scaling step); outside, it may be one unit in the last place away from it.
+ * Possible values: 0 or 1. Default: 1 (the MCU reference configuration uses 0).
+ */
+#ifndef DEFENDER_CONFIG_EXACT_NUMBER_TEXT
+#define DEFENDER_CONFIG_EXACT_NUMBER_TEXT 1
+#endif
+
+/**
  * @brief Internal assertion. Defaults to nothing; tests define it to catch
  * violated invariants.
  */
@@ -154,6 +172,10 @@
 #if (DEFENDER_CONFIG_MAX_ERROR_MESSAGE_LENGTH < 1U) ||                                             \
     (DEFENDER_CONFIG_MAX_ERROR_MESSAGE_LENGTH > 1024U)
 #error "DEFENDER_CONFIG_MAX_ERROR_MESSAGE_LENGTH must be 1..1024"
+#endif
+
+#if (DEFENDER_CONFIG_EXACT_NUMBER_TEXT != 0) && (DEFENDER_CONFIG_EXACT_NUMBER_TEXT != 1)
+#error "DEFENDER_CONFIG_EXACT_NUMBER_TEXT must be 0 or 1"
 #endif
 
 #endif /* DEFENDER_CONFIG_DEFAULTS_H */

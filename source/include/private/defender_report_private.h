@@ -6,15 +6,10 @@
 #ifndef DEFENDER_REPORT_PRIVATE_H
 #define DEFENDER_REPORT_PRIVATE_H
 
-#include <string.h>
-
 #include "defender_report.h"
 
 /** @brief Enough for any `remote_addr` text ("[" 39 "]:" 5 digits), with terminator. */
 #define DEFENDER_REPORT_ADDRESS_TEXT_SIZE 54U
-
-/** @brief Longest text a backend assembles on the stack before one DefenderReport_Put. */
-#define DEFENDER_REPORT_CHUNK_SIZE 64U
 
 /** @brief Enough for any unsigned 64-bit decimal number (20 digits). */
 #define DEFENDER_REPORT_UINT_TEXT_SIZE 20U
@@ -60,37 +55,20 @@ typedef struct DefenderReportNumber
  * @param[in] pData Bytes to append.
  * @param[in] length Their number.
  */
-static inline void DefenderReport_Put(DefenderReportWriter_t *pWriter, const void *pData,
-                                      size_t length)
-{
-    if ((pWriter->pBuffer != NULL) && (pWriter->length <= pWriter->bufferSize) &&
-        (length <= (pWriter->bufferSize - pWriter->length)))
-    {
-        (void) memcpy(&pWriter->pBuffer[pWriter->length], pData, length);
-    }
-    pWriter->length += length;
-}
+void DefenderReport_Put(DefenderReportWriter_t *pWriter, const void *pData, size_t length);
 
 /**
- * @brief Where to write `length` bytes directly: into the buffer when they fit, else
- * into the caller's scratch space (then they only count, as with DefenderReport_Put).
- * The caller writes at most `length` bytes there and adds what it wrote to `length`.
- * @param[in] pWriter The writer.
- * @param[in] length Most bytes the caller will write.
- * @param[in] pScratch At least `length` bytes.
- * @return Where to write.
+ * @brief Writes a string value: JSON with RFC 8259 escapes (and the separating comma),
+ * or a CBOR text string. Invalid UTF-8 bytes become `?` (the length stays the same).
+ * @param[in,out] pWriter The writer.
+ * @param[in] pText Text.
+ * @param[in] length Its length.
  */
-static inline uint8_t *DefenderReport_Reserve(const DefenderReportWriter_t *pWriter, size_t length,
-                                              uint8_t *pScratch)
-{
-    return ((pWriter->pBuffer != NULL) && (pWriter->length <= pWriter->bufferSize) &&
-            (length <= (pWriter->bufferSize - pWriter->length)))
-               ? &pWriter->pBuffer[pWriter->length]
-               : pScratch;
-}
+void DefenderReport_Text(DefenderReportWriter_t *pWriter, const char *pText, size_t length);
 
 /**
- * @brief Writes a number in decimal, backwards, ending just before pEnd.
+ * @brief Writes a number in decimal, backwards, ending just before pEnd (no 64-bit
+ * division: numbers above 2^32 are divided by 10 in 16-bit steps).
  * @param[in] value The number.
  * @param[out] pEnd One past the last digit; DEFENDER_REPORT_UINT_TEXT_SIZE bytes before
  * it must be writable.
@@ -99,15 +77,8 @@ static inline uint8_t *DefenderReport_Reserve(const DefenderReportWriter_t *pWri
 size_t DefenderReport_FormatUint(uint64_t value, char *pEnd);
 
 /**
- * @brief Length of the valid UTF-8 sequence that starts with a byte >= 0x80.
- * @param[in] pText The sequence.
- * @param[in] length Bytes available.
- * @return 2..4, or 0 when the sequence is invalid (overlong, surrogate, truncated...).
- */
-size_t DefenderReport_Utf8Length(const uint8_t *pText, size_t length);
-
-/**
- * @brief Rounds a finite number to 15 significant digits and classifies it.
+ * @brief Rounds a finite number to 15 significant digits and classifies it
+ * (exactly as glibc's `%.15g`, or approximately: DEFENDER_CONFIG_EXACT_NUMBER_TEXT).
  * @param[in] value A finite number.
  * @param[out] pNumber The result.
  */
@@ -122,65 +93,17 @@ void DefenderReport_RoundNumber(double value, DefenderReportNumber_t *pNumber);
  */
 size_t DefenderReport_FormatRemote(const DefenderIpAddress_t *pAddress, uint16_t port, char *pText);
 
-/* ---- JSON backend ------------------------------------------------------------------ */
-
 /**
- * @brief Opens an object or array (`{` or `[`), with a comma before it when needed.
- * @param[in,out] pWriter The writer.
- * @param[in] bracket `{` or `[`.
- */
-void DefenderReportJson_Open(DefenderReportWriter_t *pWriter, char bracket);
-
-/**
- * @brief Closes an object or array.
- * @param[in,out] pWriter The writer.
- * @param[in] bracket `}` or `]`.
- */
-void DefenderReportJson_Close(DefenderReportWriter_t *pWriter, char bracket);
-
-/**
- * @brief Writes a key: a string followed by `:`.
- * @param[in,out] pWriter The writer.
- * @param[in] pText Key text.
- * @param[in] length Its length.
- */
-void DefenderReportJson_Key(DefenderReportWriter_t *pWriter, const char *pText, size_t length);
-
-/**
- * @brief Writes a key already in JSON form (`"key":`), with a comma before it when needed.
- * @param[in,out] pWriter The writer.
- * @param[in] pText The text (at most DEFENDER_REPORT_CHUNK_SIZE bytes).
- * @param[in] length Its length.
- */
-void DefenderReportJson_Token(DefenderReportWriter_t *pWriter, const char *pText, size_t length);
-
-/**
- * @brief Writes a string value with RFC 8259 escapes (invalid UTF-8 bytes become `?`).
- * @param[in,out] pWriter The writer.
- * @param[in] pText Text.
- * @param[in] length Its length.
- */
-void DefenderReportJson_String(DefenderReportWriter_t *pWriter, const char *pText, size_t length);
-
-/**
- * @brief Writes an unsigned integer value.
- * @param[in,out] pWriter The writer.
- * @param[in] value The value.
- */
-void DefenderReportJson_Uint(DefenderReportWriter_t *pWriter, uint64_t value);
-
-/**
- * @brief Writes a rounded custom number as `%.15g` would (integers as integer text).
+ * @brief Writes a rounded custom number as JSON text as `%.15g` would (integers as
+ * integer text), with the separating comma.
  * @param[in,out] pWriter The writer.
  * @param[in] pNumber The rounded number.
  */
 void DefenderReportJson_Number(DefenderReportWriter_t *pWriter,
                                const DefenderReportNumber_t *pNumber);
 
-/* ---- CBOR backend ------------------------------------------------------------------ */
-
 /**
- * @brief Writes a data item head in shortest form.
+ * @brief Writes a CBOR data item head in shortest form.
  * @param[in,out] pWriter The writer.
  * @param[in] major Major type (0..7).
  * @param[in] argument The argument (value, length or count).
@@ -188,15 +111,7 @@ void DefenderReportJson_Number(DefenderReportWriter_t *pWriter,
 void DefenderReportCbor_Head(DefenderReportWriter_t *pWriter, uint8_t major, uint64_t argument);
 
 /**
- * @brief Writes a text string (invalid UTF-8 bytes become `?`, length unchanged).
- * @param[in,out] pWriter The writer.
- * @param[in] pText Text.
- * @param[in] length Its length.
- */
-void DefenderReportCbor_String(DefenderReportWriter_t *pWriter, const char *pText, size_t length);
-
-/**
- * @brief Writes a rounded custom number: integer (major type 0/1) or float64.
+ * @brief Writes a rounded custom number as CBOR: integer (major type 0/1) or float64.
  * @param[in,out] pWriter The writer.
  * @param[in] pNumber The rounded number.
  */
