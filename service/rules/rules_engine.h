@@ -102,6 +102,7 @@ struct rules_engine
     pthread_mutex_t mu;
     sqlite3 *db;
     int in_tx;
+    int notify_pending;
     rules_profile **profiles;
     size_t nprofiles;
     rules_group *groups;
@@ -128,6 +129,8 @@ struct rules_engine
 int64_t rules_now(rules_engine *e);
 void rules_lock(rules_engine *e);
 void rules_unlock(rules_engine *e);
+/* Commits, unlocks and wakes the alert thread when events are to be notified. */
+void rules_end(rules_engine *e);
 int rules_exec(rules_engine *e, const char *sql);
 int rules_tx_begin(rules_engine *e);
 int rules_tx_commit(rules_engine *e);

@@ -4,6 +4,7 @@
 
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,12 @@ struct detect_mqtt
     atomic_int quiescing;
     atomic_uint_fast64_t sent;
     atomic_uint_fast64_t acked;
+    /* libmosquitto walks its outgoing list on every PUBACK: keep that list short */
+    pthread_mutex_t flow_lock;
+    pthread_cond_t flow_cond;
 };
+
+#define MAX_OUTSTANDING 1024u
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
                        const mosquitto_property *props)
@@ -76,6 +82,9 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
     (void) props;
     detect_mqtt *m = obj;
     atomic_fetch_add(&m->acked, 1);
+    pthread_mutex_lock(&m->flow_lock);
+    pthread_cond_signal(&m->flow_cond);
+    pthread_mutex_unlock(&m->flow_lock);
 }
 
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
@@ -92,6 +101,19 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 static int do_publish(void *ctx, const char *topic, const void *payload, size_t len)
 {
     detect_mqtt *m = ctx;
+    if (atomic_load(&m->sent) - atomic_load(&m->acked) >= MAX_OUTSTANDING &&
+        atomic_load(&m->connected))
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_mutex_lock(&m->flow_lock);
+        while (atomic_load(&m->sent) - atomic_load(&m->acked) >= MAX_OUTSTANDING &&
+               atomic_load(&m->connected))
+            if (pthread_cond_timedwait(&m->flow_cond, &m->flow_lock, &ts) != 0)
+                break;
+        pthread_mutex_unlock(&m->flow_lock);
+    }
     atomic_fetch_add(&m->sent, 1);
     int rc = mosquitto_publish_v5(m->mosq, NULL, topic, (int) len, payload, 1, false, NULL);
     if (rc != MOSQ_ERR_SUCCESS)
@@ -113,6 +135,8 @@ detect_mqtt *mqtt_start(detect_service *svc, char *err, size_t errsz)
         return NULL;
     }
     m->svc = svc;
+    pthread_mutex_init(&m->flow_lock, NULL);
+    pthread_cond_init(&m->flow_cond, NULL);
     for (int i = 0; i < 2; i++)
     {
         const char *fmt = i == 0 ? "json" : "cbor";
@@ -209,5 +233,7 @@ void mqtt_stop(detect_mqtt *m)
     mosquitto_loop_stop(m->mosq, false);
     mosquitto_destroy(m->mosq);
     m->svc->publish = NULL;
+    pthread_mutex_destroy(&m->flow_lock);
+    pthread_cond_destroy(&m->flow_cond);
     free(m);
 }

@@ -54,6 +54,7 @@ static int things_grow(detect_service *s)
             t = n;
         }
     }
+    atomic_fetch_add(&s->counters.thing_state_bytes, (nb - s->nbuckets) * sizeof *b);
     free(s->buckets);
     s->buckets = b;
     s->nbuckets = nb;
@@ -83,6 +84,9 @@ static thing_state *thing_find(detect_service *s, const char *name, size_t len, 
     t->next = s->buckets[k];
     s->buckets[k] = t;
     s->nthings++;
+    atomic_fetch_add(&s->counters.things, 1);
+    /* usable size plus the allocator's per-chunk header */
+    atomic_fetch_add(&s->counters.thing_state_bytes, malloc_usable_size(t) + sizeof(size_t));
     return t;
 }
 
@@ -256,7 +260,8 @@ void service_enqueue(detect_service *s, const char *topic, const void *payload, 
     s->qtail = m;
     s->qbytes += cost;
     s->qcount++;
-    pthread_cond_signal(&s->qcond);
+    if (s->worker_waiting)
+        pthread_cond_signal(&s->qcond);
     pthread_mutex_unlock(&s->qlock);
 }
 
@@ -383,6 +388,11 @@ static void process_one(detect_service *s, arena *a, batch_item *it, strbuf *dpj
         return;
     }
     /* step 9: report-id history */
+    if (!s->tx_ok)
+    {
+        atomic_fetch_add(&s->counters.store_errors, 1);
+        return; /* no storage: no ACCEPTED, no reply */
+    }
     thing_state *t = thing_find(s, it->thing, it->thing_len, 1);
     if (t == NULL)
     {
@@ -482,30 +492,68 @@ static void process_one(detect_service *s, arena *a, batch_item *it, strbuf *dpj
     it->ndps = r.ndps;
 }
 
-static void publish_reply(detect_service *s, const batch_item *it)
+static reply_msg *build_reply(detect_service *s, const batch_item *it)
 {
-    int drop = atomic_load(&s->drop_responses);
-    while (drop > 0)
-    {
-        if (atomic_compare_exchange_weak(&s->drop_responses, &drop, drop - 1))
-        {
-            atomic_fetch_add(&s->counters.responses_dropped, 1);
-            return;
-        }
-    }
     char topic[256];
     uint8_t payload[REPLY_MAX];
     if (!reply_topic(topic, sizeof topic, it->thing, it->thing_len, it->fmt,
                      it->kind == REPLY_ACCEPTED))
-        return;
+        return NULL;
     size_t n = reply_encode(payload, sizeof payload, it->fmt, it->thing, it->thing_len, it->has_id,
                             it->id, it->kind, (uint64_t) service_now_ms(s));
-    if (n == 0 || s->publish == NULL)
-        return;
-    if (s->publish(s->publish_ctx, topic, payload, n) != 0)
-        atomic_fetch_add(&s->counters.publish_errors, 1);
-    else
-        atomic_fetch_add(&s->counters.responses_published, 1);
+    if (n == 0)
+        return NULL;
+    size_t tl = strlen(topic);
+    reply_msg *r = malloc(sizeof *r + tl + 1 + n);
+    if (r == NULL)
+        return NULL;
+    r->next = NULL;
+    r->topic_len = tl;
+    r->len = n;
+    memcpy(r->data, topic, tl + 1);
+    memcpy(r->data + tl + 1, payload, n);
+    return r;
+}
+
+static void *publisher_main(void *arg)
+{
+    detect_service *s = arg;
+    for (;;)
+    {
+        pthread_mutex_lock(&s->rlock);
+        while (s->rhead == NULL && !s->rstopping)
+            pthread_cond_wait(&s->rcond, &s->rlock);
+        reply_msg *list = s->rhead;
+        s->rhead = s->rtail = NULL;
+        int stop = s->rstopping;
+        pthread_mutex_unlock(&s->rlock);
+        if (list == NULL && stop)
+            break;
+        int delay = atomic_load(&s->response_delay_ms);
+        if (delay > 0)
+        {
+            struct timespec ts = {delay / 1000, (long) (delay % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        while (list != NULL)
+        {
+            reply_msg *r = list;
+            list = r->next;
+            int drop = atomic_load(&s->drop_responses);
+            int dropped = 0;
+            while (drop > 0 && !dropped)
+                dropped = atomic_compare_exchange_weak(&s->drop_responses, &drop, drop - 1);
+            if (dropped)
+                atomic_fetch_add(&s->counters.responses_dropped, 1);
+            else if (s->publish == NULL ||
+                     s->publish(s->publish_ctx, r->data, r->data + r->topic_len + 1, r->len) != 0)
+                atomic_fetch_add(&s->counters.publish_errors, 1);
+            else
+                atomic_fetch_add(&s->counters.responses_published, 1);
+            free(r);
+        }
+    }
+    return NULL;
 }
 
 static void process_batch(detect_service *s, queued_msg *list, arena *a, strbuf *dpjson,
@@ -533,6 +581,7 @@ static void process_batch(detect_service *s, queued_msg *list, arena *a, strbuf 
 
     arena_reset(a);
     int tx = s->db->ops->begin(s->db) == STORE_OK;
+    s->tx_ok = tx;
     if (!tx)
     {
         atomic_fetch_add(&s->counters.store_errors, 1);
@@ -576,15 +625,33 @@ static void process_batch(detect_service *s, queued_msg *list, arena *a, strbuf 
         atomic_fetch_add(&s->counters.accepted, naccepted);
     }
     atomic_fetch_add(&s->counters.batches, 1);
-    int delay = atomic_load(&s->response_delay_ms);
-    if (delay > 0)
-    {
-        struct timespec ts = {delay / 1000, (long) (delay % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    reply_msg *rh = NULL, **rt = &rh;
     for (i = 0; i < n; i++)
         if (it[i].act != ACT_NONE)
-            publish_reply(s, &it[i]);
+        {
+            reply_msg *r = build_reply(s, &it[i]);
+            if (r == NULL)
+            {
+                atomic_fetch_add(&s->counters.publish_errors, 1);
+                continue;
+            }
+            *rt = r;
+            rt = &r->next;
+        }
+    if (rh != NULL)
+    {
+        pthread_mutex_lock(&s->rlock);
+        if (s->rtail)
+            s->rtail->next = rh;
+        else
+            s->rhead = rh;
+        reply_msg *last = rh;
+        while (last->next != NULL)
+            last = last->next;
+        s->rtail = last;
+        pthread_cond_signal(&s->rcond);
+        pthread_mutex_unlock(&s->rlock);
+    }
     if (s->hook != NULL)
         for (i = 0; i < n; i++)
             if (it[i].act == ACT_ACCEPT)
@@ -629,7 +696,9 @@ static void *worker_main(void *arg)
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_sec += 1;
+            s->worker_waiting = 1;
             pthread_cond_timedwait(&s->qcond, &s->qlock, &ts);
+            s->worker_waiting = 0;
             if (s->qhead == NULL)
                 break;
         }
@@ -698,6 +767,8 @@ int service_init(detect_service *s, const detect_config *cfg, char *err, size_t 
     pthread_mutex_init(&s->qlock, NULL);
     pthread_cond_init(&s->qcond, NULL);
     pthread_cond_init(&s->qspace, NULL);
+    pthread_mutex_init(&s->rlock, NULL);
+    pthread_cond_init(&s->rcond, NULL);
     atomic_store(&s->idle, 1);
     atomic_store(&s->drop_responses, cfg->drop_responses);
     atomic_store(&s->response_delay_ms, cfg->response_delay_ms);
@@ -718,6 +789,9 @@ int service_init(detect_service *s, const detect_config *cfg, char *err, size_t 
 
 int service_start(detect_service *s)
 {
+    if (pthread_create(&s->publisher, NULL, publisher_main, s) != 0)
+        return -1;
+    s->publisher_started = 1;
     if (pthread_create(&s->worker, NULL, worker_main, s) != 0)
         return -1;
     s->worker_started = 1;
@@ -735,6 +809,15 @@ void service_stop(detect_service *s)
     {
         pthread_join(s->worker, NULL);
         s->worker_started = 0;
+    }
+    pthread_mutex_lock(&s->rlock);
+    s->rstopping = 1;
+    pthread_cond_broadcast(&s->rcond);
+    pthread_mutex_unlock(&s->rlock);
+    if (s->publisher_started)
+    {
+        pthread_join(s->publisher, NULL);
+        s->publisher_started = 0;
     }
 }
 
@@ -764,7 +847,17 @@ void service_destroy(detect_service *s)
     if (s->db != NULL)
         s->db->ops->close(s->db);
     s->db = NULL;
+    reply_msg *r = s->rhead;
+    while (r != NULL)
+    {
+        reply_msg *n = r->next;
+        free(r);
+        r = n;
+    }
+    s->rhead = s->rtail = NULL;
     pthread_mutex_destroy(&s->qlock);
     pthread_cond_destroy(&s->qcond);
     pthread_cond_destroy(&s->qspace);
+    pthread_mutex_destroy(&s->rlock);
+    pthread_cond_destroy(&s->rcond);
 }

@@ -33,7 +33,9 @@
     X(responses_dropped)                                                                           \
     X(publish_errors)                                                                              \
     X(retention_deleted)                                                                           \
-    X(batches)
+    X(batches)                                                                                     \
+    X(things)                                                                                      \
+    X(thing_state_bytes)
 
 typedef struct
 {
@@ -62,6 +64,14 @@ typedef struct queued_msg
 
 typedef struct thing_state thing_state;
 
+typedef struct reply_msg
+{
+    struct reply_msg *next;
+    size_t topic_len;
+    size_t len;
+    char data[]; /* topic, NUL, payload */
+} reply_msg;
+
 typedef struct detect_service
 {
     detect_config cfg;
@@ -76,9 +86,20 @@ typedef struct detect_service
     size_t qbytes;
     size_t qcount;
     int stopping;
+    int worker_waiting;
     pthread_t worker;
     int worker_started;
     atomic_int idle; /* worker has nothing queued or in progress */
+    int tx_ok;       /* the worker's current batch has an open transaction */
+
+    /* replies: the worker hands committed batches to the publisher thread so that the next
+     * batch is validated and committed while the broker acknowledges the previous replies */
+    pthread_mutex_t rlock;
+    pthread_cond_t rcond;
+    reply_msg *rhead, *rtail;
+    int rstopping;
+    pthread_t publisher;
+    int publisher_started;
 
     /* things */
     thing_state **buckets;

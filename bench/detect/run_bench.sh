@@ -1,0 +1,57 @@
+#!/bin/sh
+# defender-detect benchmark: 10,000 simulated things on a loopback Mosquitto.
+#   bench/detect/run_bench.sh BUILD_DIR [RATE_SECONDS]
+# BUILD_DIR holds defender-detect (service/) and detect_loadgen (bench/detect/).
+# The service is pinned to one core (taskset -c 0), broker and load generator to the rest.
+set -eu
+BUILD=${1:?usage: run_bench.sh BUILD_DIR [SECONDS]}
+SECS=${2:-10}
+DETECT=$(find "$BUILD" -type f -name defender-detect -perm -u+x | head -n 1)
+LOADGEN=$(find "$BUILD" -type f -name detect_loadgen -perm -u+x | head -n 1)
+MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+[ -x "$DETECT" ] && [ -x "$LOADGEN" ] || { echo "build defender-detect and detect_loadgen first"; exit 1; }
+NCPU=$(nproc)
+OTHER=$([ "$NCPU" -gt 1 ] && echo "1-$((NCPU - 1))" || echo 0)
+DIR=$(mktemp -d /tmp/detect-bench-XXXXXX)
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+PORT=$(free_port); HTTP=$(free_port)
+cat > "$DIR/mosquitto.conf" <<CONF
+listener $PORT 127.0.0.1
+allow_anonymous true
+max_queued_messages 0
+max_queued_bytes 0
+max_inflight_messages 0
+set_tcp_nodelay true
+CONF
+taskset -c "$OTHER" "$MOSQ" -c "$DIR/mosquitto.conf" > "$DIR/mosquitto.log" 2>&1 &
+MPID=$!
+SPID=
+cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; kill "$MPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$DIR"; }
+trap cleanup EXIT INT TERM
+sleep 0.3
+start_service() {
+    rm -f "$DIR"/detect.db*
+    taskset -c 0 "$DETECT" serve --broker "127.0.0.1:$PORT" --db "$DIR/detect.db" \
+        --http "127.0.0.1:$HTTP" --throttle-seconds 0 --log-level warn > "$DIR/detect.log" 2>&1 &
+    SPID=$!
+    for _ in $(seq 50); do
+        curl -sf "http://127.0.0.1:$HTTP/service/health" | grep -q '"mqttConnected":true' && break
+        sleep 0.1
+    done
+    sleep 0.2
+}
+echo "== warm-up: 10,000 things, one report each"
+start_service
+taskset -c "$OTHER" "$LOADGEN" --port "$PORT" --things 10000 --rate 20000 --duration 0.5 --base-id 1000000 > /dev/null
+RSS=$(awk '/VmRSS/{print $2}' "/proc/$SPID/status")
+curl -s "http://127.0.0.1:$HTTP/service/counters" | tr ',' '\n' | grep -E '"(things|thing_state_bytes)"' | tr '\n' ' '
+echo " (service RSS ${RSS} kB)"
+echo "== maximum rate, $SECS s (JSON, 776-byte class report, 11 datapoints each)"
+taskset -c "$OTHER" "$LOADGEN" --port "$PORT" --things 10000 --rate 0 --duration "$SECS" --base-id 2000000
+echo "== half of 20,000/s = 10,000 reports/s, $SECS s: latency publish -> ACCEPTED"
+taskset -c "$OTHER" "$LOADGEN" --port "$PORT" --things 10000 --rate 10000 --duration "$SECS" --base-id 3000000
+echo "== 20,000 reports/s paced, $SECS s"
+taskset -c "$OTHER" "$LOADGEN" --port "$PORT" --things 10000 --rate 20000 --duration "$SECS" --base-id 4000000
+echo "== service counters"
+curl -s "http://127.0.0.1:$HTTP/service/counters"; echo
+echo "service CPU (utime+stime, s): $(awk '{print ($14+$15)/100}' "/proc/$SPID/stat")"
