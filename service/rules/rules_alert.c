@@ -46,8 +46,8 @@ static void uuid4(char out[37])
 }
 
 /* Minimal HTTP/1.1 POST (http:// only). Returns 0 on a 2xx answer. */
-int rules_http_post(const char *url, const char *body, size_t len, const char *topic_arn,
-                    char *err, size_t errsz)
+int rules_http_post(const char *url, const char *body, size_t len, const char *topic_arn, char *err,
+                    size_t errsz)
 {
     if (strncmp(url, "http://", 7) != 0)
     {
@@ -57,7 +57,7 @@ int rules_http_post(const char *url, const char *body, size_t len, const char *t
     const char *h = url + 7;
     const char *slash = strchr(h, '/');
     size_t hl = slash ? (size_t) (slash - h) : strlen(h);
-    char hostport[300], host[256], port[16] = "80";
+    char hostport[256], host[256], port[16] = "80";
     if (hl == 0 || hl >= sizeof hostport)
     {
         snprintf(err, errsz, "bad URL");
@@ -181,8 +181,8 @@ static int deliver(rules_engine *e, const char *alert, const char *topic_arn, in
         sb_json_str(&b, ts, strlen(ts));
         sb_puts(&b, ",\"SignatureVersion\":\"1\"}");
         char err[200];
-        if (b.oom || rules_http_post(e->cfg.alert_url, sb_cstr(&b), b.len, topic_arn, err,
-                                     sizeof err) != 0)
+        if (b.oom ||
+            rules_http_post(e->cfg.alert_url, sb_cstr(&b), b.len, topic_arn, err, sizeof err) != 0)
         {
             ok = 0;
             fprintf(stderr, "defender-detect rules: alert POST to %s failed: %s\n",
@@ -213,10 +213,11 @@ void *rules_alert_main(void *arg)
         /* deliver what is pending (also on stop: best effort, one batch) */
         sqlite3_stmt *st = NULL;
         int more = 0, failed = 0, any = 0;
-        if (sqlite3_prepare_v2(e->adb,
-                               "SELECT id, alert, topic_arn, time_ms FROM rules_events WHERE notify=1"
-                               " ORDER BY id LIMIT 64",
-                               -1, &st, NULL) == SQLITE_OK)
+        if (sqlite3_prepare_v2(
+                e->adb,
+                "SELECT id, alert, topic_arn, time_ms FROM rules_events WHERE notify=1"
+                " ORDER BY id LIMIT 64",
+                -1, &st, NULL) == SQLITE_OK)
         {
             int64_t done_ids[64];
             size_t nd = 0;
@@ -235,9 +236,8 @@ void *rules_alert_main(void *arg)
             sqlite3_finalize(st);
             more = nd == 64;
             sqlite3_stmt *up = NULL;
-            if (nd > 0 &&
-                sqlite3_prepare_v2(e->adb, "UPDATE rules_events SET notify=2 WHERE id=?", -1, &up,
-                                   NULL) == SQLITE_OK)
+            if (nd > 0 && sqlite3_prepare_v2(e->adb, "UPDATE rules_events SET notify=2 WHERE id=?",
+                                             -1, &up, NULL) == SQLITE_OK)
             {
                 sqlite3_exec(e->adb, "BEGIN IMMEDIATE", NULL, NULL, NULL);
                 for (size_t i = 0; i < nd; i++)

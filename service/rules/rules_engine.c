@@ -122,8 +122,8 @@ int rules_tx_commit(rules_engine *e)
 
 void rules_make_arn(rules_engine *e, char *out, size_t cap, const char *kind, const char *name)
 {
-    snprintf(out, cap, "arn:%s:iot:%s:%s:%s/%s", e->cfg.partition, e->cfg.region,
-             e->cfg.account_id, kind, name);
+    snprintf(out, cap, "arn:%s:iot:%s:%s:%s/%s", e->cfg.partition, e->cfg.region, e->cfg.account_id,
+             kind, name);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -323,10 +323,11 @@ int rules_profile_store(rules_engine *e, rules_profile *p, int is_new)
     if (doc == NULL)
         return -1;
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(e->db,
-                                "INSERT OR REPLACE INTO rules_profiles(name, doc, version, created_ms,"
-                                " modified_ms) VALUES(?,?,?,?,?)",
-                                -1, &st, NULL);
+    int rc =
+        sqlite3_prepare_v2(e->db,
+                           "INSERT OR REPLACE INTO rules_profiles(name, doc, version, created_ms,"
+                           " modified_ms) VALUES(?,?,?,?,?)",
+                           -1, &st, NULL);
     if (rc == SQLITE_OK)
     {
         sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
@@ -403,11 +404,12 @@ static void state_save(rules_engine *e, const rules_thing *th, const rules_profi
     if (rules_tx_begin(e) != 0)
         return;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(e->db,
-                           "INSERT OR REPLACE INTO rules_state(thing, profile, behavior, status, nv,"
-                           " nc, last_dp_ms, vid, start_ms, last_viol_ms, last_value)"
-                           " VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-                           -1, &st, NULL) == SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            e->db,
+            "INSERT OR REPLACE INTO rules_state(thing, profile, behavior, status, nv,"
+            " nc, last_dp_ms, vid, start_ms, last_viol_ms, last_value)"
+            " VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+            -1, &st, NULL) == SQLITE_OK)
     {
         sqlite3_bind_text(st, 1, th->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
@@ -424,7 +426,8 @@ static void state_save(rules_engine *e, const rules_thing *th, const rules_profi
             sqlite3_bind_text(st, 11, k->last_value, -1, SQLITE_STATIC);
         }
         if (sqlite3_step(st) != SQLITE_DONE)
-            fprintf(stderr, "defender-detect rules: cannot save state: %s\n", sqlite3_errmsg(e->db));
+            fprintf(stderr, "defender-detect rules: cannot save state: %s\n",
+                    sqlite3_errmsg(e->db));
     }
     sqlite3_finalize(st);
 }
@@ -485,11 +488,12 @@ static void emit(rules_engine *e, const char *thing, const rules_profile *p, con
     if (notify)
         alert_text(&al, time_ms, thing, bj, type, value, vid, p->name);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(e->db,
-                           "INSERT INTO rules_events(time_ms, thing, profile, behavior, behavior_json,"
-                           " metric_value, type, vid, suppressed, statistical, notify, topic_arn,"
-                           " alert) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           -1, &st, NULL) == SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            e->db,
+            "INSERT INTO rules_events(time_ms, thing, profile, behavior, behavior_json,"
+            " metric_value, type, vid, suppressed, statistical, notify, topic_arn,"
+            " alert) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            -1, &st, NULL) == SQLITE_OK)
     {
         sqlite3_bind_int64(st, 1, time_ms);
         sqlite3_bind_text(st, 2, thing, -1, SQLITE_STATIC);
@@ -560,9 +564,8 @@ static void invalidate_keys(rules_engine *e, rules_profile *p, rules_beh *b, con
                             int64_t t)
 {
     sqlite3_stmt *st = NULL;
-    const char *sql =
-        "SELECT thing, behavior, status, vid FROM rules_state WHERE profile=?1"
-        " AND (?2 IS NULL OR behavior=?2) AND (?3 IS NULL OR thing=?3)";
+    const char *sql = "SELECT thing, behavior, status, vid FROM rules_state WHERE profile=?1"
+                      " AND (?2 IS NULL OR behavior=?2) AND (?3 IS NULL OR thing=?3)";
     if (sqlite3_prepare_v2(e->db, sql, -1, &st, NULL) != SQLITE_OK)
         return;
     sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
@@ -760,17 +763,16 @@ void rules_recheck_coverage(rules_engine *e, const char *thing)
  * Evaluation
  * ------------------------------------------------------------------------------------------- */
 
-static const char *const g_slot_names[RULES_AWS_SLOTS] = {
-    "aws:all-bytes-in",
-    "aws:all-bytes-out",
-    "aws:all-packets-in",
-    "aws:all-packets-out",
-    "aws:num-listening-tcp-ports",
-    "aws:num-listening-udp-ports",
-    "aws:num-established-tcp-connections",
-    "aws:listening-tcp-ports",
-    "aws:listening-udp-ports",
-    "aws:destination-ip-addresses"};
+static const char *const g_slot_names[RULES_AWS_SLOTS] = {"aws:all-bytes-in",
+                                                          "aws:all-bytes-out",
+                                                          "aws:all-packets-in",
+                                                          "aws:all-packets-out",
+                                                          "aws:num-listening-tcp-ports",
+                                                          "aws:num-listening-udp-ports",
+                                                          "aws:num-established-tcp-connections",
+                                                          "aws:listening-tcp-ports",
+                                                          "aws:listening-udp-ports",
+                                                          "aws:destination-ip-addresses"};
 
 static int slot_of(const char *m, size_t len)
 {
@@ -1279,10 +1281,11 @@ void rules_tick(rules_engine *e, int64_t now)
     } row;
     row *rows = NULL;
     size_t n = 0;
-    if (sqlite3_prepare_v2(e->db,
-                           "SELECT thing, profile, behavior, status, vid, last_dp_ms FROM rules_state"
-                           " WHERE last_dp_ms < ? ORDER BY last_dp_ms LIMIT 1000",
-                           -1, &st, NULL) == SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            e->db,
+            "SELECT thing, profile, behavior, status, vid, last_dp_ms FROM rules_state"
+            " WHERE last_dp_ms < ? ORDER BY last_dp_ms LIMIT 1000",
+            -1, &st, NULL) == SQLITE_OK)
     {
         sqlite3_bind_int64(st, 1, now - RULES_SILENCE_MS);
         while (sqlite3_step(st) == SQLITE_ROW)
@@ -1310,8 +1313,8 @@ void rules_tick(rules_engine *e, int64_t now)
         rules_profile *p = rules_profile_find(e, rows[i].profile);
         rules_beh *b = p ? rules_beh_find(p, rows[i].beh) : NULL;
         if (b != NULL && rows[i].status == 1)
-            emit(e, rows[i].thing, p, b, "alarm-invalidated", rows[i].last + RULES_SILENCE_MS,
-                 NULL, rows[i].vid);
+            emit(e, rows[i].thing, p, b, "alarm-invalidated", rows[i].last + RULES_SILENCE_MS, NULL,
+                 rows[i].vid);
         state_delete(e, rows[i].thing, rows[i].profile, rows[i].beh);
         rules_thing *th = rules_thing_get(e, rows[i].thing, strlen(rows[i].thing), 0);
         if (th != NULL && b != NULL)
@@ -1325,8 +1328,7 @@ void rules_tick(rules_engine *e, int64_t now)
             sqlite3_prepare_v2(e->db, "DELETE FROM rules_events WHERE time_ms < ? AND notify != 1",
                                -1, &st, NULL) == SQLITE_OK)
         {
-            sqlite3_bind_int64(st, 1,
-                               now - (int64_t) e->cfg.event_retention_days * 86400 * 1000);
+            sqlite3_bind_int64(st, 1, now - (int64_t) e->cfg.event_retention_days * 86400 * 1000);
             sqlite3_step(st);
             sqlite3_finalize(st);
         }
@@ -1674,9 +1676,8 @@ static int load_all(rules_engine *e, char *err, size_t errsz)
 static void replay_reports(rules_engine *e)
 {
     sqlite3_stmt *st = NULL;
-    if (e->nprofiles == 0 ||
-        sqlite3_prepare_v2(e->db, "SELECT MAX(received_ms) FROM reports", -1, &st, NULL) !=
-            SQLITE_OK)
+    if (e->nprofiles == 0 || sqlite3_prepare_v2(e->db, "SELECT MAX(received_ms) FROM reports", -1,
+                                                &st, NULL) != SQLITE_OK)
     {
         sqlite3_finalize(st);
         return;
@@ -1831,7 +1832,8 @@ static void *tick_main(void *arg)
         /* sleep in small steps so that close is prompt */
         for (int i = 0; i < 10; i++)
         {
-            struct timespec part = {ts.tv_sec / 10, (ts.tv_nsec + (ts.tv_sec % 10) * 1000000000L) / 10};
+            struct timespec part = {ts.tv_sec / 10,
+                                    (ts.tv_nsec + (ts.tv_sec % 10) * 1000000000L) / 10};
             nanosleep(&part, NULL);
             pthread_mutex_lock(&e->amu);
             int stop = e->stopping;
@@ -1928,7 +1930,8 @@ int rules_metric_in_use(rules_engine *e, const char *metric)
         for (size_t k = 0; k < p->nbehs && !used; k++)
             used = strcmp(p->behs[k].metric, metric) == 0;
         const cJSON *it;
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(p->doc, "additionalMetricsToRetain"))
+        cJSON_ArrayForEach(it,
+                           cJSON_GetObjectItemCaseSensitive(p->doc, "additionalMetricsToRetain"))
         {
             if (cJSON_IsString(it) && strcmp(it->valuestring, metric) == 0)
                 used = 1;

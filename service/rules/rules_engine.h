@@ -156,7 +156,7 @@ int rules_parse_target(rules_engine *e, const char *arn, rules_target *t);
 /* Alerts */
 void rules_alert_kick(rules_engine *e);
 void *rules_alert_main(void *arg);
-int rules_http_post(const char *url, const char *body, size_t len, const char *topic_arn,
-                    char *err, size_t errsz);
+int rules_http_post(const char *url, const char *body, size_t len, const char *topic_arn, char *err,
+                    size_t errsz);
 
 #endif

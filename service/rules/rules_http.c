@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_PARAMS 32
+#define MAX_PARAMS  32
 #define MAX_RESULTS 250
 
 void rules_vctx_init(rules_engine *e, rules_vctx *v);
@@ -201,7 +201,8 @@ static int parse_time(const char *s, int64_t *ms)
     int64_t off = 0;
     if (*p == 'Z' && p[1] == '\0')
         off = 0;
-    else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':' && isdigit((unsigned char) p[1]))
+    else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':' &&
+             isdigit((unsigned char) p[1]))
         off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
     else if (*p == '\0')
         off = 0;
@@ -347,12 +348,11 @@ static cJSON *describe_profile(rules_engine *e, const rules_profile *p)
     return o;
 }
 
-static const char *const g_doc_keys[] = {"securityProfileDescription", "alertTargets",
-                                         "additionalMetricsToRetain", "additionalMetricsToRetainV2",
-                                         "metricsExportConfig",        "tags"};
+static const char *const g_doc_keys[] = {
+    "securityProfileDescription",  "alertTargets",        "additionalMetricsToRetain",
+    "additionalMetricsToRetainV2", "metricsExportConfig", "tags"};
 
-static void create_profile(rules_engine *e, const char *name, const char *body, size_t len,
-                           resp *r)
+static void create_profile(rules_engine *e, const char *name, const char *body, size_t len, resp *r)
 {
     cJSON *j = parse_body(body, len, r, 0);
     if (j == NULL)
@@ -696,8 +696,9 @@ static void targets_op(rules_engine *e, rules_profile *p, const char *method, co
         }
         p->targets = nt;
         if (rules_tx_begin(e) != 0 ||
-            sqlite3_prepare_v2(e->db, "INSERT OR IGNORE INTO rules_targets(profile, arn) VALUES(?,?)",
-                               -1, &st, NULL) != SQLITE_OK)
+            sqlite3_prepare_v2(e->db,
+                               "INSERT OR IGNORE INTO rules_targets(profile, arn) VALUES(?,?)", -1,
+                               &st, NULL) != SQLITE_OK)
         {
             free(t.arn);
             fail(r, 500, "InternalFailureException", "storage error");
@@ -929,9 +930,11 @@ static void list_active(rules_engine *e, const qparams *q, resp *r)
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(
             e->db,
-            "SELECT s.thing, s.profile, s.behavior, s.vid, s.start_ms, s.last_viol_ms, s.last_value,"
+            "SELECT s.thing, s.profile, s.behavior, s.vid, s.start_ms, s.last_viol_ms, "
+            "s.last_value,"
             " v.state, v.descr FROM rules_state s LEFT JOIN rules_verification v ON v.vid = s.vid"
-            " WHERE s.status = 1 AND (?1 IS NULL OR s.thing = ?1) AND (?2 IS NULL OR s.profile = ?2)"
+            " WHERE s.status = 1 AND (?1 IS NULL OR s.thing = ?1) AND (?2 IS NULL OR s.profile = "
+            "?2)"
             " ORDER BY s.start_ms DESC, s.vid",
             -1, &st, NULL) != SQLITE_OK)
     {
@@ -1068,7 +1071,8 @@ static void list_events(rules_engine *e, const qparams *q, resp *r)
                                 (const char *) sqlite3_column_text(st, 2));
         add_parsed(it, "behavior", (const char *) sqlite3_column_text(st, 3));
         add_parsed(it, "metricValue", (const char *) sqlite3_column_text(st, 4));
-        cJSON_AddStringToObject(it, "violationEventType", (const char *) sqlite3_column_text(st, 5));
+        cJSON_AddStringToObject(it, "violationEventType",
+                                (const char *) sqlite3_column_text(st, 5));
         cJSON_AddNumberToObject(it, "violationEventTime", epoch_s(sqlite3_column_int64(st, 0)));
         const char *vs = (const char *) sqlite3_column_text(st, 7);
         if (vs)
@@ -1142,9 +1146,9 @@ static void put_verification(rules_engine *e, const char *vid, const char *body,
         return;
     }
     if (rules_tx_begin(e) != 0 ||
-        sqlite3_prepare_v2(e->db,
-                           "INSERT OR REPLACE INTO rules_verification(vid, state, descr) VALUES(?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK)
+        sqlite3_prepare_v2(
+            e->db, "INSERT OR REPLACE INTO rules_verification(vid, state, descr) VALUES(?,?,?)", -1,
+            &st, NULL) != SQLITE_OK)
     {
         cJSON_Delete(j);
         fail(r, 500, "InternalFailureException", "storage error");
@@ -1208,10 +1212,11 @@ static int dim_store(rules_engine *e, const rules_dim *d)
     sqlite3_stmt *st = NULL;
     int rc = SQLITE_ERROR;
     if (rules_tx_begin(e) == 0 &&
-        sqlite3_prepare_v2(e->db,
-                           "INSERT OR REPLACE INTO rules_dimensions(name, doc, created_ms, modified_ms)"
-                           " VALUES(?,?,?,?)",
-                           -1, &st, NULL) == SQLITE_OK)
+        sqlite3_prepare_v2(
+            e->db,
+            "INSERT OR REPLACE INTO rules_dimensions(name, doc, created_ms, modified_ms)"
+            " VALUES(?,?,?,?)",
+            -1, &st, NULL) == SQLITE_OK)
     {
         sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, txt, -1, SQLITE_STATIC);
@@ -1424,8 +1429,8 @@ static void things_op(rules_engine *e, const char *method, const char *name, res
     rules_thing *th = rules_thing_get(e, name, strlen(name), strcmp(method, "POST") == 0);
     if (strcmp(method, "POST") == 0)
     {
-        if (th == NULL || simple_sql(e, "INSERT OR IGNORE INTO rules_things(name) VALUES(?)", name,
-                                     NULL) != 0)
+        if (th == NULL ||
+            simple_sql(e, "INSERT OR IGNORE INTO rules_things(name) VALUES(?)", name, NULL) != 0)
         {
             fail(r, 500, "InternalFailureException", "storage error");
             return;
@@ -1532,8 +1537,9 @@ static void groups_op(rules_engine *e, const char *method, const char *name, con
         else if (parent != NULL && group_is_descendant(e, parent, name))
             bad(r, "a thing group cannot be its own ancestor");
         else if (g == NULL && (rules_group_add(e, name, parent, 0) != 0 ||
-                               simple_sql(e, "INSERT OR REPLACE INTO rules_groups(name, parent) "
-                                             "VALUES(?,?)",
+                               simple_sql(e,
+                                          "INSERT OR REPLACE INTO rules_groups(name, parent) "
+                                          "VALUES(?,?)",
                                           name, parent) != 0))
             fail(r, 500, "InternalFailureException", "storage error");
         else

@@ -123,8 +123,9 @@ typedef struct
     int max_value_elements;
 } rules_vctx;
 
-const metric_info *rules_metric_lookup(const char *name, cm_type (*ct)(void *, const char *, size_t),
-                                       void *ctx, metric_info *custom_out);
+const metric_info *rules_metric_lookup(const char *name,
+                                       cm_type (*ct)(void *, const char *, size_t), void *ctx,
+                                       metric_info *custom_out);
 int rules_name_ok(const char *s, size_t minlen, size_t maxlen);
 int rules_parse_cidr(const char *s, rules_cidr *out);
 int rules_parse_addr(const char *s, size_t len, int *family, uint8_t addr[16]);
@@ -135,7 +136,7 @@ void rules_errs_add(rules_errs *e, const char *fmt, ...) __attribute__((format(p
 void rules_errs_free(rules_errs *e);
 
 /* Validates and compiles a behaviors array. Appends errors; on success (no new error)
- * fills *out/*nout (caller frees with rules_behs_free) and *clean (stored JSON array).
+ * fills out/nout (caller frees with rules_behs_free) and clean (the stored JSON array).
  * *elements receives the number of value elements (V-15). */
 int rules_compile_behaviors(const cJSON *arr, const rules_vctx *v, rules_errs *errs,
                             rules_beh **out, size_t *nout, cJSON **clean, size_t *elements);

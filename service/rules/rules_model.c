@@ -28,8 +28,9 @@ static const metric_info g_catalog[] = {
     {"aws:num-disconnects", MK_CLOUD_NUM, 0, 1, 1, -1},
 };
 
-const metric_info *rules_metric_lookup(const char *name, cm_type (*ct)(void *, const char *, size_t),
-                                       void *ctx, metric_info *custom_out)
+const metric_info *rules_metric_lookup(const char *name,
+                                       cm_type (*ct)(void *, const char *, size_t), void *ctx,
+                                       metric_info *custom_out)
 {
     for (size_t i = 0; i < sizeof g_catalog / sizeof g_catalog[0]; i++)
         if (strcmp(g_catalog[i].name, name) == 0)
@@ -79,10 +80,10 @@ int rules_name_ok(const char *s, size_t minlen, size_t maxlen)
     return 1;
 }
 
-static const char *const g_ops[] = {NULL,          "less-than",        "less-than-equals",
-                                    "greater-than", "greater-than-equals", "in-cidr-set",
-                                    "not-in-cidr-set", "in-port-set",    "not-in-port-set",
-                                    "in-set",       "not-in-set"};
+static const char *const g_ops[] = {
+    NULL,          "less-than",       "less-than-equals", "greater-than",    "greater-than-equals",
+    "in-cidr-set", "not-in-cidr-set", "in-port-set",      "not-in-port-set", "in-set",
+    "not-in-set"};
 
 const char *rules_op_name(rules_op op)
 {
@@ -242,8 +243,8 @@ static const struct
 {
     const char *s;
     int q;
-} g_stats[] = {{"p0", 0},      {"p0.1", 10},   {"p0.01", 1},      {"p1", 100},
-               {"p10", 1000},  {"p50", 5000},  {"p90", 9000},     {"p99", 9900},
+} g_stats[] = {{"p0", 0},       {"p0.1", 10},     {"p0.01", 1},   {"p1", 100},
+               {"p10", 1000},   {"p50", 5000},    {"p90", 9000},  {"p99", 9900},
                {"p99.9", 9990}, {"p99.99", 9999}, {"p100", 10000}};
 
 static const char *custom_type_name(metric_kind k)
@@ -371,8 +372,8 @@ static cJSON *copy_known(const cJSON *src, const char *const *keys)
     return o;
 }
 
-static const char *const k_beh[] = {"name",          "metric",       "metricDimension", "criteria",
-                                    "suppressAlerts", "exportMetric", NULL};
+static const char *const k_beh[] = {
+    "name", "metric", "metricDimension", "criteria", "suppressAlerts", "exportMetric", NULL};
 static const char *const k_crit[] = {"comparisonOperator",
                                      "value",
                                      "durationSeconds",
@@ -381,7 +382,8 @@ static const char *const k_crit[] = {"comparisonOperator",
                                      "statisticalThreshold",
                                      "mlDetectionConfig",
                                      NULL};
-static const char *const k_val[] = {"count", "cidrs", "ports", "number", "numbers", "strings", NULL};
+static const char *const k_val[] = {"count",   "cidrs",   "ports", "number",
+                                    "numbers", "strings", NULL};
 
 /* Stored form: known keys only, count strings normalised to numbers. */
 static cJSON *clean_behavior(const cJSON *b, uint64_t count, int has_count)
@@ -393,7 +395,7 @@ static cJSON *clean_behavior(const cJSON *b, uint64_t count, int has_count)
     if (cr != NULL)
     {
         cJSON *nc = copy_known(cr, k_crit);
-        if (nc == NULL || !cJSON_ReplaceItemViaPointer(o, cr, nc))
+        if (nc == NULL || !cJSON_ReplaceItemInObjectCaseSensitive(o, "criteria", nc))
         {
             cJSON_Delete(nc);
             cJSON_Delete(o);
@@ -403,7 +405,7 @@ static cJSON *clean_behavior(const cJSON *b, uint64_t count, int has_count)
         if (v != NULL)
         {
             cJSON *nv = copy_known(v, k_val);
-            if (nv == NULL || !cJSON_ReplaceItemViaPointer(nc, v, nv))
+            if (nv == NULL || !cJSON_ReplaceItemInObjectCaseSensitive(nc, "value", nv))
             {
                 cJSON_Delete(nv);
                 cJSON_Delete(o);
@@ -413,7 +415,7 @@ static cJSON *clean_behavior(const cJSON *b, uint64_t count, int has_count)
             if (c != NULL && has_count && cJSON_IsString(c))
             {
                 cJSON *num = cJSON_CreateNumber((double) count);
-                if (num == NULL || !cJSON_ReplaceItemViaPointer(nv, c, num))
+                if (num == NULL || !cJSON_ReplaceItemInObjectCaseSensitive(nv, "count", num))
                 {
                     cJSON_Delete(num);
                     cJSON_Delete(o);
@@ -588,8 +590,7 @@ static int compile_one(const cJSON *b, size_t idx, const rules_vctx *v, rules_er
                  (d != 300 && d != 600 && d != 900 && d != 1800 && d != 3600))
         {
             if (cJSON_IsNumber(dur))
-                BERR("durationSeconds %.0f not one of 300, 600, 900, 1800, 3600",
-                     dur->valuedouble);
+                BERR("durationSeconds %.0f not one of 300, 600, 900, 1800, 3600", dur->valuedouble);
             else
                 BERR("durationSeconds must be one of 300, 600, 900, 1800, 3600");
         }
@@ -836,7 +837,8 @@ int rules_compile_behaviors(const cJSON *arr, const rules_vctx *v, rules_errs *e
                     cJSON_IsObject(p) ? cJSON_GetObjectItemCaseSensitive(p, "name") : NULL;
                 if (cJSON_IsString(pn) && strcmp(pn->valuestring, nm->valuestring) == 0)
                 {
-                    rules_errs_add(errs, "Behavior %.128s is malformed. duplicate behavior name %.128s",
+                    rules_errs_add(errs,
+                                   "Behavior %.128s is malformed. duplicate behavior name %.128s",
                                    nm->valuestring, nm->valuestring);
                     ok = 0;
                     break;
@@ -936,7 +938,8 @@ void rules_validate_profile_fields(const cJSON *body, int update, const rules_vc
 {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(body, "securityProfileDescription");
     if (d != NULL && (!cJSON_IsString(d) || !text_ok(d->valuestring, 1000)))
-        rules_errs_add(errs, "securityProfileDescription must be at most 1000 printable characters");
+        rules_errs_add(errs,
+                       "securityProfileDescription must be at most 1000 printable characters");
     const cJSON *at = cJSON_GetObjectItemCaseSensitive(body, "alertTargets");
     if (at != NULL)
     {
@@ -958,7 +961,8 @@ void rules_validate_profile_fields(const cJSON *body, int update, const rules_vc
                 if (!str_len_in(a, 1, 2048))
                     rules_errs_add(errs, "alertTargets.SNS.alertTargetArn is required");
                 if (!str_len_in(r, 20, 2048))
-                    rules_errs_add(errs, "alertTargets.SNS.roleArn is required (20..2048 characters)");
+                    rules_errs_add(errs,
+                                   "alertTargets.SNS.roleArn is required (20..2048 characters)");
             }
         }
     }
@@ -972,9 +976,8 @@ void rules_validate_profile_fields(const cJSON *body, int update, const rules_vc
         else
             cJSON_ArrayForEach(m, am)
             {
-                if (!cJSON_IsString(m) ||
-                    rules_metric_lookup(m->valuestring, v->custom_type, v->custom_ctx, &custom) ==
-                        NULL)
+                if (!cJSON_IsString(m) || rules_metric_lookup(m->valuestring, v->custom_type,
+                                                              v->custom_ctx, &custom) == NULL)
                     rules_errs_add(errs, "additionalMetricsToRetain: unknown metric %.128s",
                                    cJSON_IsString(m) ? m->valuestring : "(not a string)");
             }
@@ -991,10 +994,10 @@ void rules_validate_profile_fields(const cJSON *body, int update, const rules_vc
                 const cJSON *mn = cJSON_GetObjectItemCaseSensitive(m, "metric");
                 const cJSON *md = cJSON_GetObjectItemCaseSensitive(m, "metricDimension");
                 const cJSON *ex = cJSON_GetObjectItemCaseSensitive(m, "exportMetric");
-                const metric_info *mi =
-                    cJSON_IsString(mn) ? rules_metric_lookup(mn->valuestring, v->custom_type,
-                                                             v->custom_ctx, &custom)
-                                       : NULL;
+                const metric_info *mi = cJSON_IsString(mn)
+                                            ? rules_metric_lookup(mn->valuestring, v->custom_type,
+                                                                  v->custom_ctx, &custom)
+                                            : NULL;
                 if (mi == NULL)
                 {
                     rules_errs_add(errs, "additionalMetricsToRetainV2: unknown metric %.128s",
@@ -1011,12 +1014,13 @@ void rules_validate_profile_fields(const cJSON *body, int update, const rules_vc
                                        mn->valuestring);
                     else if (!cJSON_IsString(dn) ||
                              (v->dim_exists && !v->dim_exists(v->dim_ctx, dn->valuestring)))
-                        rules_errs_add(errs,
-                                       "additionalMetricsToRetainV2: dimension %.128s does not exist",
-                                       cJSON_IsString(dn) ? dn->valuestring : "(missing)");
+                        rules_errs_add(
+                            errs, "additionalMetricsToRetainV2: dimension %.128s does not exist",
+                            cJSON_IsString(dn) ? dn->valuestring : "(missing)");
                 }
                 if (ex != NULL && !cJSON_IsBool(ex))
-                    rules_errs_add(errs, "additionalMetricsToRetainV2: exportMetric must be a boolean");
+                    rules_errs_add(errs,
+                                   "additionalMetricsToRetainV2: exportMetric must be a boolean");
             }
     }
     const cJSON *tags = cJSON_GetObjectItemCaseSensitive(body, "tags");
@@ -1048,8 +1052,7 @@ void rules_validate_profile_fields(const cJSON *body, int update, const rules_vc
                      (cJSON_GetObjectItemCaseSensitive(body, pairs[i][1]) != NULL ||
                       (i == 2 && cJSON_GetObjectItemCaseSensitive(
                                      body, "additionalMetricsToRetainV2") != NULL)))
-                rules_errs_add(errs, "%s cannot be set together with %s", pairs[i][0],
-                               pairs[i][1]);
+                rules_errs_add(errs, "%s cannot be set together with %s", pairs[i][0], pairs[i][1]);
         }
     }
 }
