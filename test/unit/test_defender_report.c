@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <math.h>
 
 #include <cbor.h>
 #include <cjson/cJSON.h>
@@ -807,7 +808,13 @@ static void AssertContent(const cJSON *pRoot, const DefenderReportContent_t *pCo
             if (pM->type == DEFENDER_CUSTOM_NUMBER)
             {
                 assert_true(cJSON_IsNumber(pValue));
+#if DEFENDER_CONFIG_EXACT_NUMBER_TEXT
                 assert_true(pValue->valuedouble == RoundedExpected(pM->value.number));
+#else
+                /* Compact numbers: within two units in the 15th digit of %.15g's. */
+                assert_true(fabs(pValue->valuedouble - RoundedExpected(pM->value.number)) <=
+                            fabs(pValue->valuedouble) * 2.0000001e-14);
+#endif
             }
             else
             {
@@ -819,7 +826,13 @@ static void AssertContent(const cJSON *pRoot, const DefenderReportContent_t *pCo
                     if (pM->type == DEFENDER_CUSTOM_NUMBER_LIST)
                     {
                         assert_true(cJSON_IsNumber(pE));
+#if DEFENDER_CONFIG_EXACT_NUMBER_TEXT
                         if (pE->valuedouble != RoundedExpected(pM->value.pNumbers[j]))
+#else
+                        /* Compact numbers: within two units in the 15th digit of %.15g's. */
+                        if (fabs(pE->valuedouble - RoundedExpected(pM->value.pNumbers[j])) >
+                            fabs(pE->valuedouble) * 2.0000001e-14)
+#endif
                         {
                             fail_msg("%.17g decoded as %.17g", pM->value.pNumbers[j],
                                      pE->valuedouble);
@@ -1149,6 +1162,7 @@ static size_t JsonNumber(double value, char *pText)
     return writer.length;
 }
 
+#if DEFENDER_CONFIG_EXACT_NUMBER_TEXT
 static void test_DefenderReport_RoundNumber_MatchesPrintf(void **state)
 {
     char ours[64];
@@ -1249,6 +1263,108 @@ static void test_DefenderReport_RoundNumber_MatchesPrintf(void **state)
     assert_string_equal(ours, "2.5e-05");
     JsonNumber(0.0001, ours);
     assert_string_equal(ours, "0.0001");
+    JsonNumber(-71.5, ours);
+    assert_string_equal(ours, "-71.5");
+    JsonNumber(0.99999999999999999, ours);
+    assert_string_equal(ours, "1");
+}
+
+#endif /* DEFENDER_CONFIG_EXACT_NUMBER_TEXT */
+
+/* The PD-12 property (both DEFENDER_CONFIG_EXACT_NUMBER_TEXT modes; 0 is compact). The text
+ * has at most 15 significant digits and re-prints as itself with %.15g (so
+ * strtod(snprintf("%.15g", t)) == t for the value t it parses to), it is within one
+ * unit in the 15th digit of the value (two for decimal exponents outside -8..36 in
+ * compact mode), and the CBOR double is t (exponents -8..36). */
+static void test_DefenderReport_RoundNumber_CompactConforms(void **state)
+{
+    char ours[64];
+    char again[64];
+    double value;
+    double parsed;
+    long double unit;
+    uint64_t bits;
+    int i;
+    int exponent;
+    int differences = 0;
+    DefenderReportNumber_t number;
+    static const double fixed[] = {0.0,
+                                   -0.0,
+                                   1.0,
+                                   -67.0,
+                                   7.5,
+                                   0.1,
+                                   1e-5,
+                                   1e15,
+                                   1e16,
+                                   1e300,
+                                   2.2250738585072014e-308,
+                                   1.7976931348623157e308,
+                                   0.99999999999999999,
+                                   9007199254740993.0,
+                                   1000000000000005.0,
+                                   2.5e-5};
+
+    (void) state;
+    rngState = 777;
+    for (i = 0; i < 1000000; i++)
+    {
+        if (i < (int) (sizeof(fixed) / sizeof(fixed[0])))
+        {
+            value = fixed[i];
+        }
+        else if ((i & 1) != 0)
+        {
+            do
+            {
+                bits = Rand64();
+                memcpy(&value, &bits, sizeof(value));
+            } while ((value - value) != 0.0);
+        }
+        else
+        {
+            value = RandomNumber();
+        }
+        JsonNumber(value, ours);
+        DefenderReport_RoundNumber(value, &number);
+        parsed = strtod(ours, NULL);
+        snprintf(again, sizeof(again), "%.15g", parsed);
+        if (number.isInteger)
+        {
+            assert_null(strpbrk(ours, ".e"));
+            snprintf(again, sizeof(again), "%.0f", parsed);
+        }
+        if ((strcmp(again, ours) != 0) && (fabs(parsed) >= 2.2250738585072014e-308))
+        {
+            fail_msg("%s re-prints as %s (value %.17g)", ours, again, value);
+        }
+        assert_true(strtod(again, NULL) == parsed);
+        /* Subnormal values (below 2.2e-308) carry fewer digits; compact mode may be a
+         * few units off there. */
+        if (fabs(value) >= 2.2250738585072014e-308)
+        {
+            exponent = (int) floorl(log10l(fabsl((long double) value)));
+            unit = powl(10.0L, (long double) (exponent - 14));
+            /* One unit where one exact scaling step suffices, else two. */
+            unit *= ((exponent >= -8) && (exponent <= 36)) ? 1.000001L : 2.000001L;
+            if (fabsl((long double) parsed - (long double) value) > unit)
+            {
+                fail_msg("value %.17g: text %s is more than one unit off", value, ours);
+            }
+            if ((exponent >= -8) && (exponent <= 36) &&
+                !(number.rounded == parsed || (parsed == 0.0 && number.rounded == 0.0)))
+            {
+                fail_msg("value %.17g: text %s, rounded %.17g", value, ours, number.rounded);
+            }
+        }
+        snprintf(again, sizeof(again), "%.15g", value);
+        differences += (strcmp(again, ours) != 0) && !number.isInteger;
+    }
+    print_message("compact numbers: %d of %d texts differ from glibc %%.15g\n", differences, i);
+    JsonNumber(1234567890123456.0, ours);
+    assert_string_equal(ours, "1234567890123460");
+    JsonNumber(2.5e-5, ours);
+    assert_string_equal(ours, "2.5e-05");
     JsonNumber(-71.5, ours);
     assert_string_equal(ours, "-71.5");
     JsonNumber(0.99999999999999999, ours);
@@ -1383,7 +1499,10 @@ int main(void)
         cmocka_unit_test(test_Defender_EncodeReport_RandomDecodesToContent),
         cmocka_unit_test(test_Defender_EncodeReport_FitsByDroppingEntries),
         cmocka_unit_test(test_Defender_EncodeReport_BufferTooSmall),
+#if DEFENDER_CONFIG_EXACT_NUMBER_TEXT
         cmocka_unit_test(test_DefenderReport_RoundNumber_MatchesPrintf),
+#endif
+        cmocka_unit_test(test_DefenderReport_RoundNumber_CompactConforms),
         cmocka_unit_test(test_Defender_EncodeReport_CborNumbers),
         cmocka_unit_test(test_Defender_CustomMetricNameValid_Rules),
         cmocka_unit_test(test_Defender_CustomMetricValueValid_Rules),
