@@ -15,8 +15,13 @@
 
 #include "defender_mosquitto.h"
 
-/** @brief How long one network loop iteration may block: bounds the stop latency. */
-#define LOOP_TIMEOUT_MS 100
+/**
+ * @brief Longest wait of one network loop iteration. The loop also wakes at once when
+ * another thread queues a packet (libmosquitto writes to its internal socket pair), so
+ * publishes and DefenderMosquitto_Deinit() (which queues a DISCONNECT) are not delayed:
+ * between reports the thread sleeps, waking only for keep-alive work.
+ */
+#define LOOP_TIMEOUT_MAX_MS 30000
 
 /** @brief libmosquitto is initialised once per process. */
 static pthread_once_t libraryOnce = PTHREAD_ONCE_INIT;
@@ -503,6 +508,10 @@ static bool backOff(DefenderMosquitto_t *pConnection, const char *pWhy)
 static void *networkThread(void *pArgument)
 {
     DefenderMosquitto_t *pConnection = pArgument;
+    /* Half the keep-alive, so PINGREQs go out in time. */
+    int loopTimeoutMs = ((uint32_t) pConnection->keepAlive * 500U < LOOP_TIMEOUT_MAX_MS)
+                            ? (int) pConnection->keepAlive * 500
+                            : LOOP_TIMEOUT_MAX_MS;
     bool haveSocket = false;
     bool stop = false;
     int rc;
@@ -527,7 +536,7 @@ static void *networkThread(void *pArgument)
         }
         else
         {
-            rc = mosquitto_loop(pConnection->pClient, LOOP_TIMEOUT_MS, 1);
+            rc = mosquitto_loop(pConnection->pClient, loopTimeoutMs, 1);
             if (rc != MOSQ_ERR_SUCCESS)
             {
                 haveSocket = false;
@@ -587,6 +596,8 @@ void DefenderMosquitto_Deinit(DefenderMosquitto_t *pConnection)
             pConnection->stopRequested = true;
             (void) pthread_cond_broadcast(&pConnection->condition);
             (void) pthread_mutex_unlock(&pConnection->mutex);
+            /* Queuing the DISCONNECT wakes the network loop at once. */
+            (void) mosquitto_disconnect(pConnection->pClient);
             (void) pthread_join(pConnection->thread, NULL);
             pConnection->threadRunning = false;
         }
