@@ -523,7 +523,7 @@ static int ob_head(obuf *o, uint8_t major, uint64_t v)
     size_t n;
     if (v < 24)
     {
-        b[0] = (uint8_t) (major << 5 | v);
+        b[0] = (uint8_t) ((unsigned) (major << 5) | (unsigned) v);
         n = 1;
     }
     else if (v <= 0xff)
