@@ -1971,33 +1971,3 @@ void rules_profile_free(rules_profile *p)
 {
     profile_free(p);
 }
-
-int rules_validate_profile_text(const char *body, size_t len,
-                                cm_type (*custom_type)(void *, const char *, size_t), void *ctx)
-{
-    cJSON *j = cJSON_ParseWithLength(body, len);
-    if (!cJSON_IsObject(j))
-    {
-        cJSON_Delete(j);
-        return -1;
-    }
-    rules_vctx v = {custom_type, ctx, NULL, NULL, 100, 1000};
-    rules_errs errs = {0};
-    rules_validate_profile_fields(j, 0, &v, &errs);
-    const cJSON *bs = cJSON_GetObjectItemCaseSensitive(j, "behaviors");
-    if (bs != NULL)
-    {
-        rules_beh *b = NULL;
-        size_t nb = 0, el = 0;
-        cJSON *clean = NULL;
-        if (rules_compile_behaviors(bs, &v, &errs, &b, &nb, &clean, &el))
-        {
-            rules_behs_free(b, nb);
-            cJSON_Delete(clean);
-        }
-    }
-    int n = (int) errs.total;
-    rules_errs_free(&errs);
-    cJSON_Delete(j);
-    return n;
-}

@@ -217,8 +217,8 @@ static void rt_report_ms(rt_env *v, const char *thing, int64_t ms, const char *j
     arena_free(&a);
 }
 
-__attribute__((unused)) static void rt_report(rt_env *v, const char *thing, int64_t t,
-                                              const char *body_fmt, ...)
+__attribute__((unused, format(printf, 4, 5))) static void
+rt_report(rt_env *v, const char *thing, int64_t t, const char *body_fmt, ...)
 {
     char body[8192], json[9000];
     va_list ap;
