@@ -87,6 +87,13 @@ int rules_exec(rules_engine *e, const char *sql)
     return 0;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int rules_tx_begin(rules_engine *e)
 {
     if (e->in_tx)
@@ -94,7 +101,20 @@ int rules_tx_begin(rules_engine *e)
     if (rules_exec(e, "BEGIN IMMEDIATE") != 0)
         return -1;
     e->in_tx = 1;
+    e->tx_start_ms = mono_ms();
     return 0;
+}
+
+/* Report path: state and events of consecutive reports share one transaction for up to
+ * RULES_GROUP_COMMIT_MS (the sweep thread commits what is left); alerts follow commits. */
+static void rules_end_report(rules_engine *e)
+{
+    if (e->in_tx && e->started && mono_ms() - e->tx_start_ms < RULES_GROUP_COMMIT_MS)
+    {
+        rules_unlock(e);
+        return;
+    }
+    rules_end(e);
 }
 
 void rules_end(rules_engine *e)
@@ -398,18 +418,27 @@ static void random_hex(char *out, size_t nbytes)
     out[2 * nbytes] = '\0';
 }
 
+/* Prepared statements of the hot path, kept for the engine's life. */
+static sqlite3_stmt *cached(rules_engine *e, int which, const char *sql)
+{
+    if (e->stmts[which] == NULL && sqlite3_prepare_v3(e->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                                      &e->stmts[which], NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_reset(e->stmts[which]);
+    sqlite3_clear_bindings(e->stmts[which]);
+    return e->stmts[which];
+}
+
 static void state_save(rules_engine *e, const rules_thing *th, const rules_profile *p,
                        const rules_beh *b, const rules_kstate *k)
 {
     if (rules_tx_begin(e) != 0)
         return;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(
-            e->db,
-            "INSERT OR REPLACE INTO rules_state(thing, profile, behavior, status, nv,"
-            " nc, last_dp_ms, vid, start_ms, last_viol_ms, last_value)"
-            " VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-            -1, &st, NULL) == SQLITE_OK)
+    if ((st = cached(e, 0,
+                     "INSERT OR REPLACE INTO rules_state(thing, profile, behavior, status, nv,"
+                     " nc, last_dp_ms, vid, start_ms, last_viol_ms, last_value)"
+                     " VALUES(?,?,?,?,?,?,?,?,?,?,?)")) != NULL)
     {
         sqlite3_bind_text(st, 1, th->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
@@ -429,7 +458,8 @@ static void state_save(rules_engine *e, const rules_thing *th, const rules_profi
             fprintf(stderr, "defender-detect rules: cannot save state: %s\n",
                     sqlite3_errmsg(e->db));
     }
-    sqlite3_finalize(st);
+    if (st != NULL)
+        sqlite3_reset(st);
 }
 
 static void state_delete(rules_engine *e, const char *thing, const char *profile,
@@ -438,9 +468,8 @@ static void state_delete(rules_engine *e, const char *thing, const char *profile
     if (rules_tx_begin(e) != 0)
         return;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(e->db,
-                           "DELETE FROM rules_state WHERE thing=? AND profile=? AND behavior=?", -1,
-                           &st, NULL) == SQLITE_OK)
+    if ((st = cached(e, 1, "DELETE FROM rules_state WHERE thing=? AND profile=? AND behavior=?")) !=
+        NULL)
     {
         sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, profile, -1, SQLITE_STATIC);
@@ -449,7 +478,8 @@ static void state_delete(rules_engine *e, const char *thing, const char *profile
             fprintf(stderr, "defender-detect rules: cannot delete state: %s\n",
                     sqlite3_errmsg(e->db));
     }
-    sqlite3_finalize(st);
+    if (st != NULL)
+        sqlite3_reset(st);
 }
 
 /* Section 5.7 message. */
@@ -488,12 +518,10 @@ static void emit(rules_engine *e, const char *thing, const rules_profile *p, con
     if (notify)
         alert_text(&al, time_ms, thing, bj, type, value, vid, p->name);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(
-            e->db,
-            "INSERT INTO rules_events(time_ms, thing, profile, behavior, behavior_json,"
-            " metric_value, type, vid, suppressed, statistical, notify, topic_arn,"
-            " alert) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            -1, &st, NULL) == SQLITE_OK)
+    if ((st = cached(e, 2,
+                     "INSERT INTO rules_events(time_ms, thing, profile, behavior, behavior_json,"
+                     " metric_value, type, vid, suppressed, statistical, notify, topic_arn,"
+                     " alert) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)")) != NULL)
     {
         sqlite3_bind_int64(st, 1, time_ms);
         sqlite3_bind_text(st, 2, thing, -1, SQLITE_STATIC);
@@ -514,7 +542,8 @@ static void emit(rules_engine *e, const char *thing, const rules_profile *p, con
             fprintf(stderr, "defender-detect rules: cannot store event: %s\n",
                     sqlite3_errmsg(e->db));
     }
-    sqlite3_finalize(st);
+    if (st != NULL)
+        sqlite3_reset(st);
     sb_free(&al);
     cJSON_free(bj);
     if (strcmp(type, "in-alarm") == 0)
@@ -776,13 +805,16 @@ static const char *const g_slot_names[RULES_AWS_SLOTS] = {"aws:all-bytes-in",
 
 static int slot_of(const char *m, size_t len)
 {
-    if (len < 5 || memcmp(m, "aws:", 4) != 0)
+    static const uint8_t lens[RULES_AWS_SLOTS] = {16, 17, 18, 19, 27, 27, 35, 23, 23, 28};
+    if (len < 16 || m[0] != 'a' || m[3] != ':')
         return -1;
     for (int i = 0; i < RULES_AWS_SLOTS; i++)
-        if (strlen(g_slot_names[i]) == len && memcmp(g_slot_names[i], m, len) == 0)
+        if (lens[i] == len && memcmp(g_slot_names[i] + 4, m + 4, len - 4) == 0)
             return i;
     return -1;
 }
+
+#define RULES_ADDR_INLINE 16
 
 typedef struct
 {
@@ -790,7 +822,9 @@ typedef struct
     /* parsed addresses for DP_CIDRS, lazily */
     int parsed;
     int *fam;
-    uint8_t (*addr)[16];
+    uint64_t (*addr)[2];
+    int fam_inline[RULES_ADDR_INLINE];
+    uint64_t addr_inline[RULES_ADDR_INLINE][2];
 } dpx;
 
 typedef struct
@@ -798,6 +832,8 @@ typedef struct
     dpx *x;
     size_t n;
     const dpx *slots[RULES_AWS_SLOTS];
+    uint64_t sums[4][5]; /* window sums per traffic slot and duration, computed once */
+    uint8_t have_sum[4][5];
 } report_ix;
 
 static const dpx *find_dp(report_ix *ix, const rules_beh *b)
@@ -824,13 +860,26 @@ static void parse_addrs(dpx *x)
         return;
     x->parsed = 1;
     uint32_t n = x->dp->n;
-    x->fam = calloc((size_t) n + 1, sizeof *x->fam);
-    x->addr = calloc((size_t) n + 1, sizeof *x->addr);
+    if (n <= RULES_ADDR_INLINE)
+    {
+        x->fam = x->fam_inline;
+        x->addr = x->addr_inline;
+    }
+    else
+    {
+        x->fam = calloc((size_t) n + 1, sizeof *x->fam);
+        x->addr = calloc((size_t) n + 1, sizeof *x->addr);
+    }
     if (x->fam == NULL || x->addr == NULL)
         return;
     for (uint32_t i = 0; i < n; i++)
-        if (!rules_parse_addr(x->dp->strings[i].s, x->dp->strings[i].len, &x->fam[i], x->addr[i]))
+    {
+        uint8_t a[16];
+        if (!rules_parse_addr(x->dp->strings[i].s, x->dp->strings[i].len, &x->fam[i], a))
             x->fam[i] = 0;
+        else
+            rules_addr_words(a, x->addr[i]);
+    }
 }
 
 static int cmp_d(const void *k, const void *e)
@@ -867,7 +916,7 @@ static int judge_set(const rules_beh *b, dpx *x)
                 parse_addrs(x);
                 if (x->fam != NULL && x->fam[i] != 0)
                     for (size_t c = 0; c < b->ncidrs && !member; c++)
-                        member = rules_cidr_match(&b->cidrs[c], x->fam[i], x->addr[i]);
+                        member = rules_cidr_match_w(&b->cidrs[c], x->fam[i], x->addr[i]);
                 break;
             case MK_NUMBERS:
                 member = b->nnums > 0 &&
@@ -1170,8 +1219,20 @@ static void eval_behavior(rules_engine *e, rules_thing *th, rules_profile *p, ru
             (b->kind != MK_NUMBER && d->kind != DP_COUNT))
             return;
         double dv;
-        if (b->kind == MK_TRAFFIC)
-            count = b->duration ? window_sum(th, b->slot, t, b->duration) : d->count;
+        if (b->kind == MK_TRAFFIC && b->duration)
+        {
+            int di = b->duration == 300    ? 0
+                     : b->duration == 600  ? 1
+                     : b->duration == 900  ? 2
+                     : b->duration == 1800 ? 3
+                                           : 4;
+            if (!ix->have_sum[b->slot][di])
+            {
+                ix->sums[b->slot][di] = window_sum(th, b->slot, t, b->duration);
+                ix->have_sum[b->slot][di] = 1;
+            }
+            count = ix->sums[b->slot][di];
+        }
         else
             count = d->count;
         dv = b->kind == MK_NUMBER ? d->number : (double) count;
@@ -1208,15 +1269,17 @@ static void process(rules_engine *e, rules_thing *th, int64_t t, const detect_da
 {
     report_ix ix;
     memset(&ix, 0, sizeof ix);
-    dpx stackx[32];
-    ix.x = ndps <= 32 ? stackx : calloc(ndps, sizeof *ix.x);
+    dpx stackx[16];
+    ix.x = ndps <= 16 ? stackx : calloc(ndps, sizeof *ix.x);
     if (ix.x == NULL)
         return;
     ix.n = ndps;
     for (size_t i = 0; i < ndps; i++)
     {
-        memset(&ix.x[i], 0, sizeof ix.x[i]);
         ix.x[i].dp = &dps[i];
+        ix.x[i].parsed = 0;
+        ix.x[i].fam = NULL;
+        ix.x[i].addr = NULL;
         int s = slot_of(dps[i].metric, dps[i].metric_len);
         if (s >= 0 && ix.slots[s] == NULL)
             ix.slots[s] = &ix.x[i];
@@ -1231,10 +1294,11 @@ static void process(rules_engine *e, rules_thing *th, int64_t t, const detect_da
             eval_behavior(e, th, p, &p->behs[k], &ix, t, replay);
     }
     for (size_t i = 0; i < ndps; i++)
-    {
-        free(ix.x[i].fam);
-        free(ix.x[i].addr);
-    }
+        if (ix.x[i].fam != ix.x[i].fam_inline)
+        {
+            free(ix.x[i].fam);
+            free(ix.x[i].addr);
+        }
     if (ix.x != stackx)
         free(ix.x);
 }
@@ -1250,9 +1314,8 @@ void rules_on_report(rules_engine *e, const char *thing, size_t thing_len, int64
         rules_thing *th = rules_thing_get(e, thing, thing_len, 1);
         if (th != NULL)
             process(e, th, received_ms, dps, ndps, 0);
-        rules_tx_commit(e);
     }
-    rules_end(e);
+    rules_end_report(e);
 }
 
 void rules_accept_hook(void *ctx, const char *thing, size_t thing_len, uint64_t report_id,
@@ -1835,6 +1898,8 @@ static void *tick_main(void *arg)
             struct timespec part = {ts.tv_sec / 10,
                                     (ts.tv_nsec + (ts.tv_sec % 10) * 1000000000L) / 10};
             nanosleep(&part, NULL);
+            rules_lock(e);
+            rules_end(e); /* group commit of the report path */
             pthread_mutex_lock(&e->amu);
             int stop = e->stopping;
             pthread_mutex_unlock(&e->amu);
@@ -1901,6 +1966,8 @@ void rules_close(rules_engine *e)
             thing_free(t);
         }
     free(e->tbl);
+    for (size_t i = 0; i < sizeof e->stmts / sizeof e->stmts[0]; i++)
+        sqlite3_finalize(e->stmts[i]);
     if (e->db)
     {
         if (e->in_tx)

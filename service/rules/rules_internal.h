@@ -58,6 +58,7 @@ typedef struct
     int family; /* 4 or 6 */
     uint8_t addr[16];
     int prefix;
+    uint64_t pfx[2], mask[2]; /* address words (big-endian order) for fast matching */
 } rules_cidr;
 
 typedef struct
@@ -130,6 +131,13 @@ int rules_name_ok(const char *s, size_t minlen, size_t maxlen);
 int rules_parse_cidr(const char *s, rules_cidr *out);
 int rules_parse_addr(const char *s, size_t len, int *family, uint8_t addr[16]);
 int rules_cidr_match(const rules_cidr *c, int family, const uint8_t addr[16]);
+void rules_addr_words(const uint8_t addr[16], uint64_t w[2]);
+
+static inline int rules_cidr_match_w(const rules_cidr *c, int family, const uint64_t w[2])
+{
+    return c->family == family && (w[0] & c->mask[0]) == c->pfx[0] &&
+           (w[1] & c->mask[1]) == c->pfx[1];
+}
 const char *rules_op_name(rules_op op);
 
 void rules_errs_add(rules_errs *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

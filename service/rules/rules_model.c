@@ -152,6 +152,8 @@ int rules_parse_addr(const char *s, size_t len, int *family, uint8_t addr[16])
     return 0;
 }
 
+static void cidr_words(rules_cidr *c);
+
 int rules_parse_cidr(const char *s, rules_cidr *out)
 {
     size_t n = strlen(s);
@@ -171,6 +173,7 @@ int rules_parse_cidr(const char *s, rules_cidr *out)
     if (slash == NULL)
     {
         out->prefix = maxp;
+        cidr_words(out);
         return 1;
     }
     const char *p = slash + 1;
@@ -187,7 +190,29 @@ int rules_parse_cidr(const char *s, rules_cidr *out)
     if (v < 0 || v > maxp)
         return 0;
     out->prefix = v;
+    cidr_words(out);
     return 1;
+}
+
+void rules_addr_words(const uint8_t addr[16], uint64_t w[2])
+{
+    w[0] = w[1] = 0;
+    for (int i = 0; i < 8; i++)
+    {
+        w[0] = (w[0] << 8) | addr[i];
+        w[1] = (w[1] << 8) | addr[8 + i];
+    }
+}
+
+static void cidr_words(rules_cidr *c)
+{
+    int p = c->prefix;
+    c->mask[0] = p <= 0 ? 0 : p >= 64 ? ~0ull : ~0ull << (64 - p);
+    c->mask[1] = p <= 64 ? 0 : p >= 128 ? ~0ull : ~0ull << (128 - p);
+    uint64_t w[2];
+    rules_addr_words(c->addr, w);
+    c->pfx[0] = w[0] & c->mask[0];
+    c->pfx[1] = w[1] & c->mask[1];
 }
 
 int rules_cidr_match(const rules_cidr *c, int family, const uint8_t addr[16])
