@@ -169,6 +169,7 @@ static int apply(detect_config *c, const char *k, const char *v, char *err, size
     STR("region", region)
     STR("account-id", account_id)
     STR("partition", partition)
+    INT("session-expiry", session_expiry, 0, 2147483647)
     INT("throttle-seconds", throttle_seconds, 0, 86400 * 365)
     INT("throttle-tolerance", throttle_tolerance, 0, 50)
     INT("max-payload", max_payload, 1, 131072)

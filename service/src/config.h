@@ -17,6 +17,7 @@ typedef struct
     char password[256];
     char client_id[128];
     char share_group[128];
+    int session_expiry; /* > 0: persistent MQTT session (needs client_id) */
     char db_path[CFG_PATH];
     char http_addr[64];
     int http_port;

@@ -40,8 +40,6 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
         return;
     }
     atomic_store(&m->connected, 1);
-    if (atomic_load(&m->quiescing))
-        return;
     for (int i = 0; i < 2; i++)
     {
         int src = mosquitto_subscribe_v5(mosq, NULL, m->topics[i], 1, 0, NULL);
@@ -95,6 +93,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     detect_mqtt *m = obj;
     if (msg->topic == NULL || msg->payloadlen < 0)
         return;
+    if (atomic_load(&m->quiescing))
+        return; /* shutting down with a persistent session: not answered (device sees NoAck) */
     service_enqueue(m->svc, msg->topic, msg->payload, (size_t) msg->payloadlen);
 }
 
@@ -151,7 +151,13 @@ detect_mqtt *mqtt_start(detect_service *svc, char *err, size_t errsz)
         snprintf(cid, sizeof cid, "%s", c->client_id);
     else
         snprintf(cid, sizeof cid, "defender-detect-%ld", (long) getpid());
-    m->mosq = mosquitto_new(cid, true, m);
+    if (c->session_expiry > 0 && !c->client_id[0])
+    {
+        snprintf(err, errsz, "--session-expiry needs a fixed --client-id");
+        free(m);
+        return NULL;
+    }
+    m->mosq = mosquitto_new(cid, c->session_expiry == 0, m);
     if (m->mosq == NULL)
     {
         snprintf(err, errsz, "mosquitto_new failed");
@@ -185,7 +191,18 @@ detect_mqtt *mqtt_start(detect_service *svc, char *err, size_t errsz)
     svc->publish = do_publish;
     svc->publish_ctx = m;
     int port = c->broker_port ? c->broker_port : (tls ? 8883 : 1883);
-    int rc = mosquitto_connect_bind_v5(m->mosq, c->broker_host, port, 30, NULL, NULL);
+    mosquitto_property *props = NULL;
+    if (c->session_expiry > 0 &&
+        mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+                                     (uint32_t) c->session_expiry) != MOSQ_ERR_SUCCESS)
+    {
+        snprintf(err, errsz, "cannot set the session expiry");
+        mosquitto_destroy(m->mosq);
+        free(m);
+        return NULL;
+    }
+    int rc = mosquitto_connect_bind_v5(m->mosq, c->broker_host, port, 30, NULL, props);
+    mosquitto_property_free_all(&props);
     if (rc != MOSQ_ERR_SUCCESS)
         log_msg(LOG_WARN, "cannot connect to %s:%d (%s); will keep retrying", c->broker_host, port,
                 mosquitto_strerror(rc));
@@ -202,9 +219,17 @@ detect_mqtt *mqtt_start(detect_service *svc, char *err, size_t errsz)
 
 void mqtt_quiesce(detect_mqtt *m)
 {
-    atomic_store(&m->quiescing, 1);
-    for (int i = 0; i < 2; i++)
-        mosquitto_unsubscribe_v5(m->mosq, NULL, m->topics[i], NULL);
+    /* clean session: unsubscribe, and process what is still in flight; persistent session:
+     * keep the subscriptions so that the broker queues reports while the service is down */
+    if (m->svc->cfg.session_expiry == 0)
+    {
+        for (int i = 0; i < 2; i++)
+            mosquitto_unsubscribe_v5(m->mosq, NULL, m->topics[i], NULL);
+    }
+    else
+    {
+        atomic_store(&m->quiescing, 1);
+    }
 }
 
 void mqtt_flush(detect_mqtt *m, int timeout_ms)
