@@ -105,7 +105,12 @@ DefenderErr_t DEFENDER_ReportPeriodSet(int32_t LPeriodSec)
     DefenderErr_t err = eDefenderErrPeriodTooShort;
 
     configureDefaults();
-    if ((LPeriodSec > 0) && ((uint32_t) LPeriodSec >= DEFENDER_CONFIG_MIN_PERIOD_SECONDS))
+    if ((LPeriodSec > 0) && ((uint32_t) LPeriodSec > DEFENDER_MAX_PERIOD_SECONDS))
+    {
+        /* Longer than the core can schedule (about 23 days). */
+        err = eDefenderErrOther;
+    }
+    else if ((LPeriodSec > 0) && ((uint32_t) LPeriodSec >= DEFENDER_CONFIG_MIN_PERIOD_SECONDS))
     {
         err = eDefenderErrSuccess;
         singleton.periodSeconds = (uint32_t) LPeriodSec;

@@ -51,9 +51,46 @@ static void logMessage(const DefenderContext_t *pContext, DefenderLogLevel_t lev
  * @param[in] pContext Agent.
  * @return Milliseconds.
  */
-static uint64_t nowMs(const DefenderContext_t *pContext)
+static uint32_t nowMs(const DefenderContext_t *pContext)
 {
-    return pContext->interfaces.clock.pfMonotonicMs(pContext->interfaces.clock.pContext);
+    /* Times are kept modulo 2^32 ms and compared with reached(): 32-bit arithmetic is
+     * much smaller on 32-bit MCUs, and periods stay below 2^31 ms. */
+    return (uint32_t) pContext->interfaces.clock.pfMonotonicMs(pContext->interfaces.clock.pContext);
+}
+
+/**
+ * @brief Whether time `t` has come at `now` (both modulo 2^32 ms, less than 2^31 apart).
+ * @param[in] now Current time.
+ * @param[in] t Time of interest.
+ * @return true when now >= t.
+ */
+static bool reached(uint32_t now, uint32_t t)
+{
+    return (now - t) < 0x80000000UL;
+}
+
+/**
+ * @brief The shorter of a wait and the time until `t`.
+ * @param[in] wait Current wait in ms.
+ * @param[in] now Current time.
+ * @param[in] t Time of interest (0 ms wait if reached).
+ * @return Shorter wait.
+ */
+static uint32_t shorter(uint32_t wait, uint32_t now, uint32_t t)
+{
+    uint32_t until = reached(now, t) ? 0U : (t - now);
+    return (until < wait) ? until : wait;
+}
+
+/**
+ * @brief The later of two times (less than 2^31 ms apart).
+ * @param[in] a A time.
+ * @param[in] b Another.
+ * @return The later one.
+ */
+static uint32_t later(uint32_t a, uint32_t b)
+{
+    return reached(a, b) ? a : b;
 }
 
 /**
@@ -75,9 +112,9 @@ static void notify(const DefenderContext_t *pContext, DefenderReportEvent_t even
  * @param[in] pContext Agent.
  * @return Period.
  */
-static uint64_t periodMs(const DefenderContext_t *pContext)
+static uint32_t periodMs(const DefenderContext_t *pContext)
 {
-    return (uint64_t) pContext->settings.periodSeconds * 1000U;
+    return pContext->settings.periodSeconds * 1000U;
 }
 
 /**
@@ -85,9 +122,9 @@ static uint64_t periodMs(const DefenderContext_t *pContext)
  * @param[in] pContext Agent.
  * @return Wait.
  */
-static uint64_t ackWaitMs(const DefenderContext_t *pContext)
+static uint32_t ackWaitMs(const DefenderContext_t *pContext)
 {
-    uint64_t wait = pContext->settings.ackTimeoutMs;
+    uint32_t wait = pContext->settings.ackTimeoutMs;
     return (wait < periodMs(pContext)) ? wait : periodMs(pContext);
 }
 
@@ -101,7 +138,11 @@ static DefenderStatus_t checkPeriod(const DefenderContext_t *pContext, uint32_t 
 {
     DefenderStatus_t status = DEFENDER_PERIOD_TOO_SHORT;
 
-    if (periodSeconds >= DEFENDER_CONFIG_MIN_PERIOD_SECONDS)
+    if (periodSeconds > DEFENDER_MAX_PERIOD_SECONDS)
+    {
+        status = DEFENDER_BAD_PARAMETER;
+    }
+    else if (periodSeconds >= DEFENDER_CONFIG_MIN_PERIOD_SECONDS)
     {
         status = DEFENDER_SUCCESS;
         if (periodSeconds < RECOMMENDED_PERIOD_SECONDS)
@@ -195,9 +236,12 @@ DefenderStatus_t Defender_SetPeriod(DefenderContext_t *pContext, uint32_t period
             {
                 /* The next report is due one (new) period after the last attempt, but
                  * never earlier than a Throttled postponement. */
-                uint64_t next = pContext->lastAttemptMs + periodMs(pContext);
-                pContext->nextReportMs =
-                    (next > pContext->throttledUntilMs) ? next : pContext->throttledUntilMs;
+                pContext->nextReportMs = pContext->lastAttemptMs + periodMs(pContext);
+                if (pContext->throttled)
+                {
+                    pContext->nextReportMs =
+                        later(pContext->nextReportMs, pContext->throttledUntilMs);
+                }
             }
         }
     }
@@ -344,10 +388,9 @@ DefenderStatus_t Defender_Start(DefenderContext_t *pContext)
                 }
             }
 
-            pContext->startMs = nowMs(pContext);
-            pContext->nextReportMs = pContext->startMs;
-            pContext->throttledUntilMs = 0U;
-            pContext->notSentUntilMs = 0U;
+            pContext->nextReportMs = nowMs(pContext);
+            pContext->throttled = false;
+            pContext->notSentRecorded = false;
             pContext->firstReportDone = false;
             pContext->latestAwaitingLate = false;
             pContext->haveBaseline = false;
@@ -750,7 +793,7 @@ static DefenderStatus_t buildReport(DefenderContext_t *pContext, uint64_t report
  * @param[in,out] pContext Agent.
  * @param[in] now Monotonic time.
  */
-static void sendReport(DefenderContext_t *pContext, uint64_t now)
+static void sendReport(DefenderContext_t *pContext, uint32_t now)
 {
     char topic[DEFENDER_TOPIC_BUFFER_SIZE];
     size_t topicLength;
@@ -828,33 +871,33 @@ static void sendReport(DefenderContext_t *pContext, uint64_t now)
  * it cannot be sent (missed periods are not caught up).
  * @param[in,out] pContext Agent.
  * @param[in] now Monotonic time.
- * @param[out] pWake Set to when to look again if the report could not go out.
+ * @param[in,out] pWait Shortened to when to look again if the report could not go out.
  * @return true when the report was built (sent, or NotSent because encoding or the
  *         publish call failed); false while it waits.
  */
-static bool reportDue(DefenderContext_t *pContext, uint64_t now, uint64_t *pWake)
+static bool reportDue(DefenderContext_t *pContext, uint32_t now, uint32_t *pWait)
 {
     bool attempted = false;
     bool granted = (pContext->subscriptions[SUB_ACCEPTED] == DEFENDER_SUB_GRANTED) &&
                    (pContext->subscriptions[SUB_REJECTED] == DEFENDER_SUB_GRANTED);
     bool pending = (pContext->subscriptions[SUB_ACCEPTED] == DEFENDER_SUB_PENDING) ||
                    (pContext->subscriptions[SUB_REJECTED] == DEFENDER_SUB_PENDING);
-    uint64_t graceEnd = pContext->nextReportMs + ackWaitMs(pContext);
+    uint32_t graceEnd = pContext->nextReportMs + ackWaitMs(pContext);
 
     if (granted && pContext->connected)
     {
         sendReport(pContext, now);
         attempted = true;
     }
-    else if ((now < graceEnd) && ((pContext->connected && pending) ||
-                                  (!pContext->connected && !pContext->firstReportDone)))
+    else if (!reached(now, graceEnd) && ((pContext->connected && pending) ||
+                                         (!pContext->connected && !pContext->firstReportDone)))
     {
         /* Give the connection and the subscriptions one acknowledgement wait. */
-        *pWake = graceEnd;
+        *pWait = shorter(*pWait, now, graceEnd);
     }
     else
     {
-        if (now >= pContext->notSentUntilMs)
+        if (!pContext->notSentRecorded || reached(now, pContext->notSentUntilMs))
         {
             (void) memset(&pContext->last, 0, sizeof(pContext->last));
             recordNotSent(pContext, pContext->connected ? DEFENDER_NOT_SENT_NOT_SUBSCRIBED
@@ -862,10 +905,11 @@ static bool reportDue(DefenderContext_t *pContext, uint64_t now, uint64_t *pWake
             pContext->firstReportDone = true;
             pContext->reportNumber++;
             pContext->notSentUntilMs = now + periodMs(pContext);
+            pContext->notSentRecorded = true;
             /* A refused subscription is retried once per period (10.1). */
             subscribe(pContext, true);
         }
-        *pWake = pContext->notSentUntilMs;
+        *pWait = shorter(*pWait, now, pContext->notSentUntilMs);
     }
 
     return attempted;
@@ -874,8 +918,8 @@ static bool reportDue(DefenderContext_t *pContext, uint64_t now, uint64_t *pWake
 DefenderStatus_t Defender_Process(DefenderContext_t *pContext, uint32_t *pMsUntilNext)
 {
     DefenderStatus_t status = DEFENDER_BAD_PARAMETER;
-    uint64_t now = 0U;
-    uint64_t wake = UINT64_MAX;
+    uint32_t now;
+    uint32_t wait = UINT32_MAX;
 
     if (pContext != NULL)
     {
@@ -886,7 +930,8 @@ DefenderStatus_t Defender_Process(DefenderContext_t *pContext, uint32_t *pMsUnti
         status = DEFENDER_SUCCESS;
         now = nowMs(pContext);
 
-        if ((pContext->state == DEFENDER_STATE_IN_FLIGHT) && (now >= pContext->inFlightDeadlineMs))
+        if ((pContext->state == DEFENDER_STATE_IN_FLIGHT) &&
+            reached(now, pContext->inFlightDeadlineMs))
         {
             pContext->state = DEFENDER_STATE_WAITING;
             pContext->latestAwaitingLate = true;
@@ -897,45 +942,34 @@ DefenderStatus_t Defender_Process(DefenderContext_t *pContext, uint32_t *pMsUnti
 
         subscribe(pContext, false);
 
-        if ((pContext->state == DEFENDER_STATE_WAITING) && (now >= pContext->nextReportMs) &&
-            reportDue(pContext, now, &wake))
+        if ((pContext->state == DEFENDER_STATE_WAITING) && reached(now, pContext->nextReportMs) &&
+            reportDue(pContext, now, &wait))
         {
             pContext->firstReportDone = true;
             pContext->lastAttemptMs = now;
-            pContext->notSentUntilMs = 0U;
+            pContext->notSentRecorded = false;
             pContext->nextReportMs = now + periodMs(pContext);
-            if (pContext->nextReportMs < pContext->throttledUntilMs)
+            if (pContext->throttled)
             {
-                pContext->nextReportMs = pContext->throttledUntilMs;
+                pContext->nextReportMs = later(pContext->nextReportMs, pContext->throttledUntilMs);
             }
             /* After a refused SUBACK, one retry for the next report. */
             subscribe(pContext, true);
         }
 
-        if ((pContext->state == DEFENDER_STATE_IN_FLIGHT) && (pContext->inFlightDeadlineMs < wake))
+        if (pContext->state == DEFENDER_STATE_IN_FLIGHT)
         {
-            wake = pContext->inFlightDeadlineMs;
+            wait = shorter(wait, now, pContext->inFlightDeadlineMs);
         }
-        if ((pContext->nextReportMs > now) && (pContext->nextReportMs < wake))
+        if (!reached(now, pContext->nextReportMs))
         {
-            wake = pContext->nextReportMs;
+            wait = shorter(wait, now, pContext->nextReportMs);
         }
     }
 
     if (pMsUntilNext != NULL)
     {
-        if (wake == UINT64_MAX)
-        {
-            *pMsUntilNext = UINT32_MAX;
-        }
-        else if (wake <= now)
-        {
-            *pMsUntilNext = 0U;
-        }
-        else
-        {
-            *pMsUntilNext = ((wake - now) > UINT32_MAX) ? UINT32_MAX : (uint32_t) (wake - now);
-        }
+        *pMsUntilNext = wait;
     }
 
     return status;
@@ -1042,10 +1076,8 @@ static void applyResponse(DefenderContext_t *pContext, const DefenderResponse_t 
             /* The next report goes out one full period after the rejection (10.5). */
             pContext->counters.reportsThrottled++;
             pContext->throttledUntilMs = nowMs(pContext) + periodMs(pContext);
-            if (pContext->nextReportMs < pContext->throttledUntilMs)
-            {
-                pContext->nextReportMs = pContext->throttledUntilMs;
-            }
+            pContext->throttled = true;
+            pContext->nextReportMs = later(pContext->nextReportMs, pContext->throttledUntilMs);
             LOG(pContext, DEFENDER_LOG_WARN, "report throttled: next report postponed a period");
         }
         else

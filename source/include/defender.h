@@ -93,8 +93,9 @@ DefenderErr_t DEFENDER_MetricsInitFunc(DefenderMetric_t *pxMetricsList, int32_t 
  * @brief Sets the report period in seconds (default 300). Under 300 s a warning is
  * logged: the service is not guaranteed to accept reports faster. Takes effect
  * from the next report when running.
- * @return eDefenderErrSuccess, or eDefenderErrPeriodTooShort for 0, negative, or
- *         (production builds, DEFENDER_CONFIG_MIN_PERIOD_SECONDS=300) under 300 s.
+ * @return eDefenderErrSuccess; eDefenderErrPeriodTooShort for 0, negative, or
+ *         (production builds, DEFENDER_CONFIG_MIN_PERIOD_SECONDS=300) under 300 s;
+ *         eDefenderErrOther above DEFENDER_MAX_PERIOD_SECONDS (2,000,000 s).
  */
 DefenderErr_t DEFENDER_ReportPeriodSet(int32_t LPeriodSec);
 

@@ -156,6 +156,12 @@ struct DefenderMetricsSink
     uint32_t interfacesDropped;               /**< Interfaces beyond capacity. */
 };
 
+/**
+ * @brief Longest report period in seconds: the core keeps times modulo 2^32 ms and
+ * needs periods under 2^31 ms (about 24 days).
+ */
+#define DEFENDER_MAX_PERIOD_SECONDS 2000000U
+
 /** @brief Internal state of the agent's lifecycle. */
 typedef enum
 {
@@ -189,14 +195,14 @@ typedef struct DefenderContext
     DefenderState_t state;
     bool connected;
     DefenderSubscriptionState_t subscriptions[2]; /**< accepted, rejected. */
-    uint64_t startMs;                             /**< Monotonic time of Defender_Start(). */
-    bool firstReportDone;                         /**< The first report has been attempted. */
-    uint64_t nextReportMs;                        /**< Monotonic time the next report is due. */
-    uint64_t lastAttemptMs;                       /**< Monotonic time of the last report attempt. */
-    uint64_t throttledUntilMs;   /**< No report before this time (after Throttled). */
-    uint64_t notSentUntilMs;     /**< A due report blocked by the connection records
-                                      NotSent again from this time on. */
-    uint64_t inFlightDeadlineMs; /**< End of the acknowledgement wait. */
+    uint32_t nextReportMs;       /**< Monotonic time (mod 2^32) the next report is due. */
+    uint32_t lastAttemptMs;      /**< Monotonic time of the last report attempt. */
+    uint32_t throttledUntilMs;   /**< No report before this time (after Throttled). */
+    uint32_t notSentUntilMs;     /**< A blocked due report records NotSent again then. */
+    uint32_t inFlightDeadlineMs; /**< End of the acknowledgement wait. */
+    bool throttled;              /**< throttledUntilMs is set. */
+    bool notSentRecorded;        /**< NotSent was recorded for the report that is due. */
+    bool firstReportDone;        /**< The first report has been attempted. */
     uint64_t lastReportId;       /**< Last id used (0: none yet). */
     bool lastReportIdLoaded;     /**< The store was read. */
     bool latestAwaitingLate;     /**< Latest report timed out; a late response may still come. */

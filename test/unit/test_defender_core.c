@@ -965,6 +965,38 @@ static void test_Defender_Process_ReportWaitsForReconnect(void **state)
     assert_int_equal(f->mqtt.publishCalls, 3);
 }
 
+/**
+ * @brief The core keeps times modulo 2^32 ms: a monotonic clock that crosses a
+ * multiple of 2^32 ms changes nothing in the schedule or the timeouts.
+ */
+static void test_Defender_Process_MonotonicClockWraps(void **state)
+{
+    Fixture_t *f = *state;
+    uint32_t wait;
+
+    f->clock.monotonicMs = 0x1FFFFFFFFULL - 2000U; /* 2 s before 2^33 ms */
+    startAndPublishFirst(f);
+    wait = advance(f, ACK_MS - 1U);
+    assert_int_equal(wait, 1U);
+    assert_int_equal(counters(f).reportsNoAck, 0);
+    (void) advance(f, 1U);
+    assert_int_equal(counters(f).reportsNoAck, 1);
+    (void) advance(f, PERIOD_MS - ACK_MS - 1U);
+    assert_int_equal(f->mqtt.publishCalls, 1);
+    (void) advance(f, 1U);
+    assert_int_equal(f->mqtt.publishCalls, 2);
+}
+
+/** @brief Periods beyond the longest supported one are refused. */
+static void test_Defender_SetPeriod_TooLong(void **state)
+{
+    Fixture_t *f = *state;
+
+    assert_int_equal(Defender_SetPeriod(&f->ctx, DEFENDER_MAX_PERIOD_SECONDS + 1U),
+                     DEFENDER_BAD_PARAMETER);
+    assert_int_equal(Defender_SetPeriod(&f->ctx, DEFENDER_MAX_PERIOD_SECONDS), DEFENDER_SUCCESS);
+}
+
 /** @brief A synchronous subscribe FAILURE: NotSent at once. */
 static void test_Defender_Process_SubscribeFailureNotSent(void **state)
 {
@@ -2384,6 +2416,8 @@ int main(void)
         T(test_Defender_Process_NotConnectedNotSent),
         T(test_Defender_Process_FirstReportAfterLateConnect),
         T(test_Defender_Process_ReportWaitsForReconnect),
+        T(test_Defender_Process_MonotonicClockWraps),
+        T(test_Defender_SetPeriod_TooLong),
         T(test_Defender_OnMessage_ResponseInsidePublish),
         T(test_Defender_Process_PublishFails),
         T(test_Defender_Process_EncodeFails),

@@ -32,6 +32,7 @@ static void test_DEFENDER_ReportPeriodSet_ProductionFloor(void **state)
     assert_int_equal(DEFENDER_ReportPeriodSet(-300), eDefenderErrPeriodTooShort);
     assert_int_equal(DEFENDER_ReportPeriodSet(300), eDefenderErrSuccess);
     assert_int_equal(DEFENDER_ReportPeriodSet(3600), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_ReportPeriodSet(2000001), eDefenderErrOther);
     /* Without a platform, DEFENDER_Start cannot run. */
     assert_int_equal(DEFENDER_Start(), eDefenderErrOther);
 }
