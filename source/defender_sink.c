@@ -69,9 +69,13 @@ void Defender_SinkInit(DefenderMetricsSink_t *pSink, DefenderMetricGroup_t group
             pSink->pPortWindow = (DefenderListeningPort_t *) pWindow;
         }
 
-        if (expectedTotal > capacity)
+        /* (k * C) mod n in 32-bit arithmetic (no 64-bit division on small MCUs): lists
+         * beyond 2^32 / C entries are not rotated. */
+        if ((expectedTotal > capacity) && (expectedTotal <= (0xFFFFFFFFU / capacity)))
         {
-            pSink->windowStart = ((rotation % expectedTotal) * capacity) % expectedTotal;
+            uint32_t n = (uint32_t) expectedTotal;
+            pSink->windowStart =
+                ((uint32_t) (rotation % 0x100000000ULL) % n) * (uint32_t) capacity % n;
         }
     }
 }
