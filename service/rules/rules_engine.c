@@ -915,8 +915,7 @@ static int judge_set(const rules_beh *b, dpx *x)
             case MK_IPS:
                 parse_addrs(x);
                 if (x->fam != NULL && x->fam[i] != 0)
-                    for (size_t c = 0; c < b->ncidrs && !member; c++)
-                        member = rules_cidr_match_w(&b->cidrs[c], x->fam[i], x->addr[i]);
+                    member = rules_cidr_set_match(b, x->fam[i], x->addr[i]);
                 break;
             case MK_NUMBERS:
                 member = b->nnums > 0 &&
@@ -1004,11 +1003,14 @@ static void traffic_add(rules_thing *th, int64_t t, report_ix *ix)
         if (th->tr[i].t > t - RULES_WINDOW_MAX_MS)
             th->tr[w++] = th->tr[i];
     th->ntr = w;
-    if (th->tr == NULL)
+    if (th->ntr == th->captr && th->captr < RULES_TR_MAX)
     {
-        th->tr = calloc(RULES_TR_MAX, sizeof *th->tr);
-        if (th->tr == NULL)
+        uint32_t nc = th->captr ? th->captr * 2 : 4;
+        rules_tr *nt = realloc(th->tr, nc * sizeof *nt);
+        if (nt == NULL)
             return;
+        th->tr = nt;
+        th->captr = nc;
     }
     if (th->ntr == RULES_TR_MAX)
     {
@@ -1284,15 +1286,27 @@ static void process(rules_engine *e, rules_thing *th, int64_t t, const detect_da
         if (s >= 0 && ix.slots[s] == NULL)
             ix.slots[s] = &ix.x[i];
     }
-    traffic_add(th, t, &ix);
-    for (size_t i = 0; i < e->nprofiles; i++)
+    /* the profiles covering the thing now (2.3); traffic windows only when one needs them */
+    rules_profile *stackp[64];
+    rules_profile **cov = e->nprofiles <= 64 ? stackp : calloc(e->nprofiles, sizeof *cov);
+    size_t ncov = 0;
+    int window = 0;
+    for (size_t i = 0; cov != NULL && i < e->nprofiles; i++)
     {
         rules_profile *p = e->profiles[i];
         if (p->nbehs == 0 || !rules_thing_covered(e, th, p))
             continue;
-        for (size_t k = 0; k < p->nbehs; k++)
-            eval_behavior(e, th, p, &p->behs[k], &ix, t, replay);
+        cov[ncov++] = p;
+        for (size_t k = 0; k < p->nbehs && !window; k++)
+            window = p->behs[k].kind == MK_TRAFFIC && p->behs[k].duration > 0;
     }
+    if (window)
+        traffic_add(th, t, &ix);
+    for (size_t i = 0; i < ncov; i++)
+        for (size_t k = 0; k < cov[i]->nbehs; k++)
+            eval_behavior(e, th, cov[i], &cov[i]->behs[k], &ix, t, replay);
+    if (cov != stackp)
+        free(cov);
     for (size_t i = 0; i < ndps; i++)
         if (ix.x[i].fam != ix.x[i].fam_inline)
         {

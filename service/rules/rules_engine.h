@@ -61,7 +61,7 @@ typedef struct
     uint32_t idx;
 } rules_slot;
 
-#define RULES_TR_MAX 64
+#define RULES_TR_MAX          64
 #define RULES_GROUP_COMMIT_MS 50
 
 typedef struct rules_thing
@@ -72,7 +72,7 @@ typedef struct rules_thing
     char **groups;
     size_t ngroups;
     rules_tr *tr;
-    uint32_t ntr;
+    uint32_t ntr, captr;
     rules_kstate *ks;
     size_t nks;
     rules_slot *slots;

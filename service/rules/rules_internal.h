@@ -67,6 +67,16 @@ typedef struct
     size_t len;
 } rules_str;
 
+/* CIDRs of one family and prefix length, sorted: a set is matched with one binary search
+ * per distinct prefix length instead of a scan of every element. */
+typedef struct
+{
+    int family;
+    uint64_t mask[2];
+    uint64_t (*pfx)[2];
+    size_t n;
+} rules_cidr_group;
+
 /* Fleet statistics of one statistical behavior (4.6, RD-23). */
 typedef struct
 {
@@ -93,6 +103,8 @@ typedef struct rules_beh
     uint8_t *portmap; /* 8192 bytes */
     rules_cidr *cidrs;
     size_t ncidrs;
+    rules_cidr_group *cgroups;
+    size_t ncgroups;
     double *nums; /* sorted */
     size_t nnums;
     rules_str *strs; /* sorted */
@@ -154,6 +166,11 @@ void rules_behs_free(rules_beh *b, size_t n);
  * 1 update. Appends errors. */
 void rules_validate_profile_fields(const cJSON *body, int update, const rules_vctx *v,
                                    rules_errs *errs);
+
+/* Builds b->cgroups from b->cidrs. Returns 0, or -1 when out of memory. */
+int rules_cidr_groups_build(rules_beh *b);
+/* 1 when the address (words of rules_addr_words) lies in one of the behavior's CIDRs. */
+int rules_cidr_set_match(const rules_beh *b, int family, const uint64_t w[2]);
 
 /* Percentile of RD-23 (nearest rank). vals is sorted in place. */
 double rules_percentile(double *vals, size_t n, int q);

@@ -730,6 +730,8 @@ static int compile_one(const cJSON *b, size_t idx, const rules_vctx *v, rules_er
                         else if (r->cidrs)
                             r->cidrs[r->ncidrs++] = c;
                     }
+                    if (r->cidrs == NULL || rules_cidr_groups_build(r) != 0)
+                        BERR("out of memory");
                 }
                 else if (mi->kind == MK_NUMBERS)
                 {
@@ -790,8 +792,78 @@ static int compile_one(const cJSON *b, size_t idx, const rules_vctx *v, rules_er
     return 1;
 }
 
+static int cmp_w2(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b;
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
+}
+
+int rules_cidr_groups_build(rules_beh *b)
+{
+    if (b->ncidrs == 0)
+        return 0;
+    b->cgroups = calloc(b->ncidrs, sizeof *b->cgroups);
+    if (b->cgroups == NULL)
+        return -1;
+    for (size_t i = 0; i < b->ncidrs; i++)
+    {
+        const rules_cidr *c = &b->cidrs[i];
+        rules_cidr_group *g = NULL;
+        for (size_t k = 0; k < b->ncgroups && g == NULL; k++)
+            if (b->cgroups[k].family == c->family && b->cgroups[k].mask[0] == c->mask[0] &&
+                b->cgroups[k].mask[1] == c->mask[1])
+                g = &b->cgroups[k];
+        if (g == NULL)
+        {
+            g = &b->cgroups[b->ncgroups++];
+            g->family = c->family;
+            g->mask[0] = c->mask[0];
+            g->mask[1] = c->mask[1];
+            g->pfx = calloc(b->ncidrs, sizeof *g->pfx);
+            if (g->pfx == NULL)
+                return -1;
+        }
+        g->pfx[g->n][0] = c->pfx[0];
+        g->pfx[g->n][1] = c->pfx[1];
+        g->n++;
+    }
+    for (size_t k = 0; k < b->ncgroups; k++)
+        qsort(b->cgroups[k].pfx, b->cgroups[k].n, sizeof *b->cgroups[k].pfx, cmp_w2);
+    return 0;
+}
+
+int rules_cidr_set_match(const rules_beh *b, int family, const uint64_t w[2])
+{
+    for (size_t k = 0; k < b->ncgroups; k++)
+    {
+        const rules_cidr_group *g = &b->cgroups[k];
+        if (g->family != family)
+            continue;
+        uint64_t key[2] = {w[0] & g->mask[0], w[1] & g->mask[1]};
+        size_t lo = 0, hi = g->n;
+        while (lo < hi)
+        {
+            size_t mid = lo + (hi - lo) / 2;
+            int c = cmp_w2(key, g->pfx[mid]);
+            if (c == 0)
+                return 1;
+            if (c < 0)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+    }
+    return 0;
+}
+
 static void beh_free(rules_beh *b)
 {
+    if (b->cgroups)
+        for (size_t k = 0; k < b->ncgroups; k++)
+            free(b->cgroups[k].pfx);
+    free(b->cgroups);
     free(b->portmap);
     free(b->cidrs);
     free(b->nums);
