@@ -85,6 +85,18 @@ static const uint8_t keyIndex[2][KEY_COUNT][2] = {
 
 /* ---- Writer ------------------------------------------------------------------------ */
 
+/** @brief Longest key item: JSON `,"` 23 `":`. */
+#define KEY_RESERVE 28U
+
+/** @brief Longest uint item: JSON `,` and 20 digits, or a 9-byte CBOR head. */
+#define UINT_RESERVE 21U
+
+/** @brief Texts shorter than this may be written in one piece by PlainText. */
+#define SHORT_TEXT 24U
+
+/** @brief Input bytes of text escaped per reservation. */
+#define TEXT_CHUNK 24U
+
 void DefenderReport_Put(DefenderReportWriter_t *pWriter, const void *pData, size_t length)
 {
     if ((pWriter->pBuffer != NULL) && (pWriter->length <= pWriter->bufferSize) &&
@@ -93,6 +105,35 @@ void DefenderReport_Put(DefenderReportWriter_t *pWriter, const void *pData, size
         (void) memcpy(&pWriter->pBuffer[pWriter->length], pData, length);
     }
     pWriter->length += length;
+}
+
+uint8_t *DefenderReport_Head(uint8_t *pOut, uint8_t major, uint64_t argument)
+{
+    uint32_t info = 24U;
+    size_t count = 1U;
+    size_t i;
+
+    if (argument < 24U)
+    {
+        info = (uint32_t) argument;
+        count = 0U;
+    }
+    else
+    {
+        /* 1, 2, 4 or 8 argument bytes: additional information 24..27. */
+        while ((count < 8U) && ((argument >> (8U * count)) != 0U))
+        {
+            count *= 2U;
+            info++;
+        }
+    }
+    pOut[0] = (uint8_t) (((uint32_t) major << 5) | info);
+    for (i = count; i > 0U; i--)
+    {
+        pOut[i] = (uint8_t) argument;
+        argument >>= 8;
+    }
+    return &pOut[count + 1U];
 }
 
 size_t DefenderReport_FormatUint(uint64_t value, char *pEnd)
@@ -129,18 +170,6 @@ size_t DefenderReport_FormatUint(uint64_t value, char *pEnd)
 }
 
 /**
- * @brief JSON: writes the comma that separates a value from the previous one.
- * @param[in,out] pWriter The writer.
- */
-static void Separate(DefenderReportWriter_t *pWriter)
-{
-    if (pWriter->comma)
-    {
-        DefenderReport_Put(pWriter, ",", 1U);
-    }
-}
-
-/**
  * @brief Tells whether a text byte is written as it is: ASCII (JSON: printable, and
  * neither `"` nor `\\`).
  * @param[in] c The byte.
@@ -153,89 +182,268 @@ static bool PlainByte(uint8_t c, bool json)
            (!json || ((c >= 0x20U) && (c != (uint8_t) '"') && (c != (uint8_t) '\\')));
 }
 
-void DefenderReport_Text(DefenderReportWriter_t *pWriter, const char *pText, size_t length)
+/**
+ * @brief Writes the start of a value: JSON the separating comma (when a value precedes)
+ * and `c`; CBOR a head.
+ * @param[in] pWriter The writer.
+ * @param[out] pOut Where to write.
+ * @param[in] c JSON: the opening character (0: none).
+ * @param[in] major CBOR: major type of the head.
+ * @param[in] argument CBOR: its argument.
+ * @return One past the bytes written.
+ */
+static uint8_t *Start(const DefenderReportWriter_t *pWriter, uint8_t *pOut, uint8_t c,
+                      uint8_t major, uint64_t argument)
 {
-    static const char hexDigits[] = "0123456789abcdef";
-    const uint8_t *pBytes = (const uint8_t *) pText;
-    char escape[6] = {'\\', 'u', '0', '0', '0', '0'};
-    char chunk[DEFENDER_REPORT_ADDRESS_TEXT_SIZE + 3U];
-    bool json = !pWriter->cbor;
-    size_t i = 0U;
-    size_t start;
-    size_t step;
-    uint8_t c;
+    uint8_t *p = pOut;
 
-    /* Fast path: a short text of plain bytes goes out in one piece. */
-    while ((i < length) && (length < (json ? DEFENDER_REPORT_ADDRESS_TEXT_SIZE : 24U)) &&
-           PlainByte(pBytes[i], json))
+    if (pWriter->cbor)
     {
-        chunk[i + 2U] = (char) pBytes[i];
+        p = DefenderReport_Head(p, major, argument);
+    }
+    else
+    {
+        if (pWriter->comma)
+        {
+            *p = (uint8_t) ',';
+            p++;
+        }
+        if (c != 0U)
+        {
+            *p = c;
+            p++;
+        }
+    }
+    return p;
+}
+
+/**
+ * @brief Writes a text known to be plain (see PlainByte) in one piece.
+ * @param[in] pWriter The writer.
+ * @param[out] pOut Room for the text, 3 bytes and a CBOR head.
+ * @param[in] pText Text.
+ * @param[in] length Its length.
+ * @return One past the bytes written.
+ */
+static uint8_t *QuotedAt(const DefenderReportWriter_t *pWriter, uint8_t *pOut, const char *pText,
+                         size_t length)
+{
+    uint8_t *p = Start(pWriter, pOut, (uint8_t) '"', DEFENDER_CBOR_TEXT, length);
+
+    (void) memcpy(p, pText, length);
+    p = &p[length];
+    if (!pWriter->cbor)
+    {
+        *p = (uint8_t) '"';
+        p++;
+    }
+    return p;
+}
+
+/**
+ * @brief Writes a short text in one piece when all its bytes are plain (see PlainByte).
+ * @param[in] pWriter The writer.
+ * @param[out] pOut Room for the text, 3 bytes and a CBOR head.
+ * @param[in] pText Text.
+ * @param[in] length Its length, below SHORT_TEXT.
+ * @return One past the bytes written, or NULL when a byte is not plain.
+ */
+static uint8_t *PlainText(const DefenderReportWriter_t *pWriter, uint8_t *pOut, const char *pText,
+                          size_t length)
+{
+    uint8_t *p = NULL;
+    size_t i = 0U;
+
+    while ((i < length) && PlainByte((uint8_t) pText[i], !pWriter->cbor))
+    {
         i++;
     }
     if (i == length)
     {
-        chunk[0] = ',';
-        chunk[1] = '"';
-        chunk[i + 2U] = '"';
-        start = (pWriter->comma && json) ? 0U : 1U;
-        if (!json)
+        p = QuotedAt(pWriter, pOut, pText, length);
+    }
+    return p;
+}
+
+/**
+ * @brief Writes up to TEXT_CHUNK input bytes of text (escaped in JSON; invalid UTF-8
+ * bytes become `?`, the same length), more when a UTF-8 sequence crosses the end.
+ * @param[in] pWriter The writer.
+ * @param[out] pOut DEFENDER_REPORT_RESERVE_SIZE bytes.
+ * @param[in] pBytes Text.
+ * @param[in,out] pIndex Next input byte; advanced.
+ * @param[in] length Text length.
+ * @return One past the bytes written.
+ */
+static uint8_t *TextChunk(const DefenderReportWriter_t *pWriter, uint8_t *pOut,
+                          const uint8_t *pBytes, size_t *pIndex, size_t length)
+{
+    static const char hexDigits[] = "0123456789abcdef";
+    bool json = !pWriter->cbor;
+    size_t i = *pIndex;
+    size_t stop = ((length - i) > TEXT_CHUNK) ? (i + TEXT_CHUNK) : length;
+    uint8_t *p = pOut;
+    size_t step;
+    size_t k;
+    uint8_t c;
+
+    while (i < stop)
+    {
+        c = pBytes[i];
+        step = 1U;
+        if (PlainByte(c, json))
         {
-            start = 1U;
-            chunk[1] = (char) ((DEFENDER_CBOR_TEXT << 5) | length);
+            *p = c;
         }
-        DefenderReport_Put(pWriter, &chunk[start], i + (json ? 3U : 2U) - start);
-    }
-    else if (json)
-    {
-        Separate(pWriter);
-        DefenderReport_Put(pWriter, "\"", 1U);
-    }
-    else
-    {
-        DefenderReportCbor_Head(pWriter, DEFENDER_CBOR_TEXT, length);
-    }
-    i = (i == length) ? (length + 1U) : 0U;
-    while (i < length)
-    {
-        start = i;
-        /* Run of bytes written as they are. */
-        while ((i < length) && PlainByte(pBytes[i], json))
+        else if (c >= 0x80U)
         {
-            i++;
+            step = Defender_Utf8SequenceLength(&pBytes[i], length - i);
+            for (k = 0U; k < step; k++)
+            {
+                p[k] = pBytes[i + k];
+            }
+            /* Invalid: `?`, the same length as the byte it replaces. */
+            p[0] = (step == 0U) ? (uint8_t) '?' : p[0];
+            step = (step == 0U) ? 1U : step;
+            p = &p[step - 1U];
         }
-        DefenderReport_Put(pWriter, &pBytes[start], i - start);
-        if (i < length)
+        else
         {
-            c = pBytes[i];
-            step = 1U;
-            if (c >= 0x80U)
+            /* `\"`, `\\` or `\u00XX`. */
+            p[0] = (uint8_t) '\\';
+            p[1] = c;
+            if (c < 0x20U)
             {
-                step = Defender_Utf8SequenceLength(&pBytes[i], length - i);
-                /* Invalid: `?`, the same length as the byte it replaces. */
-                DefenderReport_Put(pWriter, (step == 0U) ? "?" : (const char *) &pBytes[i],
-                                   (step == 0U) ? 1U : step);
-                step = (step == 0U) ? 1U : step;
+                p[1] = (uint8_t) 'u';
+                p[2] = (uint8_t) '0';
+                p[3] = (uint8_t) '0';
+                p[4] = (uint8_t) hexDigits[c >> 4];
+                p[5] = (uint8_t) hexDigits[c & 0x0FU];
+                p = &p[4];
             }
-            else if (c < 0x20U)
-            {
-                escape[4] = hexDigits[c >> 4];
-                escape[5] = hexDigits[c & 0x0FU];
-                DefenderReport_Put(pWriter, escape, sizeof(escape));
-            }
-            else
-            {
-                escape[1] = (char) c; /* `"` or `\`. */
-                DefenderReport_Put(pWriter, escape, 2U);
-                escape[1] = 'u';
-            }
-            i += step;
+            p++;
+        }
+        p++;
+        i += step;
+    }
+    *pIndex = i;
+    return p;
+}
+
+void DefenderReport_Text(DefenderReportWriter_t *pWriter, const char *pText, size_t length)
+{
+    const uint8_t *pBytes = (const uint8_t *) pText;
+    uint8_t *pStart = DefenderReport_Reserve(pWriter, DEFENDER_REPORT_RESERVE_SIZE);
+    uint8_t *p = (length < SHORT_TEXT) ? PlainText(pWriter, pStart, pText, length) : NULL;
+    size_t i = 0U;
+
+    if (p == NULL)
+    {
+        /* Escapes or a long text: the head, the text in chunks, the quote. */
+        p = Start(pWriter, pStart, (uint8_t) '"', DEFENDER_CBOR_TEXT, length);
+        do
+        {
+            p = TextChunk(pWriter, p, pBytes, &i, length);
+            DefenderReport_Commit(pWriter, pStart, p);
+            pStart = DefenderReport_Reserve(pWriter, DEFENDER_REPORT_RESERVE_SIZE);
+            p = pStart;
+        } while (i < length);
+        if (!pWriter->cbor)
+        {
+            *p = (uint8_t) '"';
+            p++;
         }
     }
-    if (json && (i == length))
+    DefenderReport_Commit(pWriter, pStart, p);
+    pWriter->comma = true;
+}
+
+/**
+ * @brief Writes the opening of a map or array.
+ * @param[in,out] pWriter The writer.
+ * @param[out] pOut Where to write (10 bytes).
+ * @param[in] major DEFENDER_CBOR_MAP or DEFENDER_CBOR_ARRAY.
+ * @param[in] count Number of pairs or items (CBOR only).
+ * @return One past the bytes written.
+ */
+static uint8_t *OpenAt(DefenderReportWriter_t *pWriter, uint8_t *pOut, uint8_t major, size_t count)
+{
+    uint8_t *p = Start(pWriter, pOut, (major == DEFENDER_CBOR_MAP) ? (uint8_t) '{' : (uint8_t) '[',
+                       major, count);
+
+    pWriter->comma = false;
+    return p;
+}
+
+/**
+ * @brief Writes the closing of a map or array (JSON only; CBOR lengths are definite).
+ * @param[in,out] pWriter The writer.
+ * @param[out] pOut Where to write (1 byte).
+ * @param[in] major DEFENDER_CBOR_MAP or DEFENDER_CBOR_ARRAY.
+ * @return One past the bytes written.
+ */
+static uint8_t *CloseAt(DefenderReportWriter_t *pWriter, uint8_t *pOut, uint8_t major)
+{
+    uint8_t *p = pOut;
+
+    if (!pWriter->cbor)
     {
-        DefenderReport_Put(pWriter, "\"", 1U);
+        *p = (major == DEFENDER_CBOR_MAP) ? (uint8_t) '}' : (uint8_t) ']';
+        p++;
     }
     pWriter->comma = true;
+    return p;
+}
+
+/**
+ * @brief Writes a key of the key table in the writer's style: JSON `[,]"key":`, or a
+ * CBOR text string (every key is shorter than 24 bytes).
+ * @param[in,out] pWriter The writer.
+ * @param[out] pOut Where to write (KEY_RESERVE bytes).
+ * @param[in] key The key.
+ * @return One past the bytes written.
+ */
+static uint8_t *KeyAt(DefenderReportWriter_t *pWriter, uint8_t *pOut, ReportKey_t key)
+{
+    size_t style = pWriter->shortKeys ? 1U : 0U;
+    const char *pText = &keyPool[keyIndex[style][key][0] + (style * SHORT_BASE)];
+    uint8_t *p = QuotedAt(pWriter, pOut, pText, keyIndex[style][key][1]);
+
+    if (!pWriter->cbor)
+    {
+        *p = (uint8_t) ':';
+        p++;
+    }
+    pWriter->comma = false;
+    return p;
+}
+
+/**
+ * @brief Writes an integer value, clamped to 2^63-1 (PD-3).
+ * @param[in,out] pWriter The writer.
+ * @param[out] pOut Where to write (UINT_RESERVE bytes).
+ * @param[in] value The value.
+ * @return One past the bytes written.
+ */
+static uint8_t *UintAt(DefenderReportWriter_t *pWriter, uint8_t *pOut, uint64_t value)
+{
+    char text[DEFENDER_REPORT_UINT_TEXT_SIZE];
+    uint64_t clamped = (value > MAX_INT63) ? MAX_INT63 : value;
+    uint8_t *p = Start(pWriter, pOut, 0U, DEFENDER_CBOR_UINT, clamped);
+    size_t length;
+    size_t i;
+
+    if (!pWriter->cbor)
+    {
+        length = DefenderReport_FormatUint(clamped, &text[sizeof(text)]);
+        for (i = 0U; i < length; i++)
+        {
+            p[i] = (uint8_t) text[sizeof(text) - length + i];
+        }
+        p = &p[length];
+    }
+    pWriter->comma = true;
+    return p;
 }
 
 /**
@@ -246,16 +454,9 @@ void DefenderReport_Text(DefenderReportWriter_t *pWriter, const char *pText, siz
  */
 static void Open(DefenderReportWriter_t *pWriter, uint8_t major, size_t count)
 {
-    if (pWriter->cbor)
-    {
-        DefenderReportCbor_Head(pWriter, major, count);
-    }
-    else
-    {
-        Separate(pWriter);
-        DefenderReport_Put(pWriter, (major == DEFENDER_CBOR_MAP) ? "{" : "[", 1U);
-    }
-    pWriter->comma = false;
+    uint8_t *pStart = DefenderReport_Reserve(pWriter, 10U);
+
+    DefenderReport_Commit(pWriter, pStart, OpenAt(pWriter, pStart, major, count));
 }
 
 /**
@@ -265,76 +466,21 @@ static void Open(DefenderReportWriter_t *pWriter, uint8_t major, size_t count)
  */
 static void Close(DefenderReportWriter_t *pWriter, uint8_t major)
 {
-    if (!pWriter->cbor)
-    {
-        DefenderReport_Put(pWriter, (major == DEFENDER_CBOR_MAP) ? "}" : "]", 1U);
-    }
-    pWriter->comma = true;
+    uint8_t *pStart = DefenderReport_Reserve(pWriter, 1U);
+
+    DefenderReport_Commit(pWriter, pStart, CloseAt(pWriter, pStart, major));
 }
 
 /**
- * @brief Writes a key of the key table in the writer's style, in one piece:
- * JSON `[,]"key":`, or a CBOR text string (every key is shorter than 24 bytes).
+ * @brief Writes a key of the key table.
  * @param[in,out] pWriter The writer.
  * @param[in] key The key.
  */
 static void Key(DefenderReportWriter_t *pWriter, ReportKey_t key)
 {
-    char chunk[32];
-    size_t style = pWriter->shortKeys ? 1U : 0U;
-    const char *pText = &keyPool[keyIndex[style][key][0] + (style * SHORT_BASE)];
-    size_t length = keyIndex[style][key][1];
-    size_t used = 0U;
+    uint8_t *pStart = DefenderReport_Reserve(pWriter, KEY_RESERVE);
 
-    if (pWriter->cbor)
-    {
-        chunk[used++] = (char) ((DEFENDER_CBOR_TEXT << 5) | length);
-    }
-    else
-    {
-        if (pWriter->comma)
-        {
-            chunk[used++] = ',';
-        }
-        chunk[used++] = '"';
-    }
-    (void) memcpy(&chunk[used], pText, length);
-    used += length;
-    if (!pWriter->cbor)
-    {
-        chunk[used++] = '"';
-        chunk[used++] = ':';
-    }
-    DefenderReport_Put(pWriter, chunk, used);
-    pWriter->comma = false;
-}
-
-/**
- * @brief Writes an integer value, clamped to 2^63-1 (PD-3).
- * @param[in,out] pWriter The writer.
- * @param[in] value The value.
- */
-static void Uint(DefenderReportWriter_t *pWriter, uint64_t value)
-{
-    char text[DEFENDER_REPORT_UINT_TEXT_SIZE + 1U];
-    uint64_t clamped = (value > MAX_INT63) ? MAX_INT63 : value;
-    size_t length;
-
-    if (pWriter->cbor)
-    {
-        DefenderReportCbor_Head(pWriter, DEFENDER_CBOR_UINT, clamped);
-    }
-    else
-    {
-        length = DefenderReport_FormatUint(clamped, &text[sizeof(text)]);
-        if (pWriter->comma)
-        {
-            length++;
-            text[sizeof(text) - length] = ',';
-        }
-        DefenderReport_Put(pWriter, &text[sizeof(text) - length], length);
-    }
-    pWriter->comma = true;
+    DefenderReport_Commit(pWriter, pStart, KeyAt(pWriter, pStart, key));
 }
 
 /**
@@ -345,8 +491,9 @@ static void Uint(DefenderReportWriter_t *pWriter, uint64_t value)
  */
 static void KeyUint(DefenderReportWriter_t *pWriter, ReportKey_t key, uint64_t value)
 {
-    Key(pWriter, key);
-    Uint(pWriter, value);
+    uint8_t *pStart = DefenderReport_Reserve(pWriter, KEY_RESERVE + UINT_RESERVE);
+
+    DefenderReport_Commit(pWriter, pStart, UintAt(pWriter, KeyAt(pWriter, pStart, key), value));
 }
 
 /**
@@ -403,13 +550,16 @@ static void EncodeEntry(DefenderReportWriter_t *pWriter, const DefenderReportCon
                         size_t list, size_t index)
 {
     char address[DEFENDER_REPORT_ADDRESS_TEXT_SIZE];
-    const DefenderConnection_t *pConnection = NULL;
+    const DefenderConnection_t *pConnection;
     const DefenderListeningPort_t *pPort;
     const char *pName;
     uint16_t port;
     size_t nameLength;
     size_t addressLength = 0U;
-    size_t connection = 0U;
+    size_t connection = 1U;
+    uint8_t *pStart;
+    uint8_t *p;
+    uint8_t *pEnd;
 
     if (list == LIST_CONNECTIONS)
     {
@@ -419,7 +569,6 @@ static void EncodeEntry(DefenderReportWriter_t *pWriter, const DefenderReportCon
         addressLength = DefenderReport_FormatRemote(&pConnection->remoteAddress,
                                                     pConnection->remotePort, address);
         pWriter->invalid = pWriter->invalid || (addressLength == 0U);
-        connection = 1U;
     }
     else
     {
@@ -427,25 +576,37 @@ static void EncodeEntry(DefenderReportWriter_t *pWriter, const DefenderReportCon
                                          : &pContent->udpPorts.pEntries[index];
         pName = pPort->interfaceName;
         port = pPort->port;
+        connection = 0U;
     }
     nameLength = TextLength(pName, DEFENDER_INTERFACE_NAME_SIZE);
-    Open(pWriter, DEFENDER_CBOR_MAP,
-         connection + ((nameLength != 0U) ? 1U : 0U) + ((port != 0U) ? 1U : 0U));
+    /* The whole entry in one reservation (see DEFENDER_REPORT_RESERVE_SIZE). */
+    pStart = DefenderReport_Reserve(pWriter, DEFENDER_REPORT_RESERVE_SIZE);
+    p = OpenAt(pWriter, pStart, DEFENDER_CBOR_MAP,
+               connection + ((nameLength != 0U) ? 1U : 0U) + ((port != 0U) ? 1U : 0U));
     if (nameLength != 0U)
     {
-        Key(pWriter, (connection != 0U) ? KEY_LOCAL_INTERFACE : KEY_INTERFACE);
-        DefenderReport_Text(pWriter, pName, nameLength);
+        p = KeyAt(pWriter, p, (connection != 0U) ? KEY_LOCAL_INTERFACE : KEY_INTERFACE);
+        pEnd = (nameLength < SHORT_TEXT) ? PlainText(pWriter, p, pName, nameLength) : NULL;
+        if (pEnd == NULL)
+        {
+            DefenderReport_Commit(pWriter, pStart, p);
+            DefenderReport_Text(pWriter, pName, nameLength);
+            pStart = DefenderReport_Reserve(pWriter, DEFENDER_REPORT_RESERVE_SIZE);
+            pEnd = pStart;
+        }
+        p = pEnd;
+        pWriter->comma = true;
     }
     if (port != 0U)
     {
-        KeyUint(pWriter, (connection != 0U) ? KEY_LOCAL_PORT : KEY_PORT, port);
+        p = UintAt(pWriter, KeyAt(pWriter, p, (connection != 0U) ? KEY_LOCAL_PORT : KEY_PORT),
+                   port);
     }
     if (connection != 0U)
     {
-        Key(pWriter, KEY_REMOTE_ADDR);
-        DefenderReport_Text(pWriter, address, addressLength);
+        p = QuotedAt(pWriter, KeyAt(pWriter, p, KEY_REMOTE_ADDR), address, addressLength);
     }
-    Close(pWriter, DEFENDER_CBOR_MAP);
+    DefenderReport_Commit(pWriter, pStart, CloseAt(pWriter, p, DEFENDER_CBOR_MAP));
 }
 
 /**
@@ -754,7 +915,7 @@ DefenderStatus_t Defender_EncodeReport(const DefenderReportContent_t *pContent,
                                        size_t pListed[3])
 {
     DefenderStatus_t status = DEFENDER_BAD_PARAMETER;
-    DefenderReportWriter_t writer = {NULL, 0U, 0U, false, false, false, false};
+    DefenderReportWriter_t writer = {NULL, 0U, 0U, false, false, false, false, {0U}};
     size_t listed[3] = {0U, 0U, 0U};
     size_t size;
 

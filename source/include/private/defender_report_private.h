@@ -14,6 +14,13 @@
 /** @brief Enough for any unsigned 64-bit decimal number (20 digits). */
 #define DEFENDER_REPORT_UINT_TEXT_SIZE 20U
 
+/**
+ * @brief Bytes a writer can reserve at once: one list entry with an interface name of
+ * up to 23 plain bytes, or 24 input bytes of text escaped (6 bytes each) plus a 4-byte
+ * UTF-8 sequence started at its end.
+ */
+#define DEFENDER_REPORT_RESERVE_SIZE 160U
+
 /** @brief CBOR major types used by the encoder. */
 #define DEFENDER_CBOR_UINT  0U /**< Unsigned integer. */
 #define DEFENDER_CBOR_NINT  1U /**< Negative integer. */
@@ -36,6 +43,7 @@ typedef struct DefenderReportWriter
     bool shortKeys;    /**< Key spelling (section 2.1). */
     bool comma;        /**< JSON: a value precedes in the open container. */
     bool invalid;      /**< An item could not be encoded (bad address family). */
+    uint8_t scratch[DEFENDER_REPORT_RESERVE_SIZE]; /**< Output that does not fit pBuffer. */
 } DefenderReportWriter_t;
 
 /** @brief A custom number rounded to 15 significant digits (section 3). */
@@ -56,6 +64,47 @@ typedef struct DefenderReportNumber
  * @param[in] length Their number.
  */
 void DefenderReport_Put(DefenderReportWriter_t *pWriter, const void *pData, size_t length);
+
+/**
+ * @brief Reserves room for up to `size` bytes: the place in the buffer when they fit,
+ * else the writer's scratch area (DefenderReport_Commit then counts them). Inline so
+ * that the per-entry path writes bytes without a call or a bounds check per byte.
+ * @param[in] pWriter The writer.
+ * @param[in] size At most DEFENDER_REPORT_RESERVE_SIZE.
+ * @return Where to write.
+ */
+static inline uint8_t *DefenderReport_Reserve(DefenderReportWriter_t *pWriter, size_t size)
+{
+    uint8_t *pOut = pWriter->scratch;
+
+    if ((pWriter->pBuffer != NULL) && (pWriter->length <= pWriter->bufferSize) &&
+        (size <= (pWriter->bufferSize - pWriter->length)))
+    {
+        pOut = &pWriter->pBuffer[pWriter->length];
+    }
+    return pOut;
+}
+
+/**
+ * @brief Completes a reservation: the bytes from pStart to pEnd are produced.
+ * @param[in,out] pWriter The writer.
+ * @param[in] pStart What DefenderReport_Reserve returned.
+ * @param[in] pEnd One past the last byte written.
+ */
+static inline void DefenderReport_Commit(DefenderReportWriter_t *pWriter, const uint8_t *pStart,
+                                         const uint8_t *pEnd)
+{
+    size_t used = (size_t) (pEnd - pStart);
+
+    if (pStart == pWriter->scratch)
+    {
+        DefenderReport_Put(pWriter, pStart, used);
+    }
+    else
+    {
+        pWriter->length += used;
+    }
+}
 
 /**
  * @brief Writes a string value: JSON with RFC 8259 escapes (and the separating comma),
@@ -104,11 +153,12 @@ void DefenderReportJson_Number(DefenderReportWriter_t *pWriter,
 
 /**
  * @brief Writes a CBOR data item head in shortest form.
- * @param[in,out] pWriter The writer.
+ * @param[out] pOut At least 9 writable bytes.
  * @param[in] major Major type (0..7).
  * @param[in] argument The argument (value, length or count).
+ * @return One past the head.
  */
-void DefenderReportCbor_Head(DefenderReportWriter_t *pWriter, uint8_t major, uint64_t argument);
+uint8_t *DefenderReport_Head(uint8_t *pOut, uint8_t major, uint64_t argument);
 
 /**
  * @brief Writes a rounded custom number as CBOR: integer (major type 0/1) or float64.
