@@ -45,6 +45,9 @@ void rules_config_defaults(rules_config *c);
 rules_engine *rules_open(const rules_config *c, char *err, size_t errsz);
 /* Starts the sweep (invalidation, retention) and alert-delivery threads. */
 int rules_start(rules_engine *e);
+/* Stops those threads (alerts not yet delivered stay pending in the database) and commits.
+ * The API and evaluation keep working until rules_close. */
+void rules_stop(rules_engine *e);
 void rules_close(rules_engine *e);
 
 /* Evaluates one accepted report (section 4.2). Datapoints are those the service derived. */

@@ -1947,20 +1947,27 @@ int rules_start(rules_engine *e)
     return 0;
 }
 
+void rules_stop(rules_engine *e)
+{
+    if (e == NULL || !e->started)
+        return;
+    pthread_mutex_lock(&e->amu);
+    e->stopping = 1;
+    pthread_cond_broadcast(&e->acond);
+    pthread_mutex_unlock(&e->amu);
+    pthread_join(e->tick_thr, NULL);
+    pthread_join(e->alert_thr, NULL);
+    e->started = 0;
+    rules_lock(e);
+    rules_tx_commit(e);
+    rules_unlock(e);
+}
+
 void rules_close(rules_engine *e)
 {
     if (e == NULL)
         return;
-    if (e->started)
-    {
-        pthread_mutex_lock(&e->amu);
-        e->stopping = 1;
-        pthread_cond_broadcast(&e->acond);
-        pthread_mutex_unlock(&e->amu);
-        pthread_join(e->tick_thr, NULL);
-        pthread_join(e->alert_thr, NULL);
-        e->started = 0;
-    }
+    rules_stop(e);
     if (e->adb)
         sqlite3_close(e->adb);
     for (size_t i = 0; i < e->nprofiles; i++)
