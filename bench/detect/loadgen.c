@@ -47,9 +47,13 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
         /* CBOR: "reportId" key then 0x1b + 8 bytes (ids are > 2^32) */
         const uint8_t *b = msg->payload;
         for (int i = 0; i + 18 < msg->payloadlen; i++)
-            if (memcmp(b + i, "\x68reportId", 9) == 0 && b[i + 9] == 0x1b)
+            if (memcmp(b + i, "\x68reportId", 9) == 0)
             {
-                for (int k = 0; k < 8; k++)
+                uint8_t ib = b[i + 9];
+                int n = ib == 0x1b ? 8 : ib == 0x1a ? 4 : ib == 0x19 ? 2 : ib == 0x18 ? 1 : 0;
+                if (n == 0)
+                    id = ib & 0x1f;
+                for (int k = 0; k < n; k++)
                     id = (id << 8) | b[i + 10 + k];
                 break;
             }

@@ -24,6 +24,7 @@ struct detect_mqtt
     /* libmosquitto walks its outgoing list on every PUBACK: keep that list short */
     pthread_mutex_t flow_lock;
     pthread_cond_t flow_cond;
+    atomic_int flow_waiting;
 };
 
 #define MAX_OUTSTANDING 1024u
@@ -80,9 +81,12 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
     (void) props;
     detect_mqtt *m = obj;
     atomic_fetch_add(&m->acked, 1);
-    pthread_mutex_lock(&m->flow_lock);
-    pthread_cond_signal(&m->flow_cond);
-    pthread_mutex_unlock(&m->flow_lock);
+    if (atomic_load(&m->flow_waiting))
+    {
+        pthread_mutex_lock(&m->flow_lock);
+        pthread_cond_signal(&m->flow_cond);
+        pthread_mutex_unlock(&m->flow_lock);
+    }
 }
 
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
@@ -108,10 +112,13 @@ static int do_publish(void *ctx, const char *topic, const void *payload, size_t 
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
         pthread_mutex_lock(&m->flow_lock);
-        while (atomic_load(&m->sent) - atomic_load(&m->acked) >= MAX_OUTSTANDING &&
+        atomic_store(&m->flow_waiting, 1);
+        /* resume at half the window so that one wake-up covers many acknowledgements */
+        while (atomic_load(&m->sent) - atomic_load(&m->acked) >= MAX_OUTSTANDING / 2 &&
                atomic_load(&m->connected))
             if (pthread_cond_timedwait(&m->flow_cond, &m->flow_lock, &ts) != 0)
                 break;
+        atomic_store(&m->flow_waiting, 0);
         pthread_mutex_unlock(&m->flow_lock);
     }
     atomic_fetch_add(&m->sent, 1);

@@ -563,6 +563,8 @@ int custom_number_conforms(double v)
 {
     if (!isfinite(v))
         return 0;
+    if (fabs(v) < 1e15 && floor(v) == v)
+        return 1; /* whole numbers below 10^15 have at most 15 significant digits */
     char buf[64];
     snprintf(buf, sizeof buf, "%.15g", v);
     return strtod(buf, NULL) == v;
@@ -895,8 +897,9 @@ static int put_double(strbuf *out, double d)
 {
     if (!isfinite(d))
         return sb_puts(out, "null");
+    if (fabs(d) < 1e15 && floor(d) == d)
+        return sb_printf(out, "%lld", (long long) d);
     char buf[64];
-    snprintf(buf, sizeof buf, "%.17g", d);
     /* prefer the shortest form that round-trips */
     for (int prec = 15; prec <= 17; prec++)
     {

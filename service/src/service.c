@@ -652,6 +652,7 @@ static void process_batch(detect_service *s, queued_msg *list, arena *a, strbuf 
         pthread_cond_signal(&s->rcond);
         pthread_mutex_unlock(&s->rlock);
     }
+    s->db->ops->maintenance(s->db);
     if (s->hook != NULL)
         for (i = 0; i < n; i++)
             if (it[i].act == ACT_ACCEPT)

@@ -68,6 +68,8 @@ typedef struct
     int (*custom_delete)(store *s, const char *name, int64_t now_ms);
     int (*custom_list)(store *s, const char *after, int limit, store_custom_cb cb, void *ctx);
     void (*close)(store *s);
+    /* housekeeping between batches (writer handle), e.g. WAL checkpoints */
+    void (*maintenance)(store *s);
 } store_ops;
 
 struct store

@@ -14,14 +14,33 @@ typedef struct
     sqlite3_stmt *get_thing;
     sqlite3_stmt *ins_thing;
     int in_tx;
+    int wal_frames; /* frames in the WAL after the last commit (wal hook) */
 } sq_store;
+
+static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+    (void) db;
+    (void) name;
+    ((sq_store *) ctx)->wal_frames = frames;
+    return SQLITE_OK;
+}
+
+/* Checkpoint between batches, after the replies were handed off, never inside COMMIT. */
+static void sq_maintenance(store *st)
+{
+    sq_store *s = (sq_store *) st;
+    if (s->wal_frames < 4000)
+        return;
+    int nlog = 0, nckpt = 0;
+    sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
+    s->wal_frames = 0;
+}
 
 static const char *const schema =
     "CREATE TABLE IF NOT EXISTS things(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
     "CREATE TABLE IF NOT EXISTS reports(id INTEGER PRIMARY KEY, thing_id INTEGER NOT NULL,"
     " report_id INTEGER NOT NULL, received_ms INTEGER NOT NULL, fmt INTEGER NOT NULL,"
     " flags TEXT, datapoints TEXT);"
-    "CREATE UNIQUE INDEX IF NOT EXISTS reports_thing_rid ON reports(thing_id, report_id);"
     "CREATE INDEX IF NOT EXISTS reports_thing_time ON reports(thing_id, received_ms);"
     "CREATE TABLE IF NOT EXISTS custom_metrics(name TEXT PRIMARY KEY, type TEXT NOT NULL,"
     " display_name TEXT, token TEXT, tags TEXT, created_ms INTEGER, modified_ms INTEGER);"
@@ -427,6 +446,7 @@ static const store_ops sq_ops = {
     sq_begin,         sq_commit,        sq_rollback,      sq_thing_id,           sq_id_seen,
     sq_insert_report, sq_load_things,   sq_retention,     sq_list_metric_values, sq_custom_create,
     sq_custom_get,    sq_custom_update, sq_custom_delete, sq_custom_list,        sq_close,
+    sq_maintenance,
 };
 
 store *store_sqlite_open(const char *path, int writer, char *err, size_t errsz)
@@ -482,6 +502,17 @@ store *store_sqlite_open(const char *path, int writer, char *err, size_t errsz)
         snprintf(err, errsz, "cannot prepare statements: %s", sqlite3_errmsg(s->db));
         sq_close(&s->base);
         return NULL;
+    }
+    if (writer)
+    {
+        /* the writer checkpoints itself between batches (sq_maintenance), not in COMMIT */
+        if (sq_exec(s, "PRAGMA wal_autocheckpoint=0") != STORE_OK)
+        {
+            snprintf(err, errsz, "cannot configure checkpoints");
+            sq_close(&s->base);
+            return NULL;
+        }
+        sqlite3_wal_hook(s->db, wal_hook, s);
     }
     return &s->base;
 }
