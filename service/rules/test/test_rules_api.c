@@ -1,6 +1,8 @@
 /* Section 7.5 validation cases and the profile, target and dimension API (sections 1-3, 6.2). */
 #include "rules_test_util.h"
 
+#include "rules_internal.h"
+
 #define ARN  "arn:aws:iot:us-east-1:123456789012:"
 #define QARN "securityProfileTargetArn=arn%3Aaws%3Aiot%3Aus-east-1%3A123456789012%3A"
 
@@ -534,13 +536,49 @@ static void test_bad_input(void **state)
     rt_teardown(v);
 }
 
+/* 4.6: nearest-rank percentile table */
+static void test_percentile_table(void **state)
+{
+    (void) state;
+    static const int q[11] = {0, 1, 10, 100, 1000, 5000, 9000, 9900, 9990, 9999, 10000};
+    static const double want10[11] = {1, 1, 1, 1, 1, 5, 9, 10, 10, 10, 10};
+    static const double want1000[11] = {1, 1, 1, 10, 100, 500, 900, 990, 999, 1000, 1000};
+    double v[1000];
+    for (int i = 0; i < 11; i++)
+    {
+        for (int k = 0; k < 10; k++)
+            v[k] = 10 - k; /* unsorted on purpose */
+        assert_true(rules_percentile(v, 10, q[i]) == want10[i]);
+        for (int k = 0; k < 1000; k++)
+            v[k] = 1000 - k;
+        assert_true(rules_percentile(v, 1000, q[i]) == want1000[i]);
+    }
+    /* CIDR rules of RD-20 */
+    rules_cidr c;
+    uint8_t a[16];
+    int fam;
+    assert_true(rules_parse_cidr("10.1.2.3/8", &c));
+    assert_true(rules_parse_addr("10.200.0.1", 10, &fam, a));
+    assert_true(rules_cidr_match(&c, fam, a));
+    assert_true(rules_parse_addr("::ffff:10.0.0.1", 15, &fam, a));
+    assert_int_equal(fam, 4);
+    assert_true(rules_cidr_match(&c, fam, a));
+    assert_true(rules_parse_cidr("2001:db8::/32", &c));
+    assert_false(rules_cidr_match(&c, fam, a));
+    assert_true(rules_parse_cidr("192.0.2.53", &c));
+    assert_int_equal(c.prefix, 32);
+    assert_false(rules_parse_cidr("10.0.0.0/33", &c));
+    assert_false(rules_parse_cidr("10.0.0.0/", &c));
+    assert_false(rules_parse_cidr("x", &c));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_validation_cases), cmocka_unit_test(test_all_errors),
         cmocka_unit_test(test_limits),           cmocka_unit_test(test_profile_crud),
         cmocka_unit_test(test_targets),          cmocka_unit_test(test_dimensions),
-        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_bad_input),        cmocka_unit_test(test_percentile_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
