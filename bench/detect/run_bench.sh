@@ -42,10 +42,14 @@ start_service() {
 }
 echo "== warm-up: 10,000 things, one report each"
 start_service
-"$LOADGEN" --port "$PORT" --things 10000 --rate 20000 --duration 0.5 --base-id 1000000 > /dev/null
+RSS0=$(awk '/VmRSS/{print $2}' "/proc/$SPID/status")
+"$LOADGEN" --port "$PORT" --things 10000 --rate 5000 --duration 2 --base-id 1000000 > /dev/null
+sleep 1
 RSS=$(awk '/VmRSS/{print $2}' "/proc/$SPID/status")
-curl -s "http://127.0.0.1:$HTTP/service/counters" | tr ',' '\n' | grep -E '"(things|thing_state_bytes)"' | tr '\n' ' '
-echo " (service RSS ${RSS} kB)"
+C=$(curl -s "http://127.0.0.1:$HTTP/service/counters")
+T=$(echo "$C" | sed -n 's/.*"things":\([0-9]*\).*/\1/p')
+B=$(echo "$C" | sed -n 's/.*"thing_state_bytes":\([0-9]*\).*/\1/p')
+echo "things=$T thing_state_bytes=$B -> $((B / T)) bytes per thing; service RSS ${RSS0} kB -> ${RSS} kB"
 cpu() { awk '{printf "%.2f", ($14+$15)/100}' "/proc/$SPID/stat"; }
 phase() { # name, loadgen args...
     name=$1; shift
@@ -57,6 +61,8 @@ phase() { # name, loadgen args...
     awk -v a="$after" -v b="$before" -v n="$n" 'BEGIN { if (n > 0) printf "service CPU %.2f s for %d reports = %.1f us/report -> %.0f reports/s per core\n", a-b, n, (a-b)*1e6/n, n/(a-b) }'
 }
 phase "maximum rate, $SECS s (JSON, full short-key report, 13 datapoints)" --rate 0 --duration "$SECS" --base-id 2000000
+phase "2,000 reports/s, $SECS s: latency publish -> ACCEPTED" --rate 2000 --duration "$SECS" --base-id 2500000
+phase "5,000 reports/s, $SECS s: latency publish -> ACCEPTED" --rate 5000 --duration "$SECS" --base-id 2700000
 phase "10,000 reports/s (half of 20,000), $SECS s: latency publish -> ACCEPTED" --rate 10000 --duration "$SECS" --base-id 3000000
 phase "20,000 reports/s paced, $SECS s" --rate 20000 --duration "$SECS" --base-id 4000000
 phase "CBOR, maximum rate, $SECS s" --rate 0 --duration "$SECS" --base-id 5000000 --format cbor

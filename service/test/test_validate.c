@@ -7,6 +7,7 @@
 
 #include "golden_cases.h"
 #include "itest.h"
+#include "config.h"
 #include "reply.h"
 #include "report.h"
 
@@ -432,14 +433,62 @@ static void test_number_conformance(void **state)
     assert_true(custom_number_conforms(0.3));
 }
 
+static void test_config(void **state)
+{
+    (void) state;
+    char path[] = "/tmp/detect-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fprintf(f, "# comment\nbroker = mqtt.example:8883\nstrict = true\nthrottle-seconds 60\n"
+               "http = [::1]:9000\nretention-days=7\n");
+    fclose(f);
+    detect_config c;
+    config_defaults(&c);
+    char err[256];
+    char a0[] = "--config", a2[] = "--throttle-seconds", a3[] = "0", a4[] = "--duplicate-reply";
+    char *argv[] = {a0, path, a2, a3, a4};
+    assert_int_equal(config_parse_args(&c, 5, argv, err, sizeof err), 0);
+    assert_string_equal(c.broker_host, "mqtt.example");
+    assert_int_equal(c.broker_port, 8883);
+    assert_int_equal(c.strict, 1);
+    assert_int_equal(c.throttle_seconds, 0); /* command line overrides the file */
+    assert_int_equal(c.duplicate_reply, 1);
+    assert_string_equal(c.http_addr, "::1");
+    assert_int_equal(c.http_port, 9000);
+    assert_int_equal(c.retention_days, 7);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "no-such-option = 1\n");
+    fclose(f);
+    config_defaults(&c);
+    assert_int_equal(config_parse_args(&c, 2, argv, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no-such-option"));
+    char b0[] = "--throttle-tolerance", b1[] = "51";
+    char *bad[] = {b0, b1};
+    config_defaults(&c);
+    assert_int_equal(config_parse_args(&c, 2, bad, err, sizeof err), -1);
+    char h0[] = "--help";
+    char *help[] = {h0};
+    assert_int_equal(config_parse_args(&c, 1, help, err, sizeof err), 1);
+    remove(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_golden_all_variants), cmocka_unit_test(test_trailing_nul),
-        cmocka_unit_test(test_cbor_vectors),        cmocka_unit_test(test_cbor_edge),
-        cmocka_unit_test(test_big_lists),           cmocka_unit_test(test_derivation),
-        cmocka_unit_test(test_type_mismatch),       cmocka_unit_test(test_responses),
-        cmocka_unit_test(test_topics_and_names),    cmocka_unit_test(test_number_conformance),
+        cmocka_unit_test(test_golden_all_variants),
+        cmocka_unit_test(test_trailing_nul),
+        cmocka_unit_test(test_cbor_vectors),
+        cmocka_unit_test(test_cbor_edge),
+        cmocka_unit_test(test_big_lists),
+        cmocka_unit_test(test_derivation),
+        cmocka_unit_test(test_type_mismatch),
+        cmocka_unit_test(test_responses),
+        cmocka_unit_test(test_topics_and_names),
+        cmocka_unit_test(test_number_conformance),
+        cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
