@@ -17,7 +17,8 @@ typedef struct
     const char *partition;
     const char *region;
     const char *account_id;
-    /* clock in ms (the service's, so that its test clock applies); NULL = real time */
+    /* clock in ms (the service's, so that its test clock applies); NULL = real time; a
+     * callback answering 0 means "no time yet": the sweep waits, the rest uses real time */
     int64_t (*now_ms)(void *ctx);
     void *now_ctx;
     /* custom-metric type lookup (PD-13 registry); NULL = no custom metrics */
