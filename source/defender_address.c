@@ -15,68 +15,61 @@
 /** @brief Longest IP text accepted by the parser ("ffff:...:255.255.255.255" is 45). */
 #define IP_TEXT_MAX_LENGTH 45U
 
+/** @brief Hexadecimal digits, shared by the IPv6 formatter and parser. */
+static const char hexDigits[] = "0123456789abcdef";
+
+/**
+ * @brief Writes a number in decimal through DefenderReport_FormatUint.
+ * @param[in] value The number.
+ * @param[out] pText Room for its digits.
+ * @return Number of digits.
+ */
+static size_t Decimal(uint32_t value, char *pText)
+{
+    size_t digits = 1U;
+    uint32_t rest;
+
+    for (rest = value; rest >= 10U; rest /= 10U)
+    {
+        digits++;
+    }
+    return DefenderReport_FormatUint(value, &pText[digits]);
+}
+
 /**
  * @brief Writes a dotted quad.
  * @param[in] pBytes Four bytes.
- * @param[out] pText At least 15 bytes.
+ * @param[out] pText At least 16 bytes.
  * @return Length.
  */
 static size_t FormatIpv4(const uint8_t *pBytes, char *pText)
 {
     size_t length = 0U;
     size_t i;
-    uint32_t octet;
 
     for (i = 0U; i < 4U; i++)
     {
-        octet = pBytes[i];
-        if (octet >= 100U)
-        {
-            pText[length++] = (char) ('0' + (octet / 100U));
-            octet %= 100U;
-            pText[length++] = (char) ('0' + (octet / 10U));
-        }
-        else if (octet >= 10U)
-        {
-            pText[length++] = (char) ('0' + (octet / 10U));
-        }
-        else
-        {
-            /* One digit. */
-        }
-        pText[length++] = (char) ('0' + (octet % 10U));
+        length += Decimal(pBytes[i], &pText[length]);
         pText[length++] = '.';
     }
     return length - 1U;
 }
 
 /**
- * @brief Tells whether an IPv6 address is IPv4-mapped (::ffff:a.b.c.d).
- * @param[in] pBytes Sixteen bytes.
- * @return true when mapped.
- */
-static bool IsMapped(const uint8_t *pBytes)
-{
-    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFFU, 0xFFU};
-
-    return memcmp(pBytes, prefix, sizeof(prefix)) == 0;
-}
-
-/**
  * @brief Writes an IPv6 address in RFC 5952 form (mapped addresses as ::ffff:a.b.c.d).
  * @param[in] pBytes Sixteen bytes.
- * @param[out] pText At least 40 bytes.
+ * @param[in] mapped The address is IPv4-mapped.
+ * @param[out] pText At least 46 bytes.
  * @return Length.
  */
-static size_t FormatIpv6(const uint8_t *pBytes, char *pText)
+static size_t FormatIpv6(const uint8_t *pBytes, bool mapped, char *pText)
 {
-    static const char hexDigits[] = "0123456789abcdef";
     size_t bestStart = IPV6_GROUPS;
     size_t bestLength = 1U;
     size_t runLength = 0U;
     size_t length = 0U;
     size_t i;
-    int shift;
+    uint32_t shift;
     uint32_t group;
 
     for (i = 0U; i < IPV6_GROUPS; i++)
@@ -88,19 +81,19 @@ static size_t FormatIpv6(const uint8_t *pBytes, char *pText)
             bestStart = i + 1U - runLength;
         }
     }
-    if (bestStart == IPV6_GROUPS)
-    {
-        bestLength = 0U;
-    }
     for (i = 0U; i < IPV6_GROUPS; i++)
     {
         if (i == bestStart)
         {
-            pText[length++] = ':';
+            /* `::`; the next group writes no separator. */
             pText[length++] = ':';
             i += bestLength - 1U;
+            if (i == (IPV6_GROUPS - 1U))
+            {
+                pText[length++] = ':';
+            }
         }
-        else if ((i == 6U) && IsMapped(pBytes))
+        else if ((i == 6U) && mapped)
         {
             pText[length++] = ':';
             length += FormatIpv4(&pBytes[12], &pText[length]);
@@ -108,128 +101,95 @@ static size_t FormatIpv6(const uint8_t *pBytes, char *pText)
         }
         else
         {
-            if ((i != 0U) && (i != (bestStart + bestLength)))
+            if (i != 0U)
             {
                 pText[length++] = ':';
             }
             group = ((uint32_t) pBytes[2U * i] << 8) | pBytes[(2U * i) + 1U];
-            for (shift = 12; shift > 0; shift -= 4)
+            for (shift = 12U; shift <= 12U; shift -= 4U)
             {
-                if ((group >> (uint32_t) shift) != 0U)
+                if (((group >> shift) != 0U) || (shift == 0U))
                 {
-                    pText[length++] = hexDigits[(group >> (uint32_t) shift) & 0x0FU];
+                    pText[length++] = hexDigits[(group >> shift) & 0x0FU];
                 }
             }
-            pText[length++] = hexDigits[group & 0x0FU];
         }
     }
     return length;
 }
 
-/**
- * @brief Writes an address without port.
- * @param[in] pAddress The address.
- * @param[in] mappedAsIpv4 Write IPv4-mapped IPv6 addresses as IPv4.
- * @param[out] pText At least 46 bytes.
- * @return Length, or 0 for an invalid family.
- */
-static size_t FormatAddress(const DefenderIpAddress_t *pAddress, bool mappedAsIpv4, char *pText)
+size_t DefenderReport_FormatAddress(const DefenderIpAddress_t *pAddress, uint32_t port, char *pText)
 {
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFFU, 0xFFU};
+    bool remote = port <= 0xFFFFU;
+    bool mapped = memcmp(pAddress->bytes, prefix, sizeof(prefix)) == 0;
+    bool bracket = remote && !mapped;
     size_t length = 0U;
 
-    if (pAddress->family == 4U)
+    if ((pAddress->family == 4U) || ((pAddress->family == 6U) && mapped && remote))
     {
-        length = FormatIpv4(pAddress->bytes, pText);
+        length = FormatIpv4(&pAddress->bytes[(pAddress->family == 4U) ? 0U : 12U], pText);
     }
     else if (pAddress->family == 6U)
     {
-        if (mappedAsIpv4 && IsMapped(pAddress->bytes))
+        pText[0] = '[';
+        length = FormatIpv6(pAddress->bytes, mapped, bracket ? &pText[1] : pText);
+        if (bracket)
         {
-            length = FormatIpv4(&pAddress->bytes[12], pText);
-        }
-        else
-        {
-            length = FormatIpv6(pAddress->bytes, pText);
+            length++;
+            pText[length++] = ']';
         }
     }
     else
     {
         /* Invalid family: length stays 0. */
     }
-    return length;
-}
-
-size_t DefenderReport_FormatRemote(const DefenderIpAddress_t *pAddress, uint16_t port, char *pText)
-{
-    size_t length;
-    size_t digits;
-    bool bracket = (pAddress->family == 6U) && !IsMapped(pAddress->bytes);
-    char portText[DEFENDER_REPORT_UINT_TEXT_SIZE];
-
-    length = FormatAddress(pAddress, true, bracket ? &pText[1] : pText);
-    if (length != 0U)
+    if ((length != 0U) && remote)
     {
-        if (bracket)
-        {
-            pText[0] = '[';
-            length++;
-            pText[length++] = ']';
-        }
         pText[length++] = ':';
-        digits = DefenderReport_FormatUint(port, &portText[sizeof(portText)]);
-        (void) memcpy(&pText[length], &portText[sizeof(portText) - digits], digits);
-        length += digits;
+        length += Decimal(port, &pText[length]);
     }
     return length;
 }
 
 /**
- * @brief Copies text to a caller's buffer with a terminator.
- * @param[in] pText Text.
- * @param[in] length Its length (0: nothing to copy).
+ * @brief Formats an address (with port unless port is DEFENDER_REPORT_NO_PORT) into a
+ * caller's buffer with a terminator.
+ * @param[in] pAddress The address.
+ * @param[in] port Port, or DEFENDER_REPORT_NO_PORT.
  * @param[out] pBuffer Destination.
  * @param[in] bufferSize Its size.
- * @return length, or 0 when it is 0 or does not fit with the terminator.
+ * @return Length, or 0 when invalid or it does not fit with the terminator.
  */
-static size_t CopyOut(const char *pText, size_t length, char *pBuffer, size_t bufferSize)
+static size_t FormatOut(const DefenderIpAddress_t *pAddress, uint32_t port, char *pBuffer,
+                        size_t bufferSize)
 {
-    size_t result = 0U;
+    char text[DEFENDER_REPORT_ADDRESS_TEXT_SIZE];
+    size_t length = 0U;
 
-    if ((length != 0U) && (length < bufferSize))
+    if ((pAddress != NULL) && (pBuffer != NULL))
     {
-        (void) memcpy(pBuffer, pText, length);
-        pBuffer[length] = '\0';
-        result = length;
+        length = DefenderReport_FormatAddress(pAddress, port, text);
+        length = (length < bufferSize) ? length : 0U;
+        if (length != 0U)
+        {
+            (void) memcpy(pBuffer, text, length);
+            pBuffer[length] = '\0';
+        }
     }
-    return result;
+    return length;
 }
 
 size_t Defender_FormatRemoteAddress(const DefenderIpAddress_t *pAddress, uint16_t port,
                                     char *pBuffer, size_t bufferSize)
 {
-    char text[DEFENDER_REPORT_ADDRESS_TEXT_SIZE];
-    size_t length = 0U;
-
-    if ((pAddress != NULL) && (pBuffer != NULL))
-    {
-        length = DefenderReport_FormatRemote(pAddress, port, text);
-        length = CopyOut(text, length, pBuffer, bufferSize);
-    }
-    return length;
+    return FormatOut(pAddress, port, pBuffer, bufferSize);
 }
 
 size_t Defender_FormatIpAddress(const DefenderIpAddress_t *pAddress, char *pBuffer,
                                 size_t bufferSize)
 {
-    char text[DEFENDER_REPORT_ADDRESS_TEXT_SIZE];
-    size_t length = 0U;
-
-    if ((pAddress != NULL) && (pBuffer != NULL))
-    {
-        length = FormatAddress(pAddress, false, text);
-        length = CopyOut(text, length, pBuffer, bufferSize);
-    }
-    return length;
+    return FormatOut(pAddress, DEFENDER_REPORT_NO_PORT, pBuffer, bufferSize);
 }
 
 /**
@@ -280,23 +240,12 @@ static bool ParseIpv4(const char *pText, size_t length, uint8_t *pBytes)
  */
 static uint32_t HexValue(char c)
 {
-    uint32_t value = 16U;
+    uint32_t value = 0U;
 
-    if ((c >= '0') && (c <= '9'))
+    /* Upper case letters match as lower case; control characters never match. */
+    while ((value < 16U) && ((c < '0') || (hexDigits[value] != (char) (c | 0x20))))
     {
-        value = (uint32_t) (c - '0');
-    }
-    else if ((c >= 'a') && (c <= 'f'))
-    {
-        value = (uint32_t) (c - 'a') + 10U;
-    }
-    else if ((c >= 'A') && (c <= 'F'))
-    {
-        value = (uint32_t) (c - 'A') + 10U;
-    }
-    else
-    {
-        /* Not a digit. */
+        value++;
     }
     return value;
 }
@@ -315,7 +264,7 @@ static bool ParseIpv6(const char *pText, size_t length, uint8_t *pBytes)
     size_t out = 0U;
     size_t gap = NO_GAP; /* Where `::` was seen. */
     size_t token = 0U;
-    size_t hexDigits = 0U;
+    size_t hexCount = 0U;
     uint32_t value = 0U;
     uint32_t digit;
     bool valid = true;
@@ -337,13 +286,13 @@ static bool ParseIpv6(const char *pText, size_t length, uint8_t *pBytes)
         if (digit < 16U)
         {
             value = (value << 4) | digit;
-            hexDigits++;
-            valid = hexDigits <= 4U;
+            hexCount++;
+            valid = hexCount <= 4U;
         }
         else if (c == ':')
         {
             token = i;
-            if (hexDigits == 0U)
+            if (hexCount == 0U)
             {
                 valid = (gap == NO_GAP);
                 gap = out;
@@ -356,7 +305,7 @@ static bool ParseIpv6(const char *pText, size_t length, uint8_t *pBytes)
                     pBytes[out++] = (uint8_t) (value >> 8);
                     pBytes[out++] = (uint8_t) value;
                 }
-                hexDigits = 0U;
+                hexCount = 0U;
                 value = 0U;
             }
         }
@@ -365,11 +314,11 @@ static bool ParseIpv6(const char *pText, size_t length, uint8_t *pBytes)
             valid = (c == '.') && ((out + 4U) <= 16U) &&
                     ParseIpv4(&pText[token], length - token, &pBytes[out]);
             out += 4U;
-            hexDigits = 0U;
+            hexCount = 0U;
             done = true;
         }
     }
-    if (valid && (hexDigits != 0U))
+    if (valid && (hexCount != 0U))
     {
         valid = (out + 2U) <= 16U;
         if (valid)

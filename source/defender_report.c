@@ -566,8 +566,8 @@ static void EncodeEntry(DefenderReportWriter_t *pWriter, const DefenderReportCon
         pConnection = &pContent->connections.pEntries[index];
         pName = pConnection->localInterface;
         port = pConnection->localPort;
-        addressLength = DefenderReport_FormatRemote(&pConnection->remoteAddress,
-                                                    pConnection->remotePort, address);
+        addressLength = DefenderReport_FormatAddress(&pConnection->remoteAddress,
+                                                     pConnection->remotePort, address);
         pWriter->invalid = pWriter->invalid || (addressLength == 0U);
     }
     else

@@ -133,14 +133,19 @@ size_t DefenderReport_FormatUint(uint64_t value, char *pEnd);
  */
 void DefenderReport_RoundNumber(double value, DefenderReportNumber_t *pNumber);
 
+/** @brief DefenderReport_FormatAddress: write the address alone (no port). */
+#define DEFENDER_REPORT_NO_PORT 0x10000U
+
 /**
- * @brief Writes `remote_addr` text without terminator.
+ * @brief Writes address text without terminator: `remote_addr` text (IPv4-mapped IPv6 as
+ * IPv4, IPv6 in brackets, `:port`), or with port DEFENDER_REPORT_NO_PORT the address alone.
  * @param[in] pAddress Address (family 4 or 6).
- * @param[in] port Port.
+ * @param[in] port Port 0..65535, or DEFENDER_REPORT_NO_PORT.
  * @param[out] pText At least DEFENDER_REPORT_ADDRESS_TEXT_SIZE bytes.
  * @return Length, or 0 for an invalid family.
  */
-size_t DefenderReport_FormatRemote(const DefenderIpAddress_t *pAddress, uint16_t port, char *pText);
+size_t DefenderReport_FormatAddress(const DefenderIpAddress_t *pAddress, uint32_t port,
+                                    char *pText);
 
 /**
  * @brief Writes a rounded custom number as JSON text as `%.15g` would (integers as
