@@ -255,7 +255,7 @@ static uint32_t HexValue(char c)
  * one `::` at most, an optional dotted quad in the last 32 bits.
  * @param[in] pText Text.
  * @param[in] length Its length.
- * @param[out] pBytes Sixteen bytes (valid only on success).
+ * @param[out] pBytes Sixteen bytes (valid only on success: every byte written then).
  * @return true when valid.
  */
 static bool ParseIpv6(const char *pText, size_t length, uint8_t *pBytes)
@@ -271,7 +271,6 @@ static bool ParseIpv6(const char *pText, size_t length, uint8_t *pBytes)
     bool done = false;
     char c;
 
-    (void) memset(pBytes, 0, 16U);
     if ((length > 0U) && (pText[0] == ':'))
     {
         valid = (length > 1U) && (pText[1] == ':');
@@ -350,8 +349,7 @@ bool Defender_ParseIpAddress(const char *pText, size_t length, DefenderIpAddress
     {
         if (ParseIpv4(pText, length, bytes))
         {
-            family = 4U;
-            (void) memset(&bytes[4], 0, 12U);
+            family = 4U; /* bytes[4..15] are still 0. */
         }
         else if (ParseIpv6(pText, length, bytes))
         {
