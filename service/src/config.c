@@ -189,6 +189,17 @@ static int apply(detect_config *c, const char *k, const char *v, char *err, size
         snprintf(c->reject_all, sizeof c->reject_all, "%s", strcmp(v, "none") ? v : "");
         return 1;
     }
+    if (strcmp(k, "sync") == 0)
+    {
+        NEEDV();
+        if (strcmp(v, "full") != 0 && strcmp(v, "normal") != 0)
+        {
+            snprintf(err, errsz, "--sync takes full or normal");
+            return -1;
+        }
+        c->sync_normal = strcmp(v, "normal") == 0;
+        return 1;
+    }
     if (strcmp(k, "log-level") == 0)
     {
         NEEDV();

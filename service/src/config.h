@@ -28,6 +28,7 @@ typedef struct
     int duplicate_reply;
     int max_payload;
     int retention_days;
+    int sync_normal; /* SQLite synchronous=NORMAL: survives a process kill, not power loss */
     char region[32];
     char account_id[16];
     char partition[16];

@@ -965,7 +965,7 @@ detect_http *http_start(detect_service *svc, int (*mqtt_connected)(void *), void
         free(h);
         return NULL;
     }
-    h->db = store_sqlite_open(svc->cfg.db_path, 0, err, errsz);
+    h->db = store_sqlite_open(svc->cfg.db_path, 0, svc->cfg.sync_normal, err, errsz);
     if (h->db == NULL)
     {
         free(h->creds);

@@ -778,7 +778,7 @@ int service_init(detect_service *s, const detect_config *cfg, char *err, size_t 
     atomic_store(&s->reject_mode, strcmp(cfg->reject_all, "invalid") == 0     ? 1
                                   : strcmp(cfg->reject_all, "throttled") == 0 ? 2
                                                                               : 0);
-    s->db = store_sqlite_open(cfg->db_path, 1, err, errsz);
+    s->db = store_sqlite_open(cfg->db_path, 1, cfg->sync_normal, err, errsz);
     if (s->db == NULL)
         return -1;
     if (s->db->ops->load_things(s->db, load_thing_cb, s) != STORE_OK)

@@ -78,6 +78,6 @@ struct store
 };
 
 /* Opens (creating if needed) an SQLite store. writer=1 for the ingest handle. */
-store *store_sqlite_open(const char *path, int writer, char *err, size_t errsz);
+store *store_sqlite_open(const char *path, int writer, int sync_normal, char *err, size_t errsz);
 
 #endif

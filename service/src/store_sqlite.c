@@ -449,7 +449,7 @@ static const store_ops sq_ops = {
     sq_maintenance,
 };
 
-store *store_sqlite_open(const char *path, int writer, char *err, size_t errsz)
+store *store_sqlite_open(const char *path, int writer, int sync_normal, char *err, size_t errsz)
 {
     sq_store *s = calloc(1, sizeof *s);
     if (s == NULL)
@@ -470,7 +470,8 @@ store *store_sqlite_open(const char *path, int writer, char *err, size_t errsz)
     /* WAL; synchronous=FULL: a COMMIT returns only when the WAL is on stable storage,
      * which is what "committed before ACCEPTED is published" needs. */
     if (sq_exec(s, "PRAGMA journal_mode=WAL") != STORE_OK ||
-        sq_exec(s, "PRAGMA synchronous=FULL") != STORE_OK ||
+        sq_exec(s, sync_normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL") !=
+            STORE_OK ||
         sq_exec(s, "PRAGMA foreign_keys=OFF") != STORE_OK ||
         (writer && sq_exec(s, schema) != STORE_OK))
     {
