@@ -367,6 +367,12 @@ static void create_profile(rules_engine *e, const char *name, const char *body, 
         cJSON_Delete(j);
         return;
     }
+    if (e->nprofiles >= RULES_MAX_PROFILES)
+    {
+        fail(r, 410, "LimitExceededException", "at most %d security profiles", RULES_MAX_PROFILES);
+        cJSON_Delete(j);
+        return;
+    }
     rules_vctx v;
     rules_vctx_init(e, &v);
     rules_errs errs = {0};
@@ -1358,8 +1364,10 @@ static void dims_op(rules_engine *e, const char *method, const char *name, const
     }
     else
     {
-        int stored = 0;
-        if (d == NULL)
+        int stored = 0, limited = d == NULL && e->ndims >= RULES_MAX_DIMENSIONS;
+        if (limited)
+            fail(r, 410, "LimitExceededException", "at most %d dimensions", RULES_MAX_DIMENSIONS);
+        else if (d == NULL)
         {
             rules_dim *nd = realloc(e->dims, (e->ndims + 1) * sizeof *nd);
             if (nd != NULL)
@@ -1387,7 +1395,9 @@ static void dims_op(rules_engine *e, const char *method, const char *name, const
         }
         else
             stored = 1;
-        if (!stored)
+        if (limited)
+            (void) 0;
+        else if (!stored)
             fail(r, 500, "InternalFailureException", "storage error");
         else
         {

@@ -8,11 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RULES_NAME_MAX      128
-#define RULES_MAX_ERRORS    256
-#define RULES_ERRMSG_MAX    2048
-#define RULES_WINDOW_MAX_MS (3600LL * 1000)
-#define RULES_SILENCE_MS    (172800LL * 1000) /* RD-24 */
+#define RULES_NAME_MAX       128
+#define RULES_MAX_ERRORS     256
+#define RULES_ERRMSG_MAX     2048
+#define RULES_WINDOW_MAX_MS  (3600LL * 1000)
+#define RULES_SILENCE_MS     (172800LL * 1000) /* RD-24 */
+#define RULES_MAX_PROFILES   1000              /* bounded memory for what API clients create */
+#define RULES_MAX_DIMENSIONS 100
 
 typedef enum
 {

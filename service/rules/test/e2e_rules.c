@@ -516,9 +516,16 @@ static void check_alerts(void)
         {
             memcpy(s, m.payload, m.len);
             s[m.len] = '\0';
-            if (strstr(s, "\"securityProfileName\":\"net-baseline\"") != NULL)
+            /* profile A covers all things: only sensor-1's alerts are the golden table's (x99
+             * of 7.4 also violates bytes-out-5min) */
+            if (strstr(s, "\"securityProfileName\":\"net-baseline\"") != NULL &&
+                strstr(s, "\"thingName\":\"sensor-1\"") == NULL)
+                ;
+            else if (strstr(s, "\"securityProfileName\":\"net-baseline\"") != NULL)
             {
                 n_a++;
+                if (getenv("RULES_E2E_VERBOSE") != NULL)
+                    fprintf(stderr, "alert: %s\n", s);
                 if (strstr(s, "min-listeners") != NULL)
                     other++;
                 if (strncmp(s,
