@@ -430,11 +430,36 @@ static sqlite3_stmt *cached(rules_engine *e, int which, const char *sql)
 }
 
 static void state_save(rules_engine *e, const rules_thing *th, const rules_profile *p,
-                       const rules_beh *b, const rules_kstate *k)
+                       const rules_beh *b, rules_kstate *k)
 {
     if (rules_tx_begin(e) != 0)
         return;
     sqlite3_stmt *st = NULL;
+    /* a key whose row is known is updated in place (no key index work) */
+    if (k->rowid > 0 &&
+        (st = cached(e, 3,
+                     "UPDATE rules_state SET status=?1, nv=?2, nc=?3, last_dp_ms=?4, vid=?5,"
+                     " start_ms=?6, last_viol_ms=?7, last_value=?8 WHERE rowid=?9")) != NULL)
+    {
+        sqlite3_bind_int(st, 1, k->status);
+        sqlite3_bind_int(st, 2, k->nv);
+        sqlite3_bind_int(st, 3, k->nc);
+        sqlite3_bind_int64(st, 4, k->last_dp_ms);
+        if (k->status)
+        {
+            sqlite3_bind_text(st, 5, k->vid, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 6, k->start_ms);
+            sqlite3_bind_int64(st, 7, k->last_viol_ms);
+            sqlite3_bind_text(st, 8, k->last_value, -1, SQLITE_STATIC);
+        }
+        sqlite3_bind_int64(st, 9, k->rowid);
+        int rc = sqlite3_step(st);
+        int changed = rc == SQLITE_DONE && sqlite3_changes(e->db) == 1;
+        sqlite3_reset(st);
+        if (changed)
+            return;
+        k->rowid = 0;
+    }
     if ((st = cached(e, 0,
                      "INSERT OR REPLACE INTO rules_state(thing, profile, behavior, status, nv,"
                      " nc, last_dp_ms, vid, start_ms, last_viol_ms, last_value)"
@@ -457,6 +482,8 @@ static void state_save(rules_engine *e, const rules_thing *th, const rules_profi
         if (sqlite3_step(st) != SQLITE_DONE)
             fprintf(stderr, "defender-detect rules: cannot save state: %s\n",
                     sqlite3_errmsg(e->db));
+        else
+            k->rowid = sqlite3_last_insert_rowid(e->db);
     }
     if (st != NULL)
         sqlite3_reset(st);
@@ -1719,7 +1746,7 @@ static int load_all(rules_engine *e, char *err, size_t errsz)
     /* alarm state */
     if (sqlite3_prepare_v2(e->db,
                            "SELECT thing, profile, behavior, status, nv, nc, last_dp_ms, vid,"
-                           " start_ms, last_viol_ms, last_value FROM rules_state",
+                           " start_ms, last_viol_ms, last_value, rowid FROM rules_state",
                            -1, &st, NULL) == SQLITE_OK)
     {
         while (sqlite3_step(st) == SQLITE_ROW)
@@ -1743,6 +1770,7 @@ static int load_all(rules_engine *e, char *err, size_t errsz)
             k->last_viol_ms = sqlite3_column_int64(st, 9);
             const char *lv = (const char *) sqlite3_column_text(st, 10);
             k->last_value = lv ? strdup(lv) : NULL;
+            k->rowid = sqlite3_column_int64(st, 11);
         }
         sqlite3_finalize(st);
     }

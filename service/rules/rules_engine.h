@@ -45,6 +45,7 @@ typedef struct
     char vid[33];
     int64_t start_ms, last_viol_ms;
     char *last_value;
+    int64_t rowid; /* of its rules_state row, 0 = unknown */
 } rules_kstate;
 
 typedef struct
