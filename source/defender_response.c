@@ -349,6 +349,17 @@ static size_t readDigits(Reader_t *pReader, uint64_t *pValue, bool *pOverflow)
 }
 
 /**
+ * @brief The byte at the read position, without skipping white space (inside a number
+ * white space ends it), or 0 at the end of the input.
+ * @param[in] pReader Reader.
+ * @return The byte.
+ */
+static uint8_t peekRaw(const Reader_t *pReader)
+{
+    return (pReader->position < pReader->length) ? pReader->pIn[pReader->position] : 0U;
+}
+
+/**
  * @brief Reads a JSON number (RFC 8259 grammar).
  * @param[in,out] pReader Reader, at the number.
  * @param[out] pItem ITEM_UINT for a non-negative integer without fraction or exponent
@@ -361,7 +372,7 @@ static void readJsonNumber(Reader_t *pReader, Item_t *pItem)
     uint8_t c;
 
     pReader->position += other ? 1U : 0U;
-    c = peekJson(pReader);
+    c = peekRaw(pReader);
 
     if (c == (uint8_t) '0')
     {
@@ -376,18 +387,18 @@ static void readJsonNumber(Reader_t *pReader, Item_t *pItem)
         /* Integer part read. */
     }
 
-    c = peekJson(pReader);
+    c = peekRaw(pReader);
     if (c == (uint8_t) '.')
     {
         pReader->position++;
         pReader->failed |= (readDigits(pReader, &ignored, &other) == 0U);
         other = true;
-        c = peekJson(pReader);
+        c = peekRaw(pReader);
     }
     if ((c | 0x20U) == (uint8_t) 'e')
     {
         pReader->position++;
-        c = peekJson(pReader);
+        c = peekRaw(pReader);
         pReader->position += ((c == (uint8_t) '+') || (c == (uint8_t) '-')) ? 1U : 0U;
         pReader->failed |= (readDigits(pReader, &ignored, &other) == 0U);
         other = true;

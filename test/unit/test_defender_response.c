@@ -310,6 +310,14 @@ static void test_Defender_ParseResponse_JsonSyntaxErrors(void **state)
         "{\"status\":\"ACCEPTED\",\"x\":\"unterminated}",
         "{\"status\":\"ACCEPTED\"",
         "{\"status\":\"ACCEPTED\" // c\n}",
+        /* White space never splits a number. */
+        "{\"status\":\"ACCEPTED\",\"x\":1 e5}",
+        "{\"status\":\"ACCEPTED\",\"x\":1.5 e5}",
+        "{\"status\":\"ACCEPTED\",\"x\":1 .5}",
+        "{\"status\":\"ACCEPTED\",\"x\":- 5}",
+        "{\"status\":\"ACCEPTED\",\"x\":1e +5}",
+        "{\"status\":\"ACCEPTED\",\"reportId\":12 .0}",
+        "{\"status\":\"ACCEPTED\",\"timestamp\":12 e3}",
     };
     size_t i;
 
