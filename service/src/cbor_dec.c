@@ -125,51 +125,67 @@ static int read_text(cctx *c, uint8_t ai, int want_text, const char **out, uint3
         c->p += len;
         return 1;
     }
-    /* chunked: total content cannot exceed the remaining input */
-    size_t cap = (size_t) (c->end - c->p);
-    uint8_t *buf = arena_alloc(c->a, cap + 1);
-    if (buf == NULL)
-    {
-        cfail(c, "out of memory");
-        return 0;
-    }
-    size_t used = 0;
+    /* chunked: a first pass validates the chunks and sums their lengths, so that the copy
+     * takes exactly the content size (memory stays proportional to the input) */
     uint8_t major = want_text ? 3 : 2;
-    for (;;)
+    const uint8_t *start = c->p;
+    size_t total = 0;
+    for (int pass = 0; pass < 2; pass++)
     {
-        if (c->p >= c->end)
+        uint8_t *buf = NULL;
+        if (pass == 1)
         {
-            cfail(c, "truncated chunked string");
-            return 0;
+            buf = arena_alloc(c->a, total + 1);
+            if (buf == NULL)
+            {
+                cfail(c, "out of memory");
+                return 0;
+            }
+            c->p = start;
         }
-        uint8_t ib = *c->p++;
-        if (ib == CBOR_BREAK)
-            break;
-        if ((ib >> 5) != major || (ib & 0x1f) == 31)
+        size_t used = 0;
+        for (;;)
         {
-            cfail(c, "bad chunk in indefinite string");
-            return 0;
+            if (c->p >= c->end)
+            {
+                cfail(c, "truncated chunked string");
+                return 0;
+            }
+            uint8_t ib = *c->p++;
+            if (ib == CBOR_BREAK)
+                break;
+            if ((ib >> 5) != major || (ib & 0x1f) == 31)
+            {
+                cfail(c, "bad chunk in indefinite string");
+                return 0;
+            }
+            uint64_t cl;
+            int ci;
+            if (!read_arg(c, ib & 0x1f, &cl, &ci))
+                return 0;
+            if (cl > (uint64_t) (c->end - c->p))
+            {
+                cfail(c, "truncated string chunk");
+                return 0;
+            }
+            if (pass == 0 && want_text && !utf8_valid(c->p, (size_t) cl))
+            {
+                cfail(c, "invalid UTF-8 in text chunk");
+                return 0;
+            }
+            if (pass == 1)
+                memcpy(buf + used, c->p, (size_t) cl);
+            used += (size_t) cl;
+            c->p += cl;
         }
-        uint64_t cl;
-        int ci;
-        if (!read_arg(c, ib & 0x1f, &cl, &ci))
-            return 0;
-        if (cl > (uint64_t) (c->end - c->p))
+        if (pass == 0)
         {
-            cfail(c, "truncated string chunk");
-            return 0;
+            total = used;
+            continue;
         }
-        if (want_text && !utf8_valid(c->p, (size_t) cl))
-        {
-            cfail(c, "invalid UTF-8 in text chunk");
-            return 0;
-        }
-        memcpy(buf + used, c->p, (size_t) cl);
-        used += (size_t) cl;
-        c->p += cl;
+        *out = (const char *) buf;
+        *out_len = (uint32_t) used;
     }
-    *out = (const char *) buf;
-    *out_len = (uint32_t) used;
     return 1;
 }
 

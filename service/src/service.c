@@ -684,7 +684,7 @@ static void *worker_main(void *arg)
 {
     detect_service *s = arg;
     arena a;
-    arena_init(&a, 0);
+    arena_init(&a, 512u * 1024u * 1024u); /* safety net; batches are cut far below */
     strbuf dpjson;
     sb_init(&dpjson, 4u * 1024u * 1024u);
     batch_item *items = NULL;

@@ -227,6 +227,34 @@ static void test_cbor_edge(void **state)
     free(j);
 }
 
+static void test_cbor_memory_bound(void **state)
+{
+    (void) state;
+    /* {"a": [ "" x 60000 as indefinite strings ]}: memory must stay proportional */
+    size_t n = 60000;
+    uint8_t *b = malloc(2 * n + 16);
+    assert_non_null(b);
+    size_t o = 0;
+    b[o++] = 0xa1;
+    b[o++] = 0x61;
+    b[o++] = 'a';
+    b[o++] = 0x9f;
+    for (size_t i = 0; i < n; i++)
+    {
+        b[o++] = 0x7f;
+        b[o++] = 0xff;
+    }
+    b[o++] = 0xff;
+    arena a;
+    arena_init(&a, 0);
+    dom_error err;
+    dnode *root = cbor_decode(&a, b, o, &err);
+    assert_non_null(root);
+    assert_true(a.total < 16u * 1024u * 1024u);
+    arena_free(&a);
+    free(b);
+}
+
 static void test_big_lists(void **state)
 {
     (void) state;
@@ -489,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_topics_and_names),
         cmocka_unit_test(test_number_conformance),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_cbor_memory_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
