@@ -87,13 +87,6 @@ int rules_exec(rules_engine *e, const char *sql)
     return 0;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int rules_tx_begin(rules_engine *e)
 {
     if (e->in_tx)
@@ -101,20 +94,7 @@ int rules_tx_begin(rules_engine *e)
     if (rules_exec(e, "BEGIN IMMEDIATE") != 0)
         return -1;
     e->in_tx = 1;
-    e->tx_start_ms = mono_ms();
     return 0;
-}
-
-/* Report path: state and events of consecutive reports share one transaction for up to
- * RULES_GROUP_COMMIT_MS (the sweep thread commits what is left); alerts follow commits. */
-static void rules_end_report(rules_engine *e)
-{
-    if (e->in_tx && e->started && mono_ms() - e->tx_start_ms < RULES_GROUP_COMMIT_MS)
-    {
-        rules_unlock(e);
-        return;
-    }
-    rules_end(e);
 }
 
 void rules_end(rules_engine *e)
@@ -1356,7 +1336,7 @@ void rules_on_report(rules_engine *e, const char *thing, size_t thing_len, int64
         if (th != NULL)
             process(e, th, received_ms, dps, ndps, 0);
     }
-    rules_end_report(e);
+    rules_end(e); /* commits now: never holds the write lock into the service's next batch */
 }
 
 void rules_accept_hook(void *ctx, const char *thing, size_t thing_len, uint64_t report_id,
@@ -1943,8 +1923,6 @@ static void *tick_main(void *arg)
             struct timespec part = {ts.tv_sec / 10,
                                     (ts.tv_nsec + (ts.tv_sec % 10) * 1000000000L) / 10};
             nanosleep(&part, NULL);
-            rules_lock(e);
-            rules_end(e); /* group commit of the report path */
             pthread_mutex_lock(&e->amu);
             int stop = e->stopping;
             pthread_mutex_unlock(&e->amu);

@@ -62,8 +62,7 @@ typedef struct
     uint32_t idx;
 } rules_slot;
 
-#define RULES_TR_MAX          64
-#define RULES_GROUP_COMMIT_MS 50
+#define RULES_TR_MAX 64
 
 typedef struct rules_thing
 {
@@ -104,7 +103,6 @@ struct rules_engine
     pthread_mutex_t mu;
     sqlite3 *db;
     int in_tx;
-    int64_t tx_start_ms;
     sqlite3_stmt *stmts[4];
     int notify_pending;
     rules_profile **profiles;
