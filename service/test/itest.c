@@ -165,8 +165,13 @@ int it_service_start(it_service *s, const char *exe, const it_broker *b, const c
         argv[n++] = extra[i];
     argv[n] = NULL;
     s->pid = spawn(argv, s->log);
-    if (s->pid <= 0 || wait_port(s->http_port, 5000) != 0)
+    if (s->pid <= 0)
         return -1;
+    if (wait_port(s->http_port, 5000) != 0)
+    {
+        it_service_stop(s, SIGKILL, 1000);
+        return -1;
+    }
     /* wait until subscribed to the broker */
     int64_t end = it_now_ms() + 5000;
     while (it_now_ms() < end)
@@ -182,6 +187,7 @@ int it_service_start(it_service *s, const char *exe, const it_broker *b, const c
         }
         it_sleep_ms(20);
     }
+    it_service_stop(s, SIGKILL, 1000);
     return -1;
 }
 

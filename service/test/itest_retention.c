@@ -63,11 +63,18 @@ int main(int argc, char **argv)
     const char *args[] = {"--test-hooks", "--retention-days", "1", NULL};
     it_service s;
     if (it_service_start(&s, argv[1], &b, db, args) != 0)
+    {
+        it_broker_stop(&b);
         return 1;
+    }
     it_peer *sub = it_peer_connect(b.port, "$aws/things/ret/defender/metrics/json/+");
     it_peer *pub = it_peer_connect(b.port, NULL);
     if (sub == NULL || pub == NULL)
+    {
+        it_service_stop(&s, SIGTERM, 5000);
+        it_broker_stop(&b);
         return 1;
+    }
     set_clock(s.http_port, T0_MS);
     const char *rep =
         "{\"header\":{\"report_id\":1,\"version\":\"1.0\"},\"metrics\":{\"network_stats\":"

@@ -76,17 +76,24 @@ int main(int argc, char **argv)
     snprintf(db2, sizeof db2, "%s/b.db", b.dir);
     const char *args[] = {"--share-group", "detect", NULL};
     it_service s1, s2;
+    s1.pid = s2.pid = 0;
     if (it_service_start(&s1, argv[1], &b, db1, args) != 0 ||
         it_service_start(&s2, argv[1], &b, db2, args) != 0)
     {
         fprintf(stderr, "cannot start services\n");
+        it_service_stop(&s1, SIGKILL, 1000);
         it_broker_stop(&b);
         return 1;
     }
     it_peer *sub = it_peer_connect(b.port, "$aws/things/+/defender/metrics/json/+");
     it_peer *pub = it_peer_connect(b.port, NULL);
     if (sub == NULL || pub == NULL)
+    {
+        it_service_stop(&s1, SIGKILL, 1000);
+        it_service_stop(&s2, SIGKILL, 1000);
+        it_broker_stop(&b);
         return 1;
+    }
     char topic[128], payload[128];
     for (int i = 0; i < N; i++)
     {
