@@ -36,6 +36,10 @@ struct detect_http
     size_t ncreds;
     int (*mqtt_connected)(void *);
     void *mqtt_ctx;
+    detect_http_ext_fn ext;
+    void (*ext_free)(void *);
+    int (*ext_in_use)(void *, const char *);
+    void *ext_ctx;
 };
 
 typedef struct
@@ -628,7 +632,9 @@ static enum MHD_Result update_custom_metric(detect_http *h, struct MHD_Connectio
 static enum MHD_Result delete_custom_metric(detect_http *h, struct MHD_Connection *c,
                                             const char *name)
 {
-    /* RD-34: an in-use metric would be refused here once security profiles exist */
+    /* RD-34: a metric that a security profile uses is not deleted */
+    if (h->ext_in_use != NULL && h->ext_in_use(h->ext_ctx, name))
+        return bad_request(c, "The custom metric is used by a security profile");
     int r = h->db->ops->custom_delete(h->db, name, service_now_ms(h->svc));
     if (r != STORE_OK && r != STORE_NOT_FOUND)
         return send_error(c, 500, "InternalFailureException", "storage error");
@@ -855,6 +861,36 @@ static enum MHD_Result dispatch(detect_http *h, struct MHD_Connection *c, const 
     }
     if (strcmp(path, "/service/counters") == 0 && get)
         return counters(h, c);
+    if (h->ext != NULL)
+    {
+        strbuf qs;
+        sb_init(&qs, 16384);
+        for (size_t i = 0; i < q.n; i++)
+        {
+            if (i > 0)
+                sb_putc(&qs, '&');
+            sb_puts(&qs, q.kv[i].key);
+            if (q.kv[i].value != NULL)
+            {
+                sb_putc(&qs, '=');
+                sb_puts(&qs, q.kv[i].value);
+            }
+        }
+        int status = 0;
+        char *resp = NULL;
+        const char *etype = NULL;
+        int handled = !qs.oom && h->ext(h->ext_ctx, method, path, q.n ? sb_cstr(&qs) : NULL,
+                                        rc->body.data, rc->body.len, &status, &resp, &etype);
+        sb_free(&qs);
+        if (handled)
+        {
+            enum MHD_Result r = send_body(c, status > 0 ? (unsigned) status : 500,
+                                          resp != NULL ? resp : "{}", etype);
+            if (resp != NULL)
+                (h->ext_free ? h->ext_free : free)(resp);
+            return r;
+        }
+    }
     return send_error(c, 404, "UnknownOperationException", "unknown operation");
 }
 
@@ -1043,6 +1079,15 @@ void http_set_mqtt(detect_http *h, int (*mqtt_connected)(void *), void *mqtt_ctx
 {
     h->mqtt_ctx = mqtt_ctx;
     h->mqtt_connected = mqtt_connected;
+}
+
+void http_set_extension(detect_http *h, detect_http_ext_fn handle, void (*free_fn)(void *),
+                        int (*metric_in_use)(void *ctx, const char *metric), void *ctx)
+{
+    h->ext_ctx = ctx;
+    h->ext_free = free_fn;
+    h->ext_in_use = metric_in_use;
+    h->ext = handle;
 }
 
 void http_stop(detect_http *h)
