@@ -98,6 +98,7 @@ bool TestBroker_Start(TestBroker_t *pBroker, const TestBrokerOptions_t *pOptions
         return false;
     }
     fprintf(pFile, "per_listener_settings false\nallow_anonymous true\npersistence false\n");
+    fprintf(pFile, "set_tcp_nodelay true\n");
     fprintf(pFile, "log_dest stderr\nlog_type error\nlog_type warning\n");
     fprintf(pFile, "listener %u 127.0.0.1\n", (unsigned) pBroker->port);
     if ((pOptions != NULL) && (pOptions->pCertFile != NULL))

@@ -13,6 +13,8 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
+#include "test_scale.h"
+
 #include "defender_report.h"
 
 static uint64_t rngState = 0x1234567887654321ULL;
@@ -250,7 +252,7 @@ static void test_Defender_ParseIpAddress_MatchesInetPton(void **state)
         AssertParseLikeInetPton(cases[i]);
     }
     rngState = 2024;
-    for (i = 0; i < 300000; i++)
+    for (i = 0; i < TestScale(300000UL); i++)
     {
         size_t length = RandBelow(24);
         for (j = 0; j < length; j++)
@@ -261,7 +263,7 @@ static void test_Defender_ParseIpAddress_MatchesInetPton(void **state)
         AssertParseLikeInetPton(text);
     }
     /* Mutations of valid texts. */
-    for (i = 0; i < 200000; i++)
+    for (i = 0; i < TestScale(200000UL); i++)
     {
         memset(&address, 0, sizeof(address));
         address.family = (RandBelow(3) == 0) ? 4 : 6;

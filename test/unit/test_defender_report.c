@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "test_scale.h"
 #include <math.h>
 
 #include <cbor.h>
@@ -1307,7 +1309,7 @@ static void test_DefenderReport_RoundNumber_CompactConforms(void **state)
 
     (void) state;
     rngState = 777;
-    for (i = 0; i < 1000000; i++)
+    for (i = 0; (unsigned long) i < TestScale(1000000UL); i++)
     {
         if (i < (int) (sizeof(fixed) / sizeof(fixed[0])))
         {

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "test_scale.h"
+
 #include <cbor.h>
 #include <cjson/cJSON.h>
 
@@ -1487,7 +1489,7 @@ static void test_Defender_ParseResponse_CrossCheckJson(void **state)
 
     (void) state;
     srand(12345);
-    for (round = 0; round < 3000; round++)
+    for (round = 0; (unsigned long) round < TestScale(3000UL); round++)
     {
         Model_t model;
         char *pText;
@@ -1533,7 +1535,7 @@ static void test_Defender_ParseResponse_CrossCheckCbor(void **state)
 
     (void) state;
     srand(54321);
-    for (round = 0; round < 3000; round++)
+    for (round = 0; (unsigned long) round < TestScale(3000UL); round++)
     {
         Model_t model;
         unsigned char *pBytes = NULL;
