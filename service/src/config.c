@@ -23,6 +23,8 @@ void config_defaults(detect_config *c)
     c->log_level = 2;
     c->batch_max = 1024;
     c->queue_max_mb = 64;
+    snprintf(c->alert_topic, sizeof c->alert_topic, "defender/detect/alerts");
+    c->max_profiles_per_target = 5;
 }
 
 void config_usage(const char *prog)
@@ -59,6 +61,11 @@ void config_usage(const char *prog)
         "  --log-level error|warn|info|debug\n"
         "  --batch-max N               reports per storage transaction (default 1024)\n"
         "  --queue-max-mb N            ingest queue bound (default 64)\n"
+        "Rules Detect:\n"
+        "  --alert-topic TOPIC         MQTT topic of alerts (default defender/detect/alerts)\n"
+        "  --alert-url URL             also POST alerts in an SNS envelope to this http:// URL\n"
+        "  --thing-groups FILE         registry and static thing groups (JSON)\n"
+        "  --max-profiles-per-target N security profiles per target (default 5)\n"
         "  -h, --help\n",
         prog);
 }
@@ -178,6 +185,10 @@ static int apply(detect_config *c, const char *k, const char *v, char *err, size
     INT("drop-responses", drop_responses, 0, 1000000000)
     INT("batch-max", batch_max, 1, 65536)
     INT("queue-max-mb", queue_max_mb, 1, 65536)
+    STR("alert-topic", alert_topic)
+    STR("alert-url", alert_url)
+    STR("thing-groups", thing_groups)
+    INT("max-profiles-per-target", max_profiles_per_target, 1, 1000)
     if (strcmp(k, "reject-all") == 0)
     {
         NEEDV();

@@ -39,6 +39,10 @@ typedef struct
     int log_level;
     int batch_max;
     int queue_max_mb;
+    char alert_topic[256];       /* Rules Detect alerts: MQTT topic ("" = none) */
+    char alert_url[CFG_PATH];    /* Rules Detect alerts: SNS-envelope HTTP POST */
+    char thing_groups[CFG_PATH]; /* Rules Detect: registry and static thing groups file */
+    int max_profiles_per_target; /* Rules Detect: default 5 */
 } detect_config;
 
 void config_defaults(detect_config *c);
