@@ -6,3 +6,13 @@ if(DEFENDER_BUILD_LINUX)
         LIBS defender defender_test_support PkgConfig::CJSON)
     set_tests_properties(integration_seed_api PROPERTIES TIMEOUT 120 LABELS integration)
 endif()
+
+# The agent library against this project's own service (defender-detect).
+if(DEFENDER_BUILD_LINUX AND DEFENDER_BUILD_SERVICE AND TARGET defender-detect)
+    defender_add_unit_test(NAME integration_seed_vs_detect
+        SOURCES ${PROJECT_SOURCE_DIR}/test/integration/test_seed_vs_detect.c
+                ${PROJECT_SOURCE_DIR}/examples/seed/my_defender_init.c
+        LIBS defender defender_test_support
+        ARGS $<TARGET_FILE:defender-detect>)
+    set_tests_properties(integration_seed_vs_detect PROPERTIES TIMEOUT 120)
+endif()
