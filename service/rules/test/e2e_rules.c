@@ -1,7 +1,7 @@
 /* End to end through the real path: reports published on a real Mosquitto broker, the
  * defender-detect process (ingestion, then Rules Detect), profiles created and events read
  * back through its HTTP API, alerts received on the MQTT alert topic. Every golden case of
- * detect-rules.md section 7.1-7.4, a restart in the middle of alarms, the invalidation
+ * detect-rules.md section 7 (7.1-7.5), a restart in the middle of alarms, the invalidation
  * sweep. Usage: rules_e2e DEFENDER_DETECT MOSQUITTO */
 #include "itest.h"
 
@@ -502,6 +502,98 @@ static void golden_d(void)
     cJSON_Delete(e);
 }
 
+/* 7.5 through the service's HTTP API (custom metrics of 7.3 defined by then). */
+#define VB(metric, crit) "{\"name\":\"b\",\"metric\":\"" metric "\",\"criteria\":{" crit "}}"
+static void golden_validation(void)
+{
+    static const char *const cases[][2] = {
+        {VB("aws:all-bytes-out", "\"comparisonOperator\":\"less-than\",\"value\":{\"count\":"
+                                 "4096},\"durationSeconds\":300"),
+         NULL},
+        {VB("aws:all-bytes-out", "\"comparisonOperator\":\"less-than\",\"value\":{\"count\":"
+                                 "\"4096\"},\"durationSeconds\":300"),
+         NULL},
+        {VB("aws:all-bytes-out", "\"comparisonOperator\":\"less-than\",\"value\":{\"count\":"
+                                 "4096},\"durationSeconds\":120"),
+         "durationSeconds 120 not one of 300, 600, 900, 1800, 3600"},
+        {VB("aws:all-bytes-out", "\"comparisonOperator\":\"in-port-set\",\"value\":{\"ports\":["
+                                 "22]}"),
+         "operator in-port-set not valid for metric aws:all-bytes-out"},
+        {VB("aws:listening-tcp-ports", "\"comparisonOperator\":\"in-port-set\",\"value\":{"
+                                       "\"ports\":[22]},\"durationSeconds\":300"),
+         "durationSeconds not allowed for list-based metric"},
+        {VB("aws:listening-tcp-ports", "\"comparisonOperator\":\"in-port-set\",\"value\":{"
+                                       "\"ports\":[70000]}"),
+         "port 70000 out of range [0,65535]"},
+        {VB("aws:destination-ip-addresses", "\"comparisonOperator\":\"in-cidr-set\",\"value\":{"
+                                            "\"cidrs\":[\"10.0.0.0/33\"]}"),
+         "invalid CIDR 10.0.0.0/33"},
+        {VB("aws:num-established-tcp-connections",
+            "\"comparisonOperator\":\"less-than\",\"value\":{\"count\":3},"
+            "\"consecutiveDatapointsToAlarm\":100000"),
+         "consecutiveDatapointsToAlarm 100000 should be in range[1,10]"},
+        {VB("aws:num-established-tcp-connections",
+            "\"comparisonOperator\":\"less-than\",\"value\":{\"count\":-1}"),
+         "count must be >= 0"},
+        {VB("aws:all-bytes-in", "\"comparisonOperator\":\"less-than-equals\","
+                                "\"statisticalThreshold\":{\"statistic\":\"p95\"},"
+                                "\"durationSeconds\":300"),
+         "statistic p95 not supported"},
+        {VB("aws:all-bytes-in", "\"comparisonOperator\":\"less-than-equals\","
+                                "\"statisticalThreshold\":{\"statistic\":\"p90\"}"),
+         "durationSeconds required with statisticalThreshold"},
+        {VB("aws:listening-udp-ports", "\"comparisonOperator\":\"in-port-set\","
+                                       "\"statisticalThreshold\":{\"statistic\":\"p50\"}"),
+         "statisticalThreshold not valid for metric aws:listening-udp-ports"},
+        {VB("aws:all-bytes-in", "\"comparisonOperator\":\"less-than\",\"value\":{\"count\":1},"
+                                "\"statisticalThreshold\":{\"statistic\":\"p50\"},"
+                                "\"durationSeconds\":300"),
+         "exactly one of value, statisticalThreshold required"},
+        {"{\"name\":\"b\",\"metric\":\"aws:all-bytes-in\",\"metricDimension\":{"
+         "\"dimensionName\":\"d\"},\"criteria\":{\"comparisonOperator\":\"less-than\","
+         "\"value\":{\"count\":1}}}",
+         "metricDimension not supported for metric aws:all-bytes-in"},
+        {VB("battery_pct", "\"comparisonOperator\":\"in-set\",\"value\":{\"numbers\":[1]}"),
+         "operator in-set not valid for metric type number"},
+        {VB("undefined_metric", "\"comparisonOperator\":\"less-than\",\"value\":{\"number\":1}"),
+         "unknown metric undefined_metric"},
+        {VB("aws:all-bytes-in", "\"mlDetectionConfig\":{\"confidenceLevel\":\"HIGH\"}"),
+         "mlDetectionConfig (ML Detect) is not supported"},
+    };
+    for (size_t i = 0; i <= sizeof cases / sizeof cases[0]; i++)
+    {
+        char body[2048], want[300];
+        const char *err;
+        if (i < sizeof cases / sizeof cases[0])
+        {
+            snprintf(body, sizeof body, "{\"behaviors\":[%s]}", cases[i][0]);
+            err = cases[i][1];
+        }
+        else /* two behaviors both named b */
+        {
+            snprintf(body, sizeof body, "{\"behaviors\":[%s,%s]}", cases[0][0], cases[0][0]);
+            err = "duplicate behavior name b";
+        }
+        cJSON *o = NULL;
+        CHECK(api("POST", "/security-profile-behaviors/validate", body, &o) == 200, "validate %zu",
+              i);
+        cJSON *ve = cJSON_GetObjectItem(o, "validationErrors");
+        int valid = cJSON_IsTrue(cJSON_GetObjectItem(o, "valid"));
+        if (err == NULL)
+            CHECK(valid && cJSON_GetArraySize(ve) == 0, "case %zu valid", i);
+        else
+        {
+            snprintf(want, sizeof want, "Behavior b is malformed. %s", err);
+            const cJSON *m = cJSON_GetObjectItem(cJSON_GetArrayItem(ve, 0), "errorMessage");
+            CHECK(!valid && cJSON_GetArraySize(ve) == 1 && cJSON_IsString(m) &&
+                      strcmp(m->valuestring, want) == 0,
+                  "case %zu: want [%s], got %s", i, want,
+                  cJSON_IsString(m) ? m->valuestring : "(none)");
+        }
+        cJSON_Delete(o);
+    }
+}
+
 /* Alerts received on the MQTT topic: profile A 7 + 1 invalidation, one byte-exact; profile B
  * 9 + 1 invalidation; nothing for suppressed behaviors or profiles without alert target. */
 static void check_alerts(void)
@@ -612,6 +704,7 @@ int main(int argc, char **argv)
     golden_a();
     golden_b();
     golden_c();
+    golden_validation();
     golden_d();
     sweep();
     check_alerts();
