@@ -67,7 +67,9 @@ wait_port "$http_port"
 
 say "Starting defender-agent for thing demo-gateway (a report every 5 s)"
 "$agent" --endpoint "127.0.0.1:$broker_port" --thing demo-gateway --period 5 \
-    --state-dir "$work" --log-level info 2>&1 | sed -u 's/^/  agent: /' &
+    --state-dir "$work" --log-level info >"$work/agent.log" 2>&1 &
+pids+=($!)
+tail -n +1 -f "$work/agent.log" | sed -u 's/^/  agent: /' &
 pids+=($!)
 
 export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_DEFAULT_REGION=us-east-1
@@ -96,5 +98,5 @@ aws_iot list-active-violations --output table || true
 say "Running for ${duration}s in all; reports keep coming (Ctrl-C to stop)"
 sleep "$((duration > 30 ? duration - 30 : 1))"
 say "Counters of the service"
-curl -s "http://127.0.0.1:$http_port/counters" || true
+curl -s "http://127.0.0.1:$http_port/service/counters" || true
 echo
