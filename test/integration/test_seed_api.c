@@ -24,6 +24,7 @@
 #include "defender.h"
 #include "defender_linux.h"
 #include "test_broker.h"
+#include "test_seed_wait.h"
 #include "test_peer.h"
 
 void MyDefenderInit(void);
@@ -32,29 +33,6 @@ static TestBroker_t broker;
 static TestPeer_t peer;
 static char stateDir[64];
 static char thing[64];
-
-/** @brief Monotonic ms. */
-static uint64_t monotonicMs(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t) now.tv_sec * 1000U + (uint64_t) now.tv_nsec / 1000000U;
-}
-
-/** @brief Waits until the report status equals `want` (or `timeoutMs` passes). */
-static bool waitStatus(DefenderReportStatus_t want, uint32_t timeoutMs)
-{
-    uint64_t end = monotonicMs() + timeoutMs;
-    while (monotonicMs() < end)
-    {
-        if (DEFENDER_ReportStatusGet() == want)
-        {
-            return true;
-        }
-        usleep(20000);
-    }
-    return DEFENDER_ReportStatusGet() == want;
-}
 
 /** @brief Points the agent at the test broker. */
 static void configure(uint16_t port)
@@ -128,7 +106,7 @@ static void test_SeedExample_ReportAccepted(void **state)
 
     (void) state;
     MyDefenderInit();
-    assert_true(waitStatus(eDefenderRepSuccess, 10000));
+    assert_true(TestWaitStatus(eDefenderRepSuccess, 10000));
     assert_true(TestPeer_Reports(&peer) > before);
 
     TestPeer_LastReport(&peer, report, sizeof(report), topic, sizeof(topic), &id);
@@ -166,9 +144,9 @@ static void test_SeedExample_ReportAccepted(void **state)
     }
     cJSON_Delete(pRoot);
 
-    stopStart = monotonicMs();
+    stopStart = TestMonotonicMs();
     assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
-    assert_true(monotonicMs() - stopStart < 1000U);
+    assert_true(TestMonotonicMs() - stopStart < 1000U);
 }
 
 /** @brief REJECTED responses give eDefenderRepRejected with the service's error. */
@@ -179,7 +157,7 @@ static void test_Start_RejectedKeepsErrorCode(void **state)
     (void) state;
     TestPeer_SetMode(&peer, TEST_PEER_REJECT);
     assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
-    assert_true(waitStatus(eDefenderRepRejected, 10000));
+    assert_true(TestWaitStatus(eDefenderRepRejected, 10000));
     assert_int_equal(DEFENDER_LastReportGet(&info), eDefenderErrSuccess);
     assert_string_equal(info.errorCode, "InvalidPayload");
     assert_string_equal(info.errorMessage, "Malformed metrics report");
@@ -214,7 +192,7 @@ static void test_Start_CborLongKeysAccepted(void **state)
     assert_int_equal(DEFENDER_FormatSet(DEFENDER_FORMAT_CBOR, DEFENDER_KEYS_LONG),
                      eDefenderErrSuccess);
     assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
-    assert_true(waitStatus(eDefenderRepSuccess, 10000));
+    assert_true(TestWaitStatus(eDefenderRepSuccess, 10000));
     assert_true(TestPeer_Reports(&peer) > before);
     TestPeer_LastReport(&peer, report, sizeof(report), topic, sizeof(topic), NULL);
     assert_non_null(strstr(topic, "/defender/metrics/cbor"));
@@ -230,7 +208,7 @@ static void test_Start_NoBrokerGivesNotSent(void **state)
     configure(TestBroker_FreePort());
     assert_int_equal(DEFENDER_AckTimeoutSet(300), eDefenderErrSuccess);
     assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
-    assert_true(waitStatus(eDefenderRepNotSent, 5000));
+    assert_true(TestWaitStatus(eDefenderRepNotSent, 5000));
     assert_int_equal(DEFENDER_LastReportGet(&info), eDefenderErrSuccess);
     assert_int_equal(info.notSentReason, DEFENDER_NOT_SENT_NOT_CONNECTED);
 }
@@ -255,15 +233,15 @@ static void test_Start_ReconnectsAfterBrokerRestart(void **state)
     assert_int_equal(DEFENDER_LinuxConfigSet(&config), eDefenderErrSuccess);
     assert_int_equal(DEFENDER_ReportPeriodSet(2), eDefenderErrSuccess);
     assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
-    assert_true(waitStatus(eDefenderRepSuccess, 10000));
+    assert_true(TestWaitStatus(eDefenderRepSuccess, 10000));
 
     TestBroker_Kill(&broker);
-    assert_true(waitStatus(eDefenderRepNotSent, 6000));
+    assert_true(TestWaitStatus(eDefenderRepNotSent, 6000));
     assert_true(TestBroker_Restart(&broker));
     before = TestPeer_Reports(&peer);
     /* The peer reconnects by itself; the agent's next report must be accepted. */
     assert_true(TestPeer_WaitReports(&peer, before + 1U, 15000));
-    assert_true(waitStatus(eDefenderRepSuccess, 5000));
+    assert_true(TestWaitStatus(eDefenderRepSuccess, 5000));
     assert_int_equal(DEFENDER_ReportPeriodSet(300), eDefenderErrSuccess);
 }
 
@@ -278,11 +256,11 @@ static void test_ReportIds_IncreaseAcrossStopStartAndPersist(void **state)
 
     (void) state;
     assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
-    assert_true(waitStatus(eDefenderRepSuccess, 10000));
+    assert_true(TestWaitStatus(eDefenderRepSuccess, 10000));
     assert_int_equal(DEFENDER_LastReportGet(&first), eDefenderErrSuccess);
     assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
     assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
-    assert_true(waitStatus(eDefenderRepSuccess, 10000));
+    assert_true(TestWaitStatus(eDefenderRepSuccess, 10000));
     assert_int_equal(DEFENDER_LastReportGet(&second), eDefenderErrSuccess);
     assert_true(second.reportId > first.reportId);
 

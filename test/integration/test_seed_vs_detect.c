@@ -28,6 +28,7 @@
 
 #include "defender.h"
 #include "test_broker.h"
+#include "test_seed_wait.h"
 
 void MyDefenderInit(void);
 
@@ -36,25 +37,6 @@ static TestBroker_t broker;
 static pid_t detect;
 static char work[64];
 static char thing[64];
-
-/** @brief Monotonic ms. */
-static uint64_t monotonicMs(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t) now.tv_sec * 1000U + (uint64_t) now.tv_nsec / 1000000U;
-}
-
-/** @brief Waits until the report status equals `want`. */
-static bool waitStatus(DefenderReportStatus_t want, uint32_t timeoutMs)
-{
-    uint64_t end = monotonicMs() + timeoutMs;
-    while ((monotonicMs() < end) && (DEFENDER_ReportStatusGet() != want))
-    {
-        usleep(20000);
-    }
-    return DEFENDER_ReportStatusGet() == want;
-}
 
 /** @brief GET /service/health; true when the service says its MQTT client is connected. */
 static bool serviceReady(uint16_t port)
@@ -186,7 +168,7 @@ static void test_SeedExample_AcceptedByDetect(void **state)
     (void) state;
     startDetect("--throttle-seconds", "0");
     MyDefenderInit();
-    assert_true(waitStatus(eDefenderRepSuccess, 10000));
+    assert_true(TestWaitStatus(eDefenderRepSuccess, 10000));
     assert_int_equal(DEFENDER_LastReportGet(&info), eDefenderErrSuccess);
     assert_true(info.reportId > 1577836800000ULL);
 }
@@ -204,10 +186,10 @@ static void test_AllMetricsCborLongKeys_AcceptedByDetect(void **state)
                      eDefenderErrSuccess);
     assert_int_equal(DEFENDER_ReportPeriodSet(1), eDefenderErrSuccess);
     assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
-    assert_true(waitStatus(eDefenderRepSuccess, 10000));
+    assert_true(TestWaitStatus(eDefenderRepSuccess, 10000));
     /* A second report (with network_stats) is accepted as well. */
     usleep(1500000);
-    assert_true(waitStatus(eDefenderRepSuccess, 5000));
+    assert_true(TestWaitStatus(eDefenderRepSuccess, 5000));
     assert_int_equal(DEFENDER_CountersGet(&counters), eDefenderErrSuccess);
     assert_true(counters.reportsAccepted >= 2);
     assert_int_equal(counters.reportsRejected, 0);
@@ -224,7 +206,7 @@ static void test_Seed_RejectedByDetect(void **state)
     (void) state;
     startDetect("--reject-all", "invalid");
     assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
-    assert_true(waitStatus(eDefenderRepRejected, 10000));
+    assert_true(TestWaitStatus(eDefenderRepRejected, 10000));
     assert_int_equal(DEFENDER_LastReportGet(&info), eDefenderErrSuccess);
     assert_string_equal(info.errorCode, "InvalidPayload");
     assert_string_equal(info.errorMessage, "Malformed metrics report");
@@ -243,8 +225,8 @@ static void test_Seed_ThrottledByDetect(void **state)
     startDetect("--throttle-seconds", "300");
     assert_int_equal(DEFENDER_ReportPeriodSet(1), eDefenderErrSuccess);
     assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
-    assert_true(waitStatus(eDefenderRepSuccess, 10000));
-    assert_true(waitStatus(eDefenderRepRejected, 5000));
+    assert_true(TestWaitStatus(eDefenderRepSuccess, 10000));
+    assert_true(TestWaitStatus(eDefenderRepRejected, 5000));
     assert_int_equal(DEFENDER_LastReportGet(&info), eDefenderErrSuccess);
     assert_string_equal(info.errorCode, "Throttled");
     assert_int_equal(DEFENDER_CountersGet(&counters), eDefenderErrSuccess);
