@@ -2,12 +2,13 @@
  * @file defender_response.c
  * @brief Decoder of Device Defender responses (protocol spec section 5), JSON and CBOR.
  *
- * One small pull reader serves both formats: it yields one item head at a time (map,
- * array, text, unsigned integer, tag or "other" scalar), reads text into the current
- * output buffer, and steps through container members. The field walk on top of it is
- * shared. No heap; the only recursion is the skip of unknown values, bounded by
- * DEFENDER_RESPONSE_MAX_DEPTH.
+ * One flat pull reader serves both formats: it yields one item head at a time (map,
+ * array, text, unsigned integer, tag or "other" scalar) and sends text to the current
+ * output buffer. One iterative walk on top of it reads every member of every map and
+ * array with a small explicit stack (no recursion), bounded by
+ * DEFENDER_RESPONSE_MAX_DEPTH; the known keys are found in a table.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "defender_protocol.h"
@@ -34,24 +35,37 @@
 #define KEY_ERROR_MESSAGE  6U
 #define KEY_UNKNOWN        7U
 
+/** @brief Frame flags. */
+#define FRAME_MAP        0x01U /**< A map (else an array). */
+#define FRAME_INDEFINITE 0x02U /**< CBOR container of indefinite length. */
+#define FRAME_STARTED    0x04U /**< JSON container: a member was read already. */
+#define FRAME_TOP        0x08U /**< The top-level map (keys 0..4 known). */
+#define FRAME_DETAILS    0x10U /**< `statusDetails` (keys 5..6 known). */
+
 /** @brief Known keys, NUL-separated, in the order of the KEY_ ids. */
 static const char knownKeys[] =
     "thingName\0reportId\0status\0statusDetails\0timestamp\0ErrorCode\0ErrorMessage";
 
-/** @brief One item head, and the iteration state when it is a container. */
+/** @brief One item head. */
 typedef struct Item
 {
-    uint64_t value;  /**< Integer, tag number, or members left in a definite container. */
+    uint64_t value;  /**< Integer, tag number, or members of a definite container. */
     uint8_t type;    /**< ITEM_*. */
     bool indefinite; /**< CBOR container of indefinite length. */
-    bool started;    /**< JSON container: a member was read already. */
 } Item_t;
+
+/** @brief One open container. */
+typedef struct Frame
+{
+    size_t left;   /**< CBOR definite container: members (pairs for maps) left. */
+    uint8_t flags; /**< FRAME_*. */
+} Frame_t;
 
 /** @brief Reader state. */
 typedef struct Reader
 {
     const uint8_t *pIn; /**< Payload. */
-    size_t length;      /**< Its length. */
+    size_t length;      /**< Its length (or the end of the CBOR chunk being read). */
     size_t position;    /**< Next byte to read. */
     bool cbor;          /**< Format. */
     bool failed;        /**< Sticky: the payload is malformed. */
@@ -109,52 +123,43 @@ static void putCharacter(Reader_t *pReader, const uint8_t *pBytes, size_t length
 }
 
 /**
- * @brief Validates and copies UTF-8 text (a CBOR text chunk, or a raw JSON run).
- * @param[in,out] pReader Reader, at the text.
- * @param[in] length Bytes of text.
+ * @brief Validates and copies the UTF-8 character at the read position.
+ * @param[in,out] pReader Reader.
  */
-static void readUtf8(Reader_t *pReader, size_t length)
+static void copyCharacter(Reader_t *pReader)
 {
-    size_t end = pReader->position + length;
+    const uint8_t *pBytes = &pReader->pIn[pReader->position];
+    size_t step = Defender_Utf8SequenceLength(pBytes, pReader->length - pReader->position);
 
-    while (!pReader->failed && (pReader->position < end))
-    {
-        size_t step =
-            Defender_Utf8SequenceLength(&pReader->pIn[pReader->position], end - pReader->position);
-
-        if (step == 0U)
-        {
-            pReader->failed = true;
-        }
-        else
-        {
-            putCharacter(pReader, &pReader->pIn[pReader->position], step);
-            pReader->position += step;
-        }
-    }
+    pReader->failed |= (step == 0U);
+    putCharacter(pReader, pBytes, step);
+    pReader->position += step;
 }
 
 /**
- * @brief Next JSON byte after whitespace (not consumed), or 0 at the end.
+ * @brief The byte at the read position, or 0 at the end of the input.
+ * @param[in] pReader Reader.
+ * @return The byte.
+ */
+static uint8_t peekRaw(const Reader_t *pReader)
+{
+    return (pReader->position < pReader->length) ? pReader->pIn[pReader->position] : 0U;
+}
+
+/**
+ * @brief Next JSON byte after white space (not consumed), or 0 at the end.
  * @param[in,out] pReader Reader.
  * @return The byte, or 0 at the end of the input.
  */
 static uint8_t peekJson(Reader_t *pReader)
 {
-    uint8_t c = 0U;
-    bool space = true;
+    uint8_t c = peekRaw(pReader);
 
-    while (space && (pReader->position < pReader->length))
+    while ((c == (uint8_t) ' ') || (c == (uint8_t) '\t') || (c == (uint8_t) '\n') ||
+           (c == (uint8_t) '\r'))
     {
-        c = pReader->pIn[pReader->position];
-        space = (c == (uint8_t) ' ') || (c == (uint8_t) '\t') || (c == (uint8_t) '\n') ||
-                (c == (uint8_t) '\r');
-
-        if (space)
-        {
-            c = 0U;
-            pReader->position++;
-        }
+        pReader->position++;
+        c = peekRaw(pReader);
     }
 
     return c;
@@ -167,17 +172,10 @@ static uint8_t peekJson(Reader_t *pReader)
  */
 static uint8_t nextByte(Reader_t *pReader)
 {
-    uint8_t c = 0U;
+    uint8_t c = peekRaw(pReader);
 
-    if (pReader->position < pReader->length)
-    {
-        c = pReader->pIn[pReader->position];
-        pReader->position++;
-    }
-    else
-    {
-        pReader->failed = true;
-    }
+    pReader->failed |= (pReader->position >= pReader->length);
+    pReader->position++;
 
     return c;
 }
@@ -185,7 +183,7 @@ static uint8_t nextByte(Reader_t *pReader)
 /**
  * @brief Reads four hex digits of a JSON `\\u` escape.
  * @param[in,out] pReader Reader, after `\\u`.
- * @return The value, or a value above 0xFFFF when a digit is not hex.
+ * @return The value, or a value above 0x10FFFF when a digit is not hex.
  */
 static uint32_t readHex4(Reader_t *pReader)
 {
@@ -196,14 +194,15 @@ static uint32_t readHex4(Reader_t *pReader)
     for (i = 0U; i < 4U; i++)
     {
         uint32_t c = nextByte(pReader);
+        uint32_t letter = (c | 0x20U) - (uint32_t) 'a';
 
-        if ((c >= (uint32_t) '0') && (c <= (uint32_t) '9'))
+        if ((c - (uint32_t) '0') < 10U)
         {
             c -= (uint32_t) '0';
         }
-        else if (((c | 0x20U) >= (uint32_t) 'a') && ((c | 0x20U) <= (uint32_t) 'f'))
+        else if (letter < 6U)
         {
-            c = (c | 0x20U) - (uint32_t) 'a' + 10U;
+            c = letter + 10U;
         }
         else
         {
@@ -222,29 +221,18 @@ static uint32_t readHex4(Reader_t *pReader)
 static void readJsonString(Reader_t *pReader)
 {
     static const char escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
-    bool done = false;
+    uint8_t c = nextByte(pReader);
 
-    while (!pReader->failed && !done)
+    while (!pReader->failed && (c != (uint8_t) '"'))
     {
-        uint8_t c = nextByte(pReader);
-
-        if (c == (uint8_t) '"')
-        {
-            done = true;
-        }
-        else if (c < 0x20U)
+        if (c < 0x20U)
         {
             pReader->failed = true;
         }
         else if (c != (uint8_t) '\\')
         {
-            size_t step;
-
             pReader->position--;
-            step = Defender_Utf8SequenceLength(&pReader->pIn[pReader->position],
-                                               pReader->length - pReader->position);
-            pReader->failed = (step == 0U);
-            readUtf8(pReader, step);
+            copyCharacter(pReader);
         }
         else
         {
@@ -252,6 +240,7 @@ static void readJsonString(Reader_t *pReader)
             uint32_t codePoint = 0x110000U;
             uint8_t utf8[4];
             size_t i;
+            size_t length;
 
             for (i = 0U; i < (sizeof(escapes) - 1U); i += 2U)
             {
@@ -265,7 +254,7 @@ static void readJsonString(Reader_t *pReader)
             {
                 codePoint = readHex4(pReader);
 
-                if ((codePoint >= 0xD800U) && (codePoint < 0xDC00U) &&
+                if (((codePoint & 0xFFFFFC00U) == 0xD800U) &&
                     (nextByte(pReader) == (uint8_t) '\\') && (nextByte(pReader) == (uint8_t) 'u'))
                 {
                     uint32_t low = readHex4(pReader);
@@ -287,7 +276,7 @@ static void readJsonString(Reader_t *pReader)
             }
             else
             {
-                size_t length = (codePoint < 0x800U) ? 2U : ((codePoint < 0x10000U) ? 3U : 4U);
+                length = (codePoint < 0x800U) ? 2U : ((codePoint < 0x10000U) ? 3U : 4U);
 
                 for (i = length - 1U; i > 0U; i--)
                 {
@@ -298,6 +287,78 @@ static void readJsonString(Reader_t *pReader)
                 putCharacter(pReader, utf8, length);
             }
         }
+        c = nextByte(pReader);
+    }
+}
+
+/**
+ * @brief Reads a run of decimal digits into the item's value (no white space inside).
+ * @param[in,out] pReader Reader.
+ * @param[in,out] pItem Item; its type becomes ITEM_OTHER when the value passes 2^64-1.
+ * @return The number of digits read.
+ */
+static size_t readDigits(Reader_t *pReader, Item_t *pItem)
+{
+    size_t count = 0U;
+    uint8_t digit = (uint8_t) (peekRaw(pReader) - (uint8_t) '0');
+
+    while (digit < 10U)
+    {
+        if (pItem->value > (UINT64_MAX / 10U))
+        {
+            pItem->type = ITEM_OTHER;
+        }
+        pItem->value = (pItem->value * 10U) + digit;
+        if (pItem->value < digit)
+        {
+            pItem->type = ITEM_OTHER;
+        }
+        pReader->position++;
+        count++;
+        digit = (uint8_t) (peekRaw(pReader) - (uint8_t) '0');
+    }
+
+    return count;
+}
+
+/**
+ * @brief Reads a JSON number (RFC 8259 grammar).
+ * @param[in,out] pReader Reader, at the number.
+ * @param[out] pItem ITEM_UINT for a non-negative integer without fraction or exponent
+ * that fits 64 bits; ITEM_OTHER for any other valid number.
+ */
+static void readJsonNumber(Reader_t *pReader, Item_t *pItem)
+{
+    size_t start;
+    size_t count;
+    uint8_t c;
+
+    pItem->type = ITEM_UINT;
+    if (peekRaw(pReader) == (uint8_t) '-')
+    {
+        pItem->type = ITEM_OTHER;
+        pReader->position++;
+    }
+
+    start = pReader->position;
+    count = readDigits(pReader, pItem);
+    pReader->failed |= (count == 0U) || ((count > 1U) && (pReader->pIn[start] == (uint8_t) '0'));
+
+    c = peekRaw(pReader);
+    if (c == (uint8_t) '.')
+    {
+        pReader->position++;
+        pReader->failed |= (readDigits(pReader, pItem) == 0U);
+        pItem->type = ITEM_OTHER;
+        c = peekRaw(pReader);
+    }
+    if ((c | 0x20U) == (uint8_t) 'e')
+    {
+        pReader->position++;
+        c = peekRaw(pReader);
+        pReader->position += ((c == (uint8_t) '+') || (c == (uint8_t) '-')) ? 1U : 0U;
+        pReader->failed |= (readDigits(pReader, pItem) == 0U);
+        pItem->type = ITEM_OTHER;
     }
 }
 
@@ -312,105 +373,14 @@ static void readLiteral(Reader_t *pReader, const char *pRest)
 
     for (i = 0U; pRest[i] != '\0'; i++)
     {
-        if (nextByte(pReader) != (uint8_t) pRest[i])
-        {
-            pReader->failed = true;
-        }
+        pReader->failed |= (nextByte(pReader) != (uint8_t) pRest[i]);
     }
-}
-
-/**
- * @brief Reads a run of decimal digits.
- * @param[in,out] pReader Reader.
- * @param[in,out] pValue Accumulated value.
- * @param[in,out] pOverflow Set when the value passes 2^64-1.
- * @return The number of digits read.
- */
-static size_t readDigits(Reader_t *pReader, uint64_t *pValue, bool *pOverflow)
-{
-    size_t count = 0U;
-
-    while ((pReader->position < pReader->length) &&
-           ((uint8_t) (pReader->pIn[pReader->position] - (uint8_t) '0') < 10U))
-    {
-        uint64_t digit = (uint64_t) pReader->pIn[pReader->position] - (uint64_t) '0';
-
-        if (*pValue > (UINT64_MAX / 10U))
-        {
-            *pOverflow = true;
-        }
-        *pValue = (*pValue * 10U) + digit;
-        *pOverflow = *pOverflow || (*pValue < digit);
-        pReader->position++;
-        count++;
-    }
-
-    return count;
-}
-
-/**
- * @brief The byte at the read position, without skipping white space (inside a number
- * white space ends it), or 0 at the end of the input.
- * @param[in] pReader Reader.
- * @return The byte.
- */
-static uint8_t peekRaw(const Reader_t *pReader)
-{
-    return (pReader->position < pReader->length) ? pReader->pIn[pReader->position] : 0U;
-}
-
-/**
- * @brief Reads a JSON number (RFC 8259 grammar).
- * @param[in,out] pReader Reader, at the number.
- * @param[out] pItem ITEM_UINT for a non-negative integer without fraction or exponent
- * that fits 64 bits; ITEM_OTHER for any other valid number.
- */
-static void readJsonNumber(Reader_t *pReader, Item_t *pItem)
-{
-    uint64_t ignored = 0U;
-    bool other = (peekJson(pReader) == (uint8_t) '-');
-    uint8_t c;
-
-    pReader->position += other ? 1U : 0U;
-    c = peekRaw(pReader);
-
-    if (c == (uint8_t) '0')
-    {
-        pReader->position++;
-    }
-    else if (readDigits(pReader, &pItem->value, &other) == 0U)
-    {
-        pReader->failed = true;
-    }
-    else
-    {
-        /* Integer part read. */
-    }
-
-    c = peekRaw(pReader);
-    if (c == (uint8_t) '.')
-    {
-        pReader->position++;
-        pReader->failed |= (readDigits(pReader, &ignored, &other) == 0U);
-        other = true;
-        c = peekRaw(pReader);
-    }
-    if ((c | 0x20U) == (uint8_t) 'e')
-    {
-        pReader->position++;
-        c = peekRaw(pReader);
-        pReader->position += ((c == (uint8_t) '+') || (c == (uint8_t) '-')) ? 1U : 0U;
-        pReader->failed |= (readDigits(pReader, &ignored, &other) == 0U);
-        other = true;
-    }
-
-    pItem->type = other ? ITEM_OTHER : ITEM_UINT;
 }
 
 /**
  * @brief Reads the head of the next JSON value; text goes to the reader's output.
  * @param[in,out] pReader Reader.
- * @param[out] pItem The item.
+ * @param[out] pItem The item (ITEM_OTHER on entry).
  */
 static void readJsonItem(Reader_t *pReader, Item_t *pItem)
 {
@@ -441,14 +411,8 @@ static void readJsonItem(Reader_t *pReader, Item_t *pItem)
             break;
         default:
             pReader->position--;
-            if ((c == (uint8_t) '-') || ((uint8_t) (c - (uint8_t) '0') < 10U))
-            {
-                readJsonNumber(pReader, pItem);
-            }
-            else
-            {
-                pReader->failed = true;
-            }
+            /* A number, or malformed (no digit). */
+            readJsonNumber(pReader, pItem);
             break;
     }
 }
@@ -466,76 +430,22 @@ static uint8_t readCborHead(Reader_t *pReader, uint64_t *pValue)
     uint8_t info = initial & 0x1FU;
     uint64_t value = info;
 
-    if ((info >= 24U) && (info < 28U))
+    if (info >= 24U)
     {
-        uint32_t count = 1U << (info - 24U);
+        uint32_t count = 1U << (info & 3U);
 
+        pReader->failed |= (info >= 28U) && (info < 31U);
         value = 0U;
-        while (count > 0U)
+        while ((count > 0U) && (info < 28U))
         {
             value = (value << 8) | nextByte(pReader);
             count--;
         }
     }
-    else if ((info >= 28U) && (info < 31U))
-    {
-        pReader->failed = true;
-    }
-    else
-    {
-        /* Argument in the initial byte, or 31. */
-    }
 
     *pValue = value;
 
     return initial;
-}
-
-/**
- * @brief Consumes a CBOR `break` when one comes next.
- * @param[in,out] pReader Reader.
- * @return true when a break was consumed or the reader failed (input ended).
- */
-static bool readCborBreak(Reader_t *pReader)
-{
-    bool isBreak = true;
-
-    if (pReader->position >= pReader->length)
-    {
-        pReader->failed = true;
-    }
-    else if (pReader->pIn[pReader->position] == 0xFFU)
-    {
-        pReader->position++;
-    }
-    else
-    {
-        isBreak = pReader->failed;
-    }
-
-    return isBreak;
-}
-
-/**
- * @brief Consumes one definite CBOR string; text is validated and sent to the output.
- * @param[in,out] pReader Reader, at the string's bytes.
- * @param[in] major 2 (bytes) or 3 (text).
- * @param[in] length Its length.
- */
-static void readCborChunk(Reader_t *pReader, uint8_t major, uint64_t length)
-{
-    if (length > (uint64_t) (pReader->length - pReader->position))
-    {
-        pReader->failed = true;
-    }
-    else if (major == 3U)
-    {
-        readUtf8(pReader, (size_t) length);
-    }
-    else
-    {
-        pReader->position += (size_t) length;
-    }
 }
 
 /**
@@ -549,47 +459,63 @@ static void readCborItem(Reader_t *pReader, Item_t *pItem)
                                           ITEM_ARRAY, ITEM_MAP,   ITEM_TAG,   ITEM_OTHER};
     uint8_t initial = readCborHead(pReader, &pItem->value);
     uint8_t major = initial >> 5;
+    uint8_t info = initial & 0x1FU;
+    bool done = false;
 
     pItem->type = majorTypes[major];
+    pItem->indefinite = (info == 0x1FU);
+    /* Indefinite length: strings, arrays and maps only (a stray break fails here);
+     * unassigned simple values: only false, true, null, undefined and floats pass. */
+    pReader->failed |= (pItem->indefinite && ((major < 2U) || (major > 5U))) ||
+                       ((major == 7U) && ((info < 20U) || (info == 24U)));
 
-    if ((initial & 0x1FU) == 0x1FU)
+    while (((major == 2U) || (major == 3U)) && !done && !pReader->failed)
     {
-        /* Indefinite length: strings, arrays and maps only (a stray break fails here). */
-        pItem->indefinite = true;
-        pReader->failed |= (major < 2U) || (major > 5U);
-    }
+        uint64_t length = pItem->value;
+        size_t end = pReader->length;
 
-    if ((major == 2U) || (major == 3U))
-    {
-        if (!pItem->indefinite)
+        done = !pItem->indefinite;
+        if (!done)
         {
-            readCborChunk(pReader, major, pItem->value);
-        }
-        while (pItem->indefinite && !readCborBreak(pReader))
-        {
-            uint64_t length;
-            uint8_t chunk = readCborHead(pReader, &length);
+            if (peekRaw(pReader) == 0xFFU)
+            {
+                pReader->position++;
+                done = true;
+                length = 0U;
+            }
+            else
+            {
+                uint8_t chunk = readCborHead(pReader, &length);
 
-            pReader->failed =
-                pReader->failed || ((chunk >> 5) != major) || ((chunk & 0x1FU) == 0x1FU);
-            readCborChunk(pReader, major, length);
+                pReader->failed |= ((chunk >> 5) != major) || ((chunk & 0x1FU) == 0x1FU);
+            }
         }
-    }
-    else if ((major == 7U) && (((initial & 0x1FU) < 20U) || ((initial & 0x1FU) == 24U)))
-    {
-        /* Unassigned simple values: only false, true, null, undefined and floats pass. */
-        pReader->failed = true;
-    }
-    else
-    {
-        /* Floats and other arguments were consumed with the head. */
+
+        if (length > (uint64_t) (end - pReader->position))
+        {
+            pReader->failed = true;
+        }
+        else if (major == 3U)
+        {
+            /* The chunk's end bounds its characters. */
+            pReader->length = pReader->position + (size_t) length;
+            while (!pReader->failed && (pReader->position < pReader->length))
+            {
+                copyCharacter(pReader);
+            }
+            pReader->length = end;
+        }
+        else
+        {
+            pReader->position += (size_t) length;
+        }
     }
 }
 
 /**
  * @brief Reads the head of the next item.
  * @param[in,out] pReader Reader.
- * @param[out] pItem The item (ITEM_OTHER when the reader failed).
+ * @param[out] pItem The item.
  */
 static void readItem(Reader_t *pReader, Item_t *pItem)
 {
@@ -604,146 +530,75 @@ static void readItem(Reader_t *pReader, Item_t *pItem)
     {
         readJsonItem(pReader, pItem);
     }
-
-    if (pReader->failed)
-    {
-        pItem->type = ITEM_OTHER;
-    }
 }
 
 /**
  * @brief Steps to the next member of a map or array.
  * @param[in,out] pReader Reader.
- * @param[in,out] pItem The container.
+ * @param[in,out] pFrame The container.
  * @return true when a member follows; false at its end or on failure.
  */
-static bool nextMember(Reader_t *pReader, Item_t *pItem)
+static bool nextMember(Reader_t *pReader, Frame_t *pFrame)
 {
-    bool more = false;
+    bool more = true;
 
-    if (pReader->cbor)
-    {
-        if (pItem->indefinite)
-        {
-            more = !readCborBreak(pReader);
-        }
-        else if (pItem->value > 0U)
-        {
-            pItem->value--;
-            more = true;
-        }
-        else
-        {
-            /* Definite container done. */
-        }
-    }
-    else
+    if (!pReader->cbor)
     {
         uint8_t c = peekJson(pReader);
 
-        if (c == ((pItem->type == ITEM_MAP) ? (uint8_t) '}' : (uint8_t) ']'))
+        if (c == (((pFrame->flags & FRAME_MAP) != 0U) ? (uint8_t) '}' : (uint8_t) ']'))
         {
             pReader->position++;
+            more = false;
         }
-        else if (!pItem->started)
+        else if ((pFrame->flags & FRAME_STARTED) == 0U)
         {
-            pItem->started = true;
-            more = true;
-        }
-        else if (c == (uint8_t) ',')
-        {
-            pReader->position++;
-            more = true;
+            pFrame->flags |= FRAME_STARTED;
         }
         else
         {
-            pReader->failed = true;
-        }
-    }
-
-    return more && !pReader->failed;
-}
-
-/**
- * @brief Steps to the next key of a map and reads it (and, in JSON, its colon).
- * @param[in,out] pReader Reader.
- * @param[in,out] pMap The map.
- * @param[out] pKey Buffer for the key (NULL to drop it).
- * @param[in] keySize Its size.
- * @return true when a key was read.
- */
-static bool nextKey(Reader_t *pReader, Item_t *pMap, char *pKey, size_t keySize)
-{
-    bool more = nextMember(pReader, pMap);
-
-    if (more)
-    {
-        Item_t key;
-
-        setOutput(pReader, pKey, keySize, false);
-        readItem(pReader, &key);
-        pReader->failed |= (key.type != ITEM_TEXT);
-
-        if (!pReader->cbor)
-        {
-            pReader->failed |= (peekJson(pReader) != (uint8_t) ':');
+            pReader->failed |= (c != (uint8_t) ',');
             pReader->position++;
         }
     }
+    else if ((pFrame->flags & FRAME_INDEFINITE) != 0U)
+    {
+        if (peekRaw(pReader) == 0xFFU)
+        {
+            pReader->position++;
+            more = false;
+        }
+    }
+    else if (pFrame->left > 0U)
+    {
+        pFrame->left--;
+    }
+    else
+    {
+        more = false;
+    }
 
     return more && !pReader->failed;
 }
 
 /**
- * @brief Skips one value of any type, validating it.
- * @param[in,out] pReader Reader.
- * @param[in] depth Nesting level of the container holding the value (top map: 1).
- */
-static void skipValue(Reader_t *pReader, uint32_t depth)
-{
-    Item_t item;
-
-    setOutput(pReader, NULL, 0U, false);
-    readItem(pReader, &item);
-
-    if (item.type == ITEM_TAG)
-    {
-        pReader->failed = true;
-    }
-    else if ((item.type == ITEM_MAP) || (item.type == ITEM_ARRAY))
-    {
-        pReader->failed |= (depth >= DEFENDER_RESPONSE_MAX_DEPTH);
-
-        while ((item.type == ITEM_MAP) ? nextKey(pReader, &item, NULL, 0U)
-                                       : nextMember(pReader, &item))
-        {
-            skipValue(pReader, depth + 1U);
-        }
-    }
-    else
-    {
-        /* Scalar: already consumed. */
-    }
-}
-
-/**
- * @brief Finds a key among the known keys of one level.
+ * @brief Finds the key just read among the known keys of its map.
  * @param[in] pReader Reader holding the key just read.
- * @param[in] first First key id of the level.
- * @param[in] last Last key id of the level.
+ * @param[in] flags The map's frame flags.
  * @return The key id, or KEY_UNKNOWN.
  */
-static uint8_t findKey(const Reader_t *pReader, uint8_t first, uint8_t last)
+static uint8_t findKey(const Reader_t *pReader, uint8_t flags)
 {
     uint8_t id = KEY_UNKNOWN;
     uint8_t i;
     const char *pKnown = knownKeys;
 
-    for (i = 0U; i <= last; i++)
+    for (i = 0U; i < KEY_UNKNOWN; i++)
     {
         size_t length = strlen(pKnown);
 
-        if ((i >= first) && !pReader->truncated && (length == pReader->outLength) &&
+        if (((flags & ((i < KEY_ERROR_CODE) ? FRAME_TOP : FRAME_DETAILS)) != 0U) &&
+            !pReader->truncated && (length == pReader->outLength) &&
             (memcmp(pKnown, pReader->pOut, length) == 0))
         {
             id = i;
@@ -754,117 +609,127 @@ static uint8_t findKey(const Reader_t *pReader, uint8_t first, uint8_t last)
     return id;
 }
 
-static void readFields(Reader_t *pReader, Item_t *pMap, DefenderResponse_t *pResponse,
-                       uint32_t *pSeen, uint32_t depth);
-
 /**
- * @brief Reads the value of one field of the response.
- * @param[in,out] pReader Reader, at the value.
- * @param[in] id Key id.
+ * @brief Reads one member (key and value of a map, or element of an array) of the
+ * innermost open container, storing known fields; opens a frame for a container value.
+ * @param[in,out] pReader Reader, at the member.
+ * @param[in,out] pStack Open containers.
+ * @param[in,out] pDepth Their number.
  * @param[in,out] pResponse Response being filled.
  * @param[in,out] pSeen Bit mask of the known keys met so far.
- * @param[in] depth Nesting level of the map holding the field.
  */
-static void readField(Reader_t *pReader, uint8_t id, DefenderResponse_t *pResponse, uint32_t *pSeen,
-                      uint32_t depth)
+static void readMember(Reader_t *pReader, Frame_t *pStack, size_t *pDepth,
+                       DefenderResponse_t *pResponse, uint32_t *pSeen)
 {
-    static const uint8_t types[KEY_UNKNOWN] = {ITEM_TEXT, ITEM_UINT, ITEM_TEXT, ITEM_MAP,
-                                               ITEM_UINT, ITEM_TEXT, ITEM_TEXT};
-    char statusText[sizeof("ACCEPTED")];
+    /** @brief Per known key: expected type, output offset in the response, its size. */
+    static const struct
+    {
+        uint8_t type;    /**< ITEM_*. */
+        uint16_t size;   /**< Output size (0: none). */
+        uint16_t offset; /**< Output offset in DefenderResponse_t. */
+    } fields[KEY_UNKNOWN] = {
+        {ITEM_TEXT, (uint16_t) sizeof(pResponse->thingName),
+         (uint16_t) offsetof(DefenderResponse_t, thingName)},
+        {ITEM_UINT, 0U, 0U},
+        {ITEM_TEXT, 0U, 0U},
+        {ITEM_MAP, 0U, 0U},
+        {ITEM_UINT, 0U, 0U},
+        {ITEM_TEXT, (uint16_t) sizeof(pResponse->errorCode),
+         (uint16_t) offsetof(DefenderResponse_t, errorCode)},
+        {ITEM_TEXT, (uint16_t) sizeof(pResponse->errorMessage),
+         (uint16_t) offsetof(DefenderResponse_t, errorMessage)},
+    };
+    char text[sizeof("statusDetails")];
+    Frame_t *pFrame = &pStack[*pDepth - 1U];
+    uint8_t id = KEY_UNKNOWN;
     Item_t item;
+
+    if ((pFrame->flags & FRAME_MAP) != 0U)
+    {
+        setOutput(pReader, text, sizeof(text), false);
+        readItem(pReader, &item);
+        pReader->failed |= (item.type != ITEM_TEXT);
+        if (!pReader->cbor)
+        {
+            pReader->failed |= (peekJson(pReader) != (uint8_t) ':');
+            pReader->position++;
+        }
+        id = findKey(pReader, pFrame->flags);
+    }
 
     if (id == KEY_UNKNOWN)
     {
-        skipValue(pReader, depth);
+        setOutput(pReader, NULL, 0U, false);
+    }
+    else if (fields[id].size != 0U)
+    {
+        setOutput(pReader, &((char *) pResponse)[fields[id].offset], fields[id].size, true);
     }
     else
     {
-        pReader->failed |= ((*pSeen & (1U << id)) != 0U);
+        /* `status` reads into text; the integers and the map have no text. */
+        setOutput(pReader, text, sizeof("ACCEPTED"), true);
+    }
+
+    readItem(pReader, &item);
+
+    if (id == KEY_UNKNOWN)
+    {
+        pReader->failed |= (item.type == ITEM_TAG);
+    }
+    else
+    {
+        pReader->failed |= ((*pSeen & (1U << id)) != 0U) || (item.type != fields[id].type);
         *pSeen |= 1U << id;
+    }
 
-        if (id == KEY_THING_NAME)
+    if (id == KEY_THING_NAME)
+    {
+        pResponse->hasThingName = true;
+        pResponse->thingNameTruncated = pReader->truncated;
+    }
+    else if (id == KEY_REPORT_ID)
+    {
+        pReader->failed |= (item.value == 0U) || (item.value > (uint64_t) INT64_MAX);
+        pResponse->hasReportId = true;
+        pResponse->reportId = item.value;
+    }
+    else if (id == KEY_TIMESTAMP)
+    {
+        pResponse->hasTimestamp = true;
+        pResponse->timestamp = item.value;
+    }
+    else if (id == KEY_STATUS)
+    {
+        if (!pReader->truncated && (memcmp(text, "REJECTED", sizeof("REJECTED")) == 0))
         {
-            setOutput(pReader, pResponse->thingName, sizeof(pResponse->thingName), true);
-        }
-        else if (id == KEY_STATUS)
-        {
-            setOutput(pReader, statusText, sizeof(statusText), true);
-        }
-        else if (id == KEY_ERROR_CODE)
-        {
-            setOutput(pReader, pResponse->errorCode, sizeof(pResponse->errorCode), true);
-        }
-        else if (id == KEY_ERROR_MESSAGE)
-        {
-            setOutput(pReader, pResponse->errorMessage, sizeof(pResponse->errorMessage), true);
+            pResponse->status = DEFENDER_RESPONSE_REJECTED;
         }
         else
         {
-            setOutput(pReader, NULL, 0U, false);
-        }
-
-        readItem(pReader, &item);
-        pReader->failed |= (item.type != types[id]);
-
-        if (id == KEY_THING_NAME)
-        {
-            pResponse->hasThingName = true;
-            pResponse->thingNameTruncated = pReader->truncated;
-        }
-        else if (id == KEY_REPORT_ID)
-        {
-            pReader->failed =
-                pReader->failed || (item.value == 0U) || (item.value > (uint64_t) INT64_MAX);
-            pResponse->hasReportId = true;
-            pResponse->reportId = item.value;
-        }
-        else if (id == KEY_TIMESTAMP)
-        {
-            pResponse->hasTimestamp = true;
-            pResponse->timestamp = item.value;
-        }
-        else if (id == KEY_STATUS)
-        {
-            if (!pReader->truncated && (memcmp(statusText, "REJECTED", sizeof(statusText)) == 0))
-            {
-                pResponse->status = DEFENDER_RESPONSE_REJECTED;
-            }
-            else
-            {
-                pReader->failed |=
-                    pReader->truncated || (memcmp(statusText, "ACCEPTED", sizeof(statusText)) != 0);
-            }
-        }
-        else if (id == KEY_STATUS_DETAILS)
-        {
-            readFields(pReader, &item, pResponse, pSeen, depth + 1U);
-        }
-        else
-        {
-            /* ErrorCode and ErrorMessage: stored (and truncated) by the reader. */
+            pReader->failed |=
+                pReader->truncated || (memcmp(text, "ACCEPTED", sizeof("ACCEPTED")) != 0);
         }
     }
-}
-
-/**
- * @brief Reads the members of the top-level map or of `statusDetails`.
- * @param[in,out] pReader Reader, after the map's head.
- * @param[in,out] pMap The map.
- * @param[in,out] pResponse Response being filled.
- * @param[in,out] pSeen Bit mask of the known keys met so far.
- * @param[in] depth Nesting level of the map (top: 1; `statusDetails`: 2).
- */
-static void readFields(Reader_t *pReader, Item_t *pMap, DefenderResponse_t *pResponse,
-                       uint32_t *pSeen, uint32_t depth)
-{
-    char key[sizeof("statusDetails")];
-
-    while (!pReader->failed && nextKey(pReader, pMap, key, sizeof(key)))
+    else
     {
-        readField(pReader,
-                  (depth == 1U) ? findKey(pReader, KEY_THING_NAME, KEY_TIMESTAMP)
-                                : findKey(pReader, KEY_ERROR_CODE, KEY_ERROR_MESSAGE),
-                  pResponse, pSeen, depth);
+        /* Strings were stored by the reader; containers open below. */
+    }
+
+    if (!pReader->failed && (item.type <= ITEM_ARRAY))
+    {
+        /* A definite container needs at least one byte per member. */
+        pReader->failed = (*pDepth >= DEFENDER_RESPONSE_MAX_DEPTH) ||
+                          (item.value > (uint64_t) (pReader->length - pReader->position));
+        if (!pReader->failed)
+        {
+            pFrame = &pStack[*pDepth];
+            pFrame->left = (size_t) item.value;
+            pFrame->flags = (uint8_t) ((item.indefinite ? FRAME_INDEFINITE : 0U) |
+                                       ((item.type == ITEM_MAP) ? FRAME_MAP : 0U) |
+                                       ((id == KEY_STATUS_DETAILS) ? FRAME_DETAILS : 0U));
+            (*pDepth)++;
+        }
     }
 }
 
@@ -872,9 +737,11 @@ DefenderStatus_t Defender_ParseResponse(DefenderFormat_t format, const uint8_t *
                                         size_t payloadLength, DefenderResponse_t *pResponse)
 {
     DefenderStatus_t status = DEFENDER_BAD_PARAMETER;
+    Frame_t stack[DEFENDER_RESPONSE_MAX_DEPTH];
     Reader_t reader;
     Item_t item;
     uint32_t seen = 0U;
+    size_t depth = 1U;
 
     if ((pPayload != NULL) && (pResponse != NULL) &&
         ((unsigned) format <= (unsigned) DEFENDER_FORMAT_CBOR))
@@ -890,18 +757,29 @@ DefenderStatus_t Defender_ParseResponse(DefenderFormat_t format, const uint8_t *
         {
             readItem(&reader, &item);
         }
-        reader.failed |= (item.type != ITEM_MAP);
+        reader.failed |=
+            (item.type != ITEM_MAP) || (item.value > (uint64_t) (reader.length - reader.position));
+        stack[0].left = (size_t) item.value;
+        stack[0].flags =
+            (uint8_t) (FRAME_MAP | FRAME_TOP | (item.indefinite ? FRAME_INDEFINITE : 0U));
 
-        readFields(&reader, &item, pResponse, &seen, 1U);
+        while (!reader.failed && (depth > 0U))
+        {
+            if (nextMember(&reader, &stack[depth - 1U]))
+            {
+                readMember(&reader, stack, &depth, pResponse, &seen);
+            }
+            else
+            {
+                depth--;
+            }
+        }
 
         if (!reader.cbor)
         {
-            /* Trailing whitespace, then at most one NUL. */
-            (void) peekJson(&reader);
-            if ((reader.position < reader.length) && (reader.pIn[reader.position] == 0U))
-            {
-                reader.position++;
-            }
+            /* Trailing white space, then at most one NUL. */
+            reader.position += (peekJson(&reader) == 0U) ? 1U : 0U;
+            reader.position = (reader.position > reader.length) ? reader.length : reader.position;
         }
 
         status = (reader.failed || (reader.position != reader.length) ||
