@@ -69,6 +69,36 @@ typedef bool (*LineHandler_t)(void *pArg, const char *pLine, size_t length);
 /* Addresses and interface names                                                           */
 /*-----------------------------------------------------------------------------------------*/
 
+/*
+ * Netlink payload accessors that keep `const` (the kernel's NLMSG_DATA, RTA_DATA,
+ * RTA_NEXT, IFLA_RTA and IFA_RTA macros cast it away, which -Wcast-qual rejects).
+ */
+
+/** @brief Payload of a netlink message. */
+static const void *messageData(const struct nlmsghdr *pMessage)
+{
+    return (const uint8_t *) pMessage + NLMSG_HDRLEN;
+}
+
+/** @brief Payload of a routing attribute. */
+static const void *attributeData(const struct rtattr *pAttr)
+{
+    return (const uint8_t *) pAttr + RTA_LENGTH(0);
+}
+
+/** @brief The attribute after `pAttr`, shortening `*pRemaining` (as RTA_NEXT). */
+static const struct rtattr *nextAttribute(const struct rtattr *pAttr, unsigned int *pRemaining)
+{
+    *pRemaining -= RTA_ALIGN(pAttr->rta_len);
+    return (const struct rtattr *) ((const uint8_t *) pAttr + RTA_ALIGN(pAttr->rta_len));
+}
+
+/** @brief First attribute after a fixed header of `size` bytes (as IFLA_RTA/IFA_RTA). */
+static const struct rtattr *firstAttribute(const void *pHeader, size_t size)
+{
+    return (const struct rtattr *) ((const uint8_t *) pHeader + NLMSG_ALIGN(size));
+}
+
 /**
  * @brief Turns an IPv4-mapped IPv6 address into IPv4, in place.
  * @param[in,out] pAddress The address.
@@ -476,7 +506,7 @@ static void onDiagMessage(void *pArg, const struct nlmsghdr *pMessage)
     {
         SocketEntry_t entry;
 
-        memcpy(&diag, NLMSG_DATA(pMessage), sizeof(diag));
+        memcpy(&diag, messageData(pMessage), sizeof(diag));
         memset(&entry, 0, sizeof(entry));
         entry.state = diag.idiag_state;
         entry.local.family = (diag.idiag_family == AF_INET) ? 4U : 6U;
@@ -531,7 +561,7 @@ static const struct rtattr *findAttribute(const struct rtattr *pFirst, size_t le
     const struct rtattr *pAttr = pFirst;
     unsigned int remaining = (unsigned int) length;
 
-    for (; RTA_OK(pAttr, remaining) && (pFound == NULL); pAttr = RTA_NEXT(pAttr, remaining))
+    for (; RTA_OK(pAttr, remaining) && (pFound == NULL); pAttr = nextAttribute(pAttr, &remaining))
     {
         if (pAttr->rta_type == type)
         {
@@ -558,7 +588,7 @@ static void onLinkMessage(void *pArg, const struct nlmsghdr *pMessage)
 {
     LinkWalk_t *pWalk = (LinkWalk_t *) pArg;
     DefenderLinuxSource_t *pSource = pWalk->pSource;
-    const struct ifinfomsg *pInfo = (const struct ifinfomsg *) NLMSG_DATA(pMessage);
+    const struct ifinfomsg *pInfo = (const struct ifinfomsg *) messageData(pMessage);
     const struct rtattr *pName = NULL;
     size_t attrLength = 0U;
 
@@ -566,7 +596,7 @@ static void onLinkMessage(void *pArg, const struct nlmsghdr *pMessage)
         (pMessage->nlmsg_len >= NLMSG_LENGTH(sizeof(*pInfo))))
     {
         attrLength = pMessage->nlmsg_len - NLMSG_LENGTH(sizeof(*pInfo));
-        pName = findAttribute(IFLA_RTA(pInfo), attrLength, IFLA_IFNAME);
+        pName = findAttribute(firstAttribute(pInfo, sizeof(*pInfo)), attrLength, IFLA_IFNAME);
     }
     if ((pName == NULL) || (RTA_PAYLOAD(pName) < 1U))
     {
@@ -580,7 +610,7 @@ static void onLinkMessage(void *pArg, const struct nlmsghdr *pMessage)
         {
             if (pSource->addresses[i].ifIndex == (uint32_t) pInfo->ifi_index)
             {
-                (void) copyName(pSource->addresses[i].name, (const char *) RTA_DATA(pName),
+                (void) copyName(pSource->addresses[i].name, (const char *) attributeData(pName),
                                 RTA_PAYLOAD(pName));
             }
         }
@@ -588,18 +618,20 @@ static void onLinkMessage(void *pArg, const struct nlmsghdr *pMessage)
     else
     {
         DefenderInterfaceCounters_t counters;
-        const struct rtattr *pStats64 = findAttribute(IFLA_RTA(pInfo), attrLength, IFLA_STATS64);
-        const struct rtattr *pStats32 = findAttribute(IFLA_RTA(pInfo), attrLength, IFLA_STATS);
+        const struct rtattr *pStats64 =
+            findAttribute(firstAttribute(pInfo, sizeof(*pInfo)), attrLength, IFLA_STATS64);
+        const struct rtattr *pStats32 =
+            findAttribute(firstAttribute(pInfo, sizeof(*pInfo)), attrLength, IFLA_STATS);
         bool valid;
 
         memset(&counters, 0, sizeof(counters));
-        valid = copyName(counters.name, (const char *) RTA_DATA(pName), RTA_PAYLOAD(pName));
+        valid = copyName(counters.name, (const char *) attributeData(pName), RTA_PAYLOAD(pName));
         counters.isLoopback = ((pInfo->ifi_flags & IFF_LOOPBACK) != 0U);
         if ((pStats64 != NULL) && (RTA_PAYLOAD(pStats64) >= sizeof(struct rtnl_link_stats64)))
         {
             struct rtnl_link_stats64 stats;
 
-            memcpy(&stats, RTA_DATA(pStats64), sizeof(stats));
+            memcpy(&stats, attributeData(pStats64), sizeof(stats));
             counters.bytesIn = stats.rx_bytes;
             counters.bytesOut = stats.tx_bytes;
             counters.packetsIn = stats.rx_packets;
@@ -610,7 +642,7 @@ static void onLinkMessage(void *pArg, const struct nlmsghdr *pMessage)
         {
             struct rtnl_link_stats stats;
 
-            memcpy(&stats, RTA_DATA(pStats32), sizeof(stats));
+            memcpy(&stats, attributeData(pStats32), sizeof(stats));
             counters.bytesIn = stats.rx_bytes;
             counters.bytesOut = stats.tx_bytes;
             counters.packetsIn = stats.rx_packets;
@@ -665,7 +697,7 @@ static DumpResult_t linkDump(DefenderLinuxSource_t *pSource, DefenderMetricsSink
 static void onAddressMessage(void *pArg, const struct nlmsghdr *pMessage)
 {
     DefenderLinuxSource_t *pSource = (DefenderLinuxSource_t *) pArg;
-    const struct ifaddrmsg *pInfo = (const struct ifaddrmsg *) NLMSG_DATA(pMessage);
+    const struct ifaddrmsg *pInfo = (const struct ifaddrmsg *) messageData(pMessage);
     const struct rtattr *pAddr = NULL;
 
     if ((pMessage->nlmsg_type == RTM_NEWADDR) &&
@@ -673,10 +705,10 @@ static void onAddressMessage(void *pArg, const struct nlmsghdr *pMessage)
     {
         size_t attrLength = pMessage->nlmsg_len - NLMSG_LENGTH(sizeof(*pInfo));
 
-        pAddr = findAttribute(IFA_RTA(pInfo), attrLength, IFA_LOCAL);
+        pAddr = findAttribute(firstAttribute(pInfo, sizeof(*pInfo)), attrLength, IFA_LOCAL);
         if (pAddr == NULL)
         {
-            pAddr = findAttribute(IFA_RTA(pInfo), attrLength, IFA_ADDRESS);
+            pAddr = findAttribute(firstAttribute(pInfo, sizeof(*pInfo)), attrLength, IFA_ADDRESS);
         }
     }
     if (pAddr == NULL)
@@ -693,7 +725,7 @@ static void onAddressMessage(void *pArg, const struct nlmsghdr *pMessage)
         if (((pInfo->ifa_family == AF_INET) || (pInfo->ifa_family == AF_INET6)) &&
             (RTA_PAYLOAD(pAddr) >= length))
         {
-            memcpy(address.bytes, RTA_DATA(pAddr), length);
+            memcpy(address.bytes, attributeData(pAddr), length);
             normaliseAddress(&address);
             addAddress(pSource, &address, NULL, pInfo->ifa_index);
         }
