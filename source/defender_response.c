@@ -33,7 +33,8 @@
 #define KEY_TIMESTAMP      4U
 #define KEY_ERROR_CODE     5U
 #define KEY_ERROR_MESSAGE  6U
-#define KEY_UNKNOWN        7U
+#define KEY_ROOT           7U /**< The document: one map, maybe tagged 55799. */
+#define KEY_UNKNOWN        8U
 
 /** @brief Frame flags. */
 #define FRAME_MAP        0x01U /**< A map (else an array). */
@@ -41,6 +42,7 @@
 #define FRAME_STARTED    0x04U /**< JSON container: a member was read already. */
 #define FRAME_TOP        0x08U /**< The top-level map (keys 0..4 known). */
 #define FRAME_DETAILS    0x10U /**< `statusDetails` (keys 5..6 known). */
+#define FRAME_ROOT       0x20U /**< The document, holding one item. */
 
 /** @brief Known keys, NUL-separated, in the order of the KEY_ ids. */
 static const char knownKeys[] =
@@ -542,7 +544,7 @@ static bool nextMember(Reader_t *pReader, Frame_t *pFrame)
 {
     bool more = true;
 
-    if (!pReader->cbor)
+    if (!pReader->cbor && ((pFrame->flags & FRAME_ROOT) == 0U))
     {
         uint8_t c = peekJson(pReader);
 
@@ -593,7 +595,7 @@ static uint8_t findKey(const Reader_t *pReader, uint8_t flags)
     uint8_t i;
     const char *pKnown = knownKeys;
 
-    for (i = 0U; i < KEY_UNKNOWN; i++)
+    for (i = 0U; i < KEY_ROOT; i++)
     {
         size_t length = strlen(pKnown);
 
@@ -638,10 +640,11 @@ static void readMember(Reader_t *pReader, Frame_t *pStack, size_t *pDepth,
          (uint16_t) offsetof(DefenderResponse_t, errorCode)},
         {ITEM_TEXT, (uint16_t) sizeof(pResponse->errorMessage),
          (uint16_t) offsetof(DefenderResponse_t, errorMessage)},
+        {ITEM_MAP, 0U, 0U},
     };
     char text[sizeof("statusDetails")];
     Frame_t *pFrame = &pStack[*pDepth - 1U];
-    uint8_t id = KEY_UNKNOWN;
+    uint8_t id = ((pFrame->flags & FRAME_ROOT) != 0U) ? KEY_ROOT : KEY_UNKNOWN;
     Item_t item;
 
     if ((pFrame->flags & FRAME_MAP) != 0U)
@@ -672,6 +675,10 @@ static void readMember(Reader_t *pReader, Frame_t *pStack, size_t *pDepth,
     }
 
     readItem(pReader, &item);
+    if ((id == KEY_ROOT) && (item.type == ITEM_TAG) && (item.value == CBOR_SELF_DESCRIBE))
+    {
+        readItem(pReader, &item);
+    }
 
     if (id == KEY_UNKNOWN)
     {
@@ -719,7 +726,7 @@ static void readMember(Reader_t *pReader, Frame_t *pStack, size_t *pDepth,
     if (!pReader->failed && (item.type <= ITEM_ARRAY))
     {
         /* A definite container needs at least one byte per member. */
-        pReader->failed = (*pDepth >= DEFENDER_RESPONSE_MAX_DEPTH) ||
+        pReader->failed = (*pDepth > DEFENDER_RESPONSE_MAX_DEPTH) ||
                           (item.value > (uint64_t) (pReader->length - pReader->position));
         if (!pReader->failed)
         {
@@ -727,7 +734,8 @@ static void readMember(Reader_t *pReader, Frame_t *pStack, size_t *pDepth,
             pFrame->left = (size_t) item.value;
             pFrame->flags = (uint8_t) ((item.indefinite ? FRAME_INDEFINITE : 0U) |
                                        ((item.type == ITEM_MAP) ? FRAME_MAP : 0U) |
-                                       ((id == KEY_STATUS_DETAILS) ? FRAME_DETAILS : 0U));
+                                       ((id == KEY_STATUS_DETAILS) ? FRAME_DETAILS : 0U) |
+                                       ((id == KEY_ROOT) ? FRAME_TOP : 0U));
             (*pDepth)++;
         }
     }
@@ -737,9 +745,8 @@ DefenderStatus_t Defender_ParseResponse(DefenderFormat_t format, const uint8_t *
                                         size_t payloadLength, DefenderResponse_t *pResponse)
 {
     DefenderStatus_t status = DEFENDER_BAD_PARAMETER;
-    Frame_t stack[DEFENDER_RESPONSE_MAX_DEPTH];
+    Frame_t stack[DEFENDER_RESPONSE_MAX_DEPTH + 1U];
     Reader_t reader;
-    Item_t item;
     uint32_t seen = 0U;
     size_t depth = 1U;
 
@@ -752,16 +759,8 @@ DefenderStatus_t Defender_ParseResponse(DefenderFormat_t format, const uint8_t *
         reader.length = payloadLength;
         reader.cbor = (format == DEFENDER_FORMAT_CBOR);
 
-        readItem(&reader, &item);
-        if ((item.type == ITEM_TAG) && (item.value == CBOR_SELF_DESCRIBE))
-        {
-            readItem(&reader, &item);
-        }
-        reader.failed |=
-            (item.type != ITEM_MAP) || (item.value > (uint64_t) (reader.length - reader.position));
-        stack[0].left = (size_t) item.value;
-        stack[0].flags =
-            (uint8_t) (FRAME_MAP | FRAME_TOP | (item.indefinite ? FRAME_INDEFINITE : 0U));
+        stack[0].left = 1U;
+        stack[0].flags = FRAME_ROOT;
 
         while (!reader.failed && (depth > 0U))
         {
