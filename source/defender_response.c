@@ -623,28 +623,32 @@ static uint8_t findKey(const Reader_t *pReader, uint8_t flags)
 static void readMember(Reader_t *pReader, Frame_t *pStack, size_t *pDepth,
                        DefenderResponse_t *pResponse, uint32_t *pSeen)
 {
-    /** @brief Per known key: expected type, output offset in the response, its size. */
+    /** @brief Per key id: expected type (unknown: the one type refused), flags of the
+     * frame it opens, and where its text goes (offset 0: a local buffer). */
     static const struct
     {
         uint8_t type;    /**< ITEM_*. */
-        uint16_t size;   /**< Output size (0: none). */
-        uint16_t offset; /**< Output offset in DefenderResponse_t. */
-    } fields[KEY_UNKNOWN] = {
-        {ITEM_TEXT, (uint16_t) sizeof(pResponse->thingName),
+        uint8_t frame;   /**< FRAME_* flags of a container value. */
+        uint16_t size;   /**< Output size. */
+        uint16_t offset; /**< Output offset in DefenderResponse_t, or 0. */
+    } fields[KEY_UNKNOWN + 1U] = {
+        {ITEM_TEXT, 0U, (uint16_t) sizeof(pResponse->thingName),
          (uint16_t) offsetof(DefenderResponse_t, thingName)},
-        {ITEM_UINT, 0U, 0U},
-        {ITEM_TEXT, 0U, 0U},
-        {ITEM_MAP, 0U, 0U},
-        {ITEM_UINT, 0U, 0U},
-        {ITEM_TEXT, (uint16_t) sizeof(pResponse->errorCode),
+        {ITEM_UINT, 0U, sizeof("ACCEPTED"), 0U},
+        {ITEM_TEXT, 0U, sizeof("ACCEPTED"), 0U},
+        {ITEM_MAP, FRAME_DETAILS, sizeof("ACCEPTED"), 0U},
+        {ITEM_UINT, 0U, sizeof("ACCEPTED"), 0U},
+        {ITEM_TEXT, 0U, (uint16_t) sizeof(pResponse->errorCode),
          (uint16_t) offsetof(DefenderResponse_t, errorCode)},
-        {ITEM_TEXT, (uint16_t) sizeof(pResponse->errorMessage),
+        {ITEM_TEXT, 0U, (uint16_t) sizeof(pResponse->errorMessage),
          (uint16_t) offsetof(DefenderResponse_t, errorMessage)},
-        {ITEM_MAP, 0U, 0U},
+        {ITEM_MAP, FRAME_TOP, sizeof("ACCEPTED"), 0U},
+        {ITEM_TAG, 0U, sizeof("ACCEPTED"), 0U},
     };
     char text[sizeof("statusDetails")];
     Frame_t *pFrame = &pStack[*pDepth - 1U];
     uint8_t id = ((pFrame->flags & FRAME_ROOT) != 0U) ? KEY_ROOT : KEY_UNKNOWN;
+    uint32_t bit;
     Item_t item;
 
     if ((pFrame->flags & FRAME_MAP) != 0U)
@@ -660,63 +664,40 @@ static void readMember(Reader_t *pReader, Frame_t *pStack, size_t *pDepth,
         id = findKey(pReader, pFrame->flags);
     }
 
-    if (id == KEY_UNKNOWN)
-    {
-        setOutput(pReader, NULL, 0U, false);
-    }
-    else if (fields[id].size != 0U)
-    {
-        setOutput(pReader, &((char *) pResponse)[fields[id].offset], fields[id].size, true);
-    }
-    else
-    {
-        /* `status` reads into text; the integers and the map have no text. */
-        setOutput(pReader, text, sizeof("ACCEPTED"), true);
-    }
-
+    setOutput(pReader, (fields[id].offset != 0U) ? &((char *) pResponse)[fields[id].offset] : text,
+              fields[id].size, id != KEY_UNKNOWN);
     readItem(pReader, &item);
     if ((id == KEY_ROOT) && (item.type == ITEM_TAG) && (item.value == CBOR_SELF_DESCRIBE))
     {
         readItem(pReader, &item);
     }
 
-    if (id == KEY_UNKNOWN)
-    {
-        pReader->failed |= (item.type == ITEM_TAG);
-    }
-    else
-    {
-        pReader->failed |= ((*pSeen & (1U << id)) != 0U) || (item.type != fields[id].type);
-        *pSeen |= 1U << id;
-    }
+    /* Known: a second occurrence or another type fails; unknown: a tag fails. */
+    bit = (1U << id) & ((1U << KEY_UNKNOWN) - 1U);
+    pReader->failed |=
+        ((*pSeen & bit) != 0U) || ((id == KEY_UNKNOWN) == (item.type == fields[id].type));
+    *pSeen |= bit;
 
     if (id == KEY_THING_NAME)
     {
-        pResponse->hasThingName = true;
         pResponse->thingNameTruncated = pReader->truncated;
     }
     else if (id == KEY_REPORT_ID)
     {
-        pReader->failed |= (item.value == 0U) || (item.value > (uint64_t) INT64_MAX);
-        pResponse->hasReportId = true;
+        pReader->failed |= ((item.value - 1U) >= (uint64_t) INT64_MAX);
         pResponse->reportId = item.value;
     }
     else if (id == KEY_TIMESTAMP)
     {
-        pResponse->hasTimestamp = true;
         pResponse->timestamp = item.value;
     }
     else if (id == KEY_STATUS)
     {
-        if (!pReader->truncated && (memcmp(text, "REJECTED", sizeof("REJECTED")) == 0))
-        {
-            pResponse->status = DEFENDER_RESPONSE_REJECTED;
-        }
-        else
-        {
-            pReader->failed |=
-                pReader->truncated || (memcmp(text, "ACCEPTED", sizeof("ACCEPTED")) != 0);
-        }
+        pReader->failed |=
+            pReader->truncated || ((memcmp(text, "ACCEPTED", sizeof("ACCEPTED")) != 0) &&
+                                   (memcmp(text, "REJECTED", sizeof("REJECTED")) != 0));
+        pResponse->status =
+            (text[0] == 'R') ? DEFENDER_RESPONSE_REJECTED : DEFENDER_RESPONSE_ACCEPTED;
     }
     else
     {
@@ -732,10 +713,9 @@ static void readMember(Reader_t *pReader, Frame_t *pStack, size_t *pDepth,
         {
             pFrame = &pStack[*pDepth];
             pFrame->left = (size_t) item.value;
-            pFrame->flags = (uint8_t) ((item.indefinite ? FRAME_INDEFINITE : 0U) |
-                                       ((item.type == ITEM_MAP) ? FRAME_MAP : 0U) |
-                                       ((id == KEY_STATUS_DETAILS) ? FRAME_DETAILS : 0U) |
-                                       ((id == KEY_ROOT) ? FRAME_TOP : 0U));
+            pFrame->flags =
+                (uint8_t) ((item.indefinite ? FRAME_INDEFINITE : 0U) |
+                           ((item.type == ITEM_MAP) ? FRAME_MAP : 0U) | fields[id].frame);
             (*pDepth)++;
         }
     }
@@ -781,6 +761,9 @@ DefenderStatus_t Defender_ParseResponse(DefenderFormat_t format, const uint8_t *
             reader.position = (reader.position > reader.length) ? reader.length : reader.position;
         }
 
+        pResponse->hasThingName = ((seen & (1U << KEY_THING_NAME)) != 0U);
+        pResponse->hasReportId = ((seen & (1U << KEY_REPORT_ID)) != 0U);
+        pResponse->hasTimestamp = ((seen & (1U << KEY_TIMESTAMP)) != 0U);
         status = (reader.failed || (reader.position != reader.length) ||
                   ((seen & (1U << KEY_STATUS)) == 0U))
                      ? DEFENDER_MALFORMED
