@@ -6,7 +6,8 @@
  * array, text, unsigned integer, tag or "other" scalar) and sends text to the current
  * output buffer. One iterative walk on top of it reads every member of every map and
  * array with a small explicit stack (no recursion), bounded by
- * DEFENDER_RESPONSE_MAX_DEPTH; the known keys are found in a table.
+ * DEFENDER_RESPONSE_MAX_DEPTH (the one self-call reads a chunk of an indefinite CBOR
+ * string, one level); the known keys are found in a table.
  */
 #include <stddef.h>
 #include <string.h>
@@ -454,53 +455,47 @@ static uint8_t readCborHead(Reader_t *pReader, uint64_t *pValue)
  * @brief Reads the head of the next CBOR item; text goes to the reader's output.
  * @param[in,out] pReader Reader.
  * @param[out] pItem The item.
+ * @param[in] chunkOf 0, or the major type (2 or 3) of the indefinite string whose
+ * chunk this item must be (a definite string of that type).
  */
-static void readCborItem(Reader_t *pReader, Item_t *pItem)
+static void readCborItem(Reader_t *pReader, Item_t *pItem, uint8_t chunkOf)
 {
     static const uint8_t majorTypes[8] = {ITEM_UINT,  ITEM_OTHER, ITEM_OTHER, ITEM_TEXT,
                                           ITEM_ARRAY, ITEM_MAP,   ITEM_TAG,   ITEM_OTHER};
     uint8_t initial = readCborHead(pReader, &pItem->value);
     uint8_t major = initial >> 5;
     uint8_t info = initial & 0x1FU;
-    bool done = false;
+    size_t end = pReader->length;
 
     pItem->type = majorTypes[major];
     pItem->indefinite = (info == 0x1FU);
     /* Indefinite length: strings, arrays and maps only (a stray break fails here);
      * unassigned simple values: only false, true, null, undefined and floats pass. */
     pReader->failed |= (pItem->indefinite && ((major < 2U) || (major > 5U))) ||
-                       ((major == 7U) && ((info < 20U) || (info == 24U)));
+                       ((major == 7U) && ((info < 20U) || (info == 24U))) ||
+                       ((chunkOf != 0U) && ((major != chunkOf) || pItem->indefinite));
 
-    while (((major == 2U) || (major == 3U)) && !done && !pReader->failed)
+    if (((major == 2U) || (major == 3U)) && pItem->indefinite)
     {
-        uint64_t length = pItem->value;
-        size_t end = pReader->length;
-
-        done = !pItem->indefinite;
-        if (!done)
+        /* Chunks up to the break (one level: a chunk is never indefinite). */
+        while (!pReader->failed && (peekRaw(pReader) != 0xFFU))
         {
-            if (peekRaw(pReader) == 0xFFU)
-            {
-                pReader->position++;
-                done = true;
-                length = 0U;
-            }
-            else
-            {
-                uint8_t chunk = readCborHead(pReader, &length);
+            Item_t chunk;
 
-                pReader->failed |= ((chunk >> 5) != major) || ((chunk & 0x1FU) == 0x1FU);
-            }
+            readCborItem(pReader, &chunk, major);
         }
-
-        if (length > (uint64_t) (end - pReader->position))
+        pReader->position++;
+    }
+    else if ((major == 2U) || (major == 3U))
+    {
+        if (pItem->value > (uint64_t) (end - pReader->position))
         {
             pReader->failed = true;
         }
         else if (major == 3U)
         {
             /* The chunk's end bounds its characters. */
-            pReader->length = pReader->position + (size_t) length;
+            pReader->length = pReader->position + (size_t) pItem->value;
             while (!pReader->failed && (pReader->position < pReader->length))
             {
                 copyCharacter(pReader);
@@ -509,8 +504,12 @@ static void readCborItem(Reader_t *pReader, Item_t *pItem)
         }
         else
         {
-            pReader->position += (size_t) length;
+            pReader->position += (size_t) pItem->value;
         }
+    }
+    else
+    {
+        /* Other arguments were consumed with the head. */
     }
 }
 
@@ -526,7 +525,7 @@ static void readItem(Reader_t *pReader, Item_t *pItem)
 
     if (pReader->cbor)
     {
-        readCborItem(pReader, pItem);
+        readCborItem(pReader, pItem, 0U);
     }
     else
     {
