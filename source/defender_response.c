@@ -302,66 +302,63 @@ static void readJsonString(Reader_t *pReader)
  */
 static size_t readDigits(Reader_t *pReader, Item_t *pItem)
 {
-    size_t count = 0U;
+    size_t start = pReader->position;
     uint8_t digit = (uint8_t) (peekRaw(pReader) - (uint8_t) '0');
 
     while (digit < 10U)
     {
-        if (pItem->value > (UINT64_MAX / 10U))
-        {
-            pItem->type = ITEM_OTHER;
-        }
-        pItem->value = (pItem->value * 10U) + digit;
-        if (pItem->value < digit)
+        uint64_t value = pItem->value;
+
+        pItem->value = (value * 10U) + digit;
+        if ((value > (UINT64_MAX / 10U)) || (pItem->value < digit))
         {
             pItem->type = ITEM_OTHER;
         }
         pReader->position++;
-        count++;
         digit = (uint8_t) (peekRaw(pReader) - (uint8_t) '0');
     }
 
-    return count;
+    return pReader->position - start;
 }
 
 /**
- * @brief Reads a JSON number (RFC 8259 grammar).
+ * @brief Reads a JSON number (RFC 8259 grammar): an integer part after an optional
+ * `-`, then an optional fraction after `.`, then an optional exponent after `e` or `E`
+ * and an optional sign; each part holds at least one digit.
  * @param[in,out] pReader Reader, at the number.
  * @param[out] pItem ITEM_UINT for a non-negative integer without fraction or exponent
  * that fits 64 bits; ITEM_OTHER for any other valid number.
  */
 static void readJsonNumber(Reader_t *pReader, Item_t *pItem)
 {
-    size_t start;
-    size_t count;
-    uint8_t c;
+    static const char marks[] = "-.e";
+    size_t part;
 
     pItem->type = ITEM_UINT;
-    if (peekRaw(pReader) == (uint8_t) '-')
-    {
-        pItem->type = ITEM_OTHER;
-        pReader->position++;
-    }
 
-    start = pReader->position;
-    count = readDigits(pReader, pItem);
-    pReader->failed |= (count == 0U) || ((count > 1U) && (pReader->pIn[start] == (uint8_t) '0'));
+    for (part = 0U; part < 3U; part++)
+    {
+        uint8_t c = peekRaw(pReader);
+        bool present = ((c | ((part == 2U) ? 0x20U : 0U)) == (uint8_t) marks[part]);
+        size_t start;
+        size_t count;
 
-    c = peekRaw(pReader);
-    if (c == (uint8_t) '.')
-    {
-        pReader->position++;
-        pReader->failed |= (readDigits(pReader, pItem) == 0U);
-        pItem->type = ITEM_OTHER;
-        c = peekRaw(pReader);
-    }
-    if ((c | 0x20U) == (uint8_t) 'e')
-    {
-        pReader->position++;
-        c = peekRaw(pReader);
-        pReader->position += ((c == (uint8_t) '+') || (c == (uint8_t) '-')) ? 1U : 0U;
-        pReader->failed |= (readDigits(pReader, pItem) == 0U);
-        pItem->type = ITEM_OTHER;
+        if (present)
+        {
+            pReader->position++;
+            pItem->type = ITEM_OTHER;
+            c = peekRaw(pReader);
+            pReader->position +=
+                ((part == 2U) && ((c == (uint8_t) '+') || (c == (uint8_t) '-'))) ? 1U : 0U;
+        }
+        if ((part == 0U) || present)
+        {
+            start = pReader->position;
+            count = readDigits(pReader, pItem);
+            /* No leading zero in the integer part. */
+            pReader->failed |= (count == 0U) || ((part == 0U) && (count > 1U) &&
+                                                 (pReader->pIn[start] == (uint8_t) '0'));
+        }
     }
 }
 
