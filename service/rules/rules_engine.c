@@ -437,7 +437,10 @@ static void state_save(rules_engine *e, const rules_thing *th, const rules_profi
         int changed = rc == SQLITE_DONE && sqlite3_changes(e->db) == 1;
         sqlite3_reset(st);
         if (changed)
+        {
+            k->dirty = 0;
             return;
+        }
         k->rowid = 0;
     }
     if ((st = cached(e, 0,
@@ -463,7 +466,10 @@ static void state_save(rules_engine *e, const rules_thing *th, const rules_profi
             fprintf(stderr, "defender-detect rules: cannot save state: %s\n",
                     sqlite3_errmsg(e->db));
         else
+        {
             k->rowid = sqlite3_last_insert_rowid(e->db);
+            k->dirty = 0;
+        }
     }
     if (st != NULL)
         sqlite3_reset(st);
@@ -1190,11 +1196,19 @@ static void run_state(rules_engine *e, rules_thing *th, rules_profile *p, rules_
     }
     if (violates)
     {
+        /* still in alarm: only the last violation moves; written by flush_dirty within a
+         * second (and before any read of the table), not one row write per report */
         k->nc = 0;
         k->last_viol_ms = t;
         free(k->last_value);
         k->last_value = value_json(b, d, count);
-        state_save(e, th, p, b, k);
+        if (k->rowid > 0)
+        {
+            k->dirty = 1;
+            e->dirty = 1;
+        }
+        else
+            state_save(e, th, p, b, k);
         return;
     }
     k->nc++;
@@ -1350,9 +1364,44 @@ void rules_accept_hook(void *ctx, const char *thing, size_t thing_len, uint64_t 
  * Sweep (4.7) and retention (4.10)
  * ------------------------------------------------------------------------------------------- */
 
+void rules_flush_dirty(rules_engine *e)
+{
+    if (!e->dirty)
+        return;
+    e->dirty = 0;
+    sqlite3_stmt *st = NULL;
+    if (rules_tx_begin(e) != 0 ||
+        (st = cached(e, 4,
+                     "UPDATE rules_state SET nc=?1, last_dp_ms=?2, last_viol_ms=?3, last_value=?4"
+                     " WHERE rowid=?5")) == NULL)
+    {
+        e->dirty = 1;
+        return;
+    }
+    for (size_t i = 0; i < e->ntbl; i++)
+        for (rules_thing *t = e->tbl[i]; t != NULL; t = t->next)
+            for (size_t k = 0; k < t->nks; k++)
+            {
+                rules_kstate *ks = &t->ks[k];
+                if (!ks->dirty)
+                    continue;
+                sqlite3_bind_int(st, 1, ks->nc);
+                sqlite3_bind_int64(st, 2, ks->last_dp_ms);
+                sqlite3_bind_int64(st, 3, ks->last_viol_ms);
+                sqlite3_bind_text(st, 4, ks->last_value, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(st, 5, ks->rowid);
+                if (sqlite3_step(st) != SQLITE_DONE)
+                    fprintf(stderr, "defender-detect rules: cannot save state: %s\n",
+                            sqlite3_errmsg(e->db));
+                sqlite3_reset(st);
+                ks->dirty = 0;
+            }
+}
+
 void rules_tick(rules_engine *e, int64_t now)
 {
     rules_lock(e);
+    rules_flush_dirty(e); /* the sweep reads last_dp_ms from the table */
     sqlite3_stmt *st = NULL;
     typedef struct
     {
@@ -1968,6 +2017,7 @@ void rules_stop(rules_engine *e)
     pthread_join(e->alert_thr, NULL);
     e->started = 0;
     rules_lock(e);
+    rules_flush_dirty(e);
     rules_tx_commit(e);
     rules_unlock(e);
 }
@@ -1996,6 +2046,11 @@ void rules_close(rules_engine *e)
             thing_free(t);
         }
     free(e->tbl);
+    if (e->db)
+    {
+        rules_flush_dirty(e);
+        rules_tx_commit(e);
+    }
     for (size_t i = 0; i < sizeof e->stmts / sizeof e->stmts[0]; i++)
         sqlite3_finalize(e->stmts[i]);
     if (e->db)

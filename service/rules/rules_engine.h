@@ -46,6 +46,7 @@ typedef struct
     int64_t start_ms, last_viol_ms;
     char *last_value;
     int64_t rowid; /* of its rules_state row, 0 = unknown */
+    uint8_t dirty; /* last violation not yet written (rules_flush_dirty) */
 } rules_kstate;
 
 typedef struct
@@ -103,7 +104,8 @@ struct rules_engine
     pthread_mutex_t mu;
     sqlite3 *db;
     int in_tx;
-    sqlite3_stmt *stmts[4];
+    sqlite3_stmt *stmts[5];
+    int dirty; /* some key is dirty */
     int notify_pending;
     rules_profile **profiles;
     size_t nprofiles;
@@ -133,6 +135,8 @@ void rules_lock(rules_engine *e);
 void rules_unlock(rules_engine *e);
 /* Commits, unlocks and wakes the alert thread when events are to be notified. */
 void rules_end(rules_engine *e);
+/* Writes the in-alarm keys whose last violation moved (under the lock). */
+void rules_flush_dirty(rules_engine *e);
 int rules_exec(rules_engine *e, const char *sql);
 int rules_tx_begin(rules_engine *e);
 int rules_tx_commit(rules_engine *e);

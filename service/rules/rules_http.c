@@ -1748,6 +1748,7 @@ int rules_http_handle(rules_engine *e, const char *method, const char *path, con
         rules_lock(e);
         /* what the report path wrote is committed first: a failed operation rolls back
          * only its own writes */
+        rules_flush_dirty(e);
         rules_tx_commit(e);
         handled = route(e, method, path, &q, body, body_len, &r);
         if (handled && r.status != 200 && e->in_tx)
