@@ -74,7 +74,7 @@ typedef struct Reader
     bool failed;        /**< Sticky: the payload is malformed. */
     bool noNul;         /**< A U+0000 in the text being read is malformed. */
     bool truncated;     /**< The text being read did not fit pOut. */
-    char *pOut;         /**< Where text goes (NULL: dropped). */
+    char *pOut;         /**< Where text goes. */
     size_t outSize;     /**< Its size, terminator included. */
     size_t outLength;   /**< Bytes written so far. */
 } Reader_t;
@@ -82,7 +82,7 @@ typedef struct Reader
 /**
  * @brief Directs the text of the next item to a buffer.
  * @param[in,out] pReader Reader.
- * @param[out] pOut Buffer (NULL to drop the text).
+ * @param[out] pOut Buffer.
  * @param[in] size Its size including the terminator.
  * @param[in] noNul true when U+0000 is malformed in this text.
  */
@@ -93,11 +93,7 @@ static void setOutput(Reader_t *pReader, char *pOut, size_t size, bool noNul)
     pReader->outLength = 0U;
     pReader->truncated = false;
     pReader->noNul = noNul;
-
-    if (pOut != NULL)
-    {
-        pOut[0] = '\0';
-    }
+    pOut[0] = '\0';
 }
 
 /**
@@ -158,8 +154,7 @@ static uint8_t peekJson(Reader_t *pReader)
 {
     uint8_t c = peekRaw(pReader);
 
-    while ((c == (uint8_t) ' ') || (c == (uint8_t) '\t') || (c == (uint8_t) '\n') ||
-           (c == (uint8_t) '\r'))
+    while ((c == (uint8_t) ' ') || ((uint8_t) (c - (uint8_t) '\t') < 2U) || (c == (uint8_t) '\r'))
     {
         pReader->position++;
         c = peekRaw(pReader);
@@ -517,7 +512,8 @@ static void readCborItem(Reader_t *pReader, Item_t *pItem, uint8_t chunkOf)
  */
 static void readItem(Reader_t *pReader, Item_t *pItem)
 {
-    (void) memset(pItem, 0, sizeof(*pItem));
+    pItem->value = 0U;
+    pItem->indefinite = false;
     pItem->type = ITEM_OTHER;
 
     if (pReader->cbor)
