@@ -2,6 +2,7 @@
  * thing registry and static thing groups (CreateThing, CreateThingGroup,
  * AddThingToThingGroup and their inverses) for targets (2.3). */
 #include "rules_engine.h"
+#include "timeparse.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -158,65 +159,10 @@ static double epoch_s(int64_t ms)
     return (double) ms / 1000.0;
 }
 
-/* RD-1: ISO 8601 or decimal epoch seconds. */
+/* RD-1: the service's one parser (ISO 8601 with a zone, or epoch seconds). */
 static int parse_time(const char *s, int64_t *ms)
 {
-    if (s == NULL || *s == '\0' || strlen(s) > 40)
-        return -1;
-    int digits_only = 1;
-    for (const char *p = s; *p; p++)
-        if (!isdigit((unsigned char) *p) && *p != '.')
-            digits_only = 0;
-    if (digits_only)
-    {
-        char *end;
-        double v = strtod(s, &end);
-        if (*end != '\0' || !(v >= 0) || v > 253402300799.0)
-            return -1;
-        *ms = (int64_t) (v * 1000.0 + 0.5);
-        return 0;
-    }
-    struct tm tmv;
-    memset(&tmv, 0, sizeof tmv);
-    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tmv);
-    if (p == NULL)
-        return -1;
-    int64_t frac = 0;
-    if (*p == '.')
-    {
-        p++;
-        int64_t scale = 100;
-        int nd = 0;
-        while (isdigit((unsigned char) *p))
-        {
-            if (nd < 3)
-                frac += (*p - '0') * scale;
-            scale /= 10;
-            nd++;
-            p++;
-        }
-        if (nd == 0)
-            return -1;
-    }
-    int64_t off = 0;
-    if (*p == 'Z' && p[1] == '\0')
-        off = 0;
-    else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':' &&
-             isdigit((unsigned char) p[1]))
-        off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
-    else if (*p == '\0')
-        off = 0;
-    else
-        return -1;
-    if (*p == '+')
-        off = -off;
-    else if (*p != '-')
-        off = 0;
-    time_t t = timegm(&tmv);
-    if (t < 0)
-        return -1;
-    *ms = ((int64_t) t + off) * 1000 + frac;
-    return 0;
+    return (s == NULL) ? -1 : parse_time_ms(s, ms);
 }
 
 static int page_args(const qparams *q, resp *r, size_t *offset, size_t *limit, size_t def)

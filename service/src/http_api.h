@@ -22,6 +22,5 @@ void http_set_extension(detect_http *h, detect_http_ext_fn handle, void (*free_f
 void http_stop(detect_http *h);
 
 /* Time parsing for query strings (RD-1): ISO 8601 or epoch seconds. Returns 0 ok. */
-int parse_time_ms(const char *s, int64_t *out_ms);
 
 #endif

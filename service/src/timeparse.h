@@ -1,0 +1,12 @@
+/* Time stamps in API query strings (rules spec RD-1): ISO 8601 with a zone
+ * (`2026-01-01T00:00:00Z`, `...+02:00`, optional fraction) or decimal epoch seconds.
+ * One parser for every operation, so ListMetricValues and ListViolationEvents agree. */
+#ifndef DETECT_TIMEPARSE_H
+#define DETECT_TIMEPARSE_H
+
+#include <stdint.h>
+
+/* Parses `s` into Unix milliseconds. Returns 0, or -1 for anything else. */
+int parse_time_ms(const char *s, int64_t *out_ms);
+
+#endif
