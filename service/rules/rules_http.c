@@ -298,6 +298,35 @@ static const char *const g_doc_keys[] = {
     "securityProfileDescription",  "alertTargets",        "additionalMetricsToRetain",
     "additionalMetricsToRetainV2", "metricsExportConfig", "tags"};
 
+/*
+ * Validates a Create/UpdateSecurityProfile body and compiles its behaviors (every error
+ * collected, 3.5). On failure the reply is set, everything compiled is freed and -1 is
+ * returned; the caller still owns `j`.
+ */
+static int check_profile_body(rules_engine *e, const cJSON *j, int update, resp *r, rules_beh **bs,
+                              size_t *nb, cJSON **clean, size_t *el)
+{
+    rules_vctx v;
+    rules_vctx_init(e, &v);
+    rules_errs errs = {0};
+    rules_validate_profile_fields(j, update, &v, &errs);
+    const cJSON *bj = cJSON_GetObjectItemCaseSensitive(j, "behaviors");
+    if (bj != NULL)
+        rules_compile_behaviors(bj, &v, &errs, bs, nb, clean, el);
+    if (errs.total > 0)
+    {
+        fail_errs(r, &errs);
+        rules_errs_free(&errs);
+        rules_behs_free(*bs, *nb);
+        cJSON_Delete(*clean);
+        *bs = NULL;
+        *nb = 0;
+        *clean = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 static void create_profile(rules_engine *e, const char *name, const char *body, size_t len, resp *r)
 {
     cJSON *j = parse_body(body, len, r, 0);
@@ -319,22 +348,11 @@ static void create_profile(rules_engine *e, const char *name, const char *body, 
         cJSON_Delete(j);
         return;
     }
-    rules_vctx v;
-    rules_vctx_init(e, &v);
-    rules_errs errs = {0};
-    rules_validate_profile_fields(j, 0, &v, &errs);
     rules_beh *bs = NULL;
     size_t nb = 0, el = 0;
     cJSON *clean = NULL;
-    const cJSON *bj = cJSON_GetObjectItemCaseSensitive(j, "behaviors");
-    if (bj != NULL)
-        rules_compile_behaviors(bj, &v, &errs, &bs, &nb, &clean, &el);
-    if (errs.total > 0)
+    if (check_profile_body(e, j, 0, r, &bs, &nb, &clean, &el) != 0)
     {
-        fail_errs(r, &errs);
-        rules_errs_free(&errs);
-        rules_behs_free(bs, nb);
-        cJSON_Delete(clean);
         cJSON_Delete(j);
         return;
     }
@@ -420,22 +438,11 @@ static void update_profile(rules_engine *e, rules_profile *p, const qparams *q, 
         cJSON_Delete(j);
         return;
     }
-    rules_vctx v;
-    rules_vctx_init(e, &v);
-    rules_errs errs = {0};
-    rules_validate_profile_fields(j, 1, &v, &errs);
     rules_beh *bs = NULL;
     size_t nb = 0, el = 0;
     cJSON *clean = NULL;
-    const cJSON *bj = cJSON_GetObjectItemCaseSensitive(j, "behaviors");
-    if (bj != NULL)
-        rules_compile_behaviors(bj, &v, &errs, &bs, &nb, &clean, &el);
-    if (errs.total > 0)
+    if (check_profile_body(e, j, 1, r, &bs, &nb, &clean, &el) != 0)
     {
-        fail_errs(r, &errs);
-        rules_errs_free(&errs);
-        rules_behs_free(bs, nb);
-        cJSON_Delete(clean);
         cJSON_Delete(j);
         return;
     }
