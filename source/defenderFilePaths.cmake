@@ -14,7 +14,8 @@ set(DEFENDER_CORE_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/defender_report_cbor.c
     ${CMAKE_CURRENT_LIST_DIR}/defender_address.c
     ${CMAKE_CURRENT_LIST_DIR}/defender_topic.c
-    ${CMAKE_CURRENT_LIST_DIR}/defender_response.c)
+    ${CMAKE_CURRENT_LIST_DIR}/defender_response.c
+    ${CMAKE_CURRENT_LIST_DIR}/defender_names.c)
 
 set(DEFENDER_CORE_INCLUDE_DIRS
     ${CMAKE_CURRENT_LIST_DIR}/include

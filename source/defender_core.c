@@ -352,35 +352,59 @@ static size_t buildTopic(const DefenderContext_t *pContext, DefenderTopicKind_t 
     return length;
 }
 
+/**
+ * @brief Finds which of this agent's response topics a topic is.
+ * @param[in] pContext Agent.
+ * @param[in] pTopic Topic.
+ * @param[in] topicLength Its length.
+ * @return SUB_ACCEPTED, SUB_REJECTED, or 2 when it is neither.
+ */
+static size_t responseTopicIndex(const DefenderContext_t *pContext, const char *pTopic,
+                                 size_t topicLength)
+{
+    char topic[DEFENDER_TOPIC_BUFFER_SIZE];
+    size_t i = 0U;
+
+    while ((i < 2U) && ((buildTopic(pContext, (DefenderTopicKind_t) (DEFENDER_TOPIC_ACCEPTED + i),
+                                    topic) != topicLength) ||
+                        (memcmp(topic, pTopic, topicLength) != 0)))
+    {
+        i++;
+    }
+
+    return i;
+}
+
 DefenderStatus_t Defender_Start(DefenderContext_t *pContext)
 {
     DefenderStatus_t status = DEFENDER_BAD_PARAMETER;
     uint64_t stored = 0U;
+    const DefenderStoreInterface_t *pStore;
+    const DefenderClockInterface_t *pClock;
 
     if (pContext != NULL)
     {
         status = DEFENDER_ALREADY_STARTED;
+        pStore = &pContext->interfaces.store;
+        pClock = &pContext->interfaces.clock;
         if (pContext->state == DEFENDER_STATE_STOPPED)
         {
             if (!pContext->lastReportIdLoaded)
             {
                 pContext->lastReportIdLoaded = true;
-                if ((pContext->interfaces.store.pfLoadLastReportId != NULL) &&
-                    pContext->interfaces.store.pfLoadLastReportId(
-                        pContext->interfaces.store.pContext, &stored) &&
-                    (stored <= MAX_INT63) && (stored > pContext->lastReportId))
+                if (pStore->pfLoadLastReportId != NULL)
                 {
-                    pContext->lastReportId = stored;
+                    if (pStore->pfLoadLastReportId(pStore->pContext, &stored) &&
+                        (stored <= MAX_INT63) && (stored > pContext->lastReportId))
+                    {
+                        pContext->lastReportId = stored;
+                    }
                 }
-                else if ((pContext->interfaces.store.pfLoadLastReportId == NULL) &&
-                         (pContext->interfaces.clock.pfWallClockMs == NULL) &&
-                         (pContext->interfaces.clock.pfRandom != NULL))
+                else if ((pClock->pfWallClockMs == NULL) && (pClock->pfRandom != NULL))
                 {
                     /* Neither wall clock nor store: seed from the random source (10.2),
                      * leaving room for a long life of increments. */
-                    pContext->lastReportId =
-                        pContext->interfaces.clock.pfRandom(pContext->interfaces.clock.pContext) >>
-                        2;
+                    pContext->lastReportId = pClock->pfRandom(pClock->pContext) >> 2;
                 }
                 else
                 {
@@ -410,24 +434,24 @@ DefenderStatus_t Defender_Stop(DefenderContext_t *pContext)
 {
     DefenderStatus_t status = DEFENDER_BAD_PARAMETER;
     char topic[DEFENDER_TOPIC_BUFFER_SIZE];
-    size_t length;
+    size_t i;
 
     if (pContext != NULL)
     {
         status = DEFENDER_NOT_STARTED;
         if (pContext->state != DEFENDER_STATE_STOPPED)
         {
-            if (pContext->connected && (pContext->interfaces.mqtt.pfUnsubscribe != NULL))
+            for (i = 0U; i < 2U; i++)
             {
-                length = buildTopic(pContext, DEFENDER_TOPIC_ACCEPTED, topic);
-                (void) pContext->interfaces.mqtt.pfUnsubscribe(pContext->interfaces.mqtt.pContext,
-                                                               topic, length);
-                length = buildTopic(pContext, DEFENDER_TOPIC_REJECTED, topic);
-                (void) pContext->interfaces.mqtt.pfUnsubscribe(pContext->interfaces.mqtt.pContext,
-                                                               topic, length);
+                if (pContext->connected && (pContext->interfaces.mqtt.pfUnsubscribe != NULL))
+                {
+                    (void) pContext->interfaces.mqtt.pfUnsubscribe(
+                        pContext->interfaces.mqtt.pContext, topic,
+                        buildTopic(pContext, (DefenderTopicKind_t) (DEFENDER_TOPIC_ACCEPTED + i),
+                                   topic));
+                }
+                pContext->subscriptions[i] = DEFENDER_SUB_NONE;
             }
-            pContext->subscriptions[SUB_ACCEPTED] = DEFENDER_SUB_NONE;
-            pContext->subscriptions[SUB_REJECTED] = DEFENDER_SUB_NONE;
             pContext->state = DEFENDER_STATE_STOPPED;
             pContext->latestAwaitingLate = false;
             status = DEFENDER_SUCCESS;
@@ -453,31 +477,31 @@ static void subscribe(DefenderContext_t *pContext, bool retryFailed)
     size_t length;
     size_t i;
     DefenderMqttStatus_t result;
+    DefenderSubscriptionState_t *pState;
 
     for (i = 0U; (i < 2U) && pContext->connected; i++)
     {
-        if ((pContext->subscriptions[i] == DEFENDER_SUB_NONE) ||
-            (retryFailed && (pContext->subscriptions[i] == DEFENDER_SUB_FAILED)))
+        pState = &pContext->subscriptions[i];
+        if ((*pState == DEFENDER_SUB_NONE) || (retryFailed && (*pState == DEFENDER_SUB_FAILED)))
         {
-            length = buildTopic(
-                pContext, (i == SUB_ACCEPTED) ? DEFENDER_TOPIC_ACCEPTED : DEFENDER_TOPIC_REJECTED,
-                topic);
+            length =
+                buildTopic(pContext, (DefenderTopicKind_t) (DEFENDER_TOPIC_ACCEPTED + i), topic);
             /* Mark pending first: a port may report the result from inside the call. */
-            pContext->subscriptions[i] = DEFENDER_SUB_PENDING;
+            *pState = DEFENDER_SUB_PENDING;
             result = pContext->interfaces.mqtt.pfSubscribe(pContext->interfaces.mqtt.pContext,
                                                            topic, length);
             if (result == DEFENDER_MQTT_SUCCESS)
             {
-                pContext->subscriptions[i] = DEFENDER_SUB_GRANTED;
+                *pState = DEFENDER_SUB_GRANTED;
             }
             else if (result == DEFENDER_MQTT_NOT_CONNECTED)
             {
-                pContext->subscriptions[i] = DEFENDER_SUB_NONE;
+                *pState = DEFENDER_SUB_NONE;
                 pContext->connected = false;
             }
             else if (result == DEFENDER_MQTT_FAILURE)
             {
-                pContext->subscriptions[i] = DEFENDER_SUB_FAILED;
+                *pState = DEFENDER_SUB_FAILED;
                 LOG(pContext, DEFENDER_LOG_ERROR, "subscription to a response topic failed");
             }
             else
@@ -533,126 +557,107 @@ static uint64_t nextReportId(const DefenderContext_t *pContext)
 }
 
 /**
- * @brief Collects one list group through the metrics source.
+ * @brief Collects one group through the metrics source into a sink.
  * @param[in,out] pContext Agent.
- * @param[in] group The group.
- * @param[in] index List index (0 connections, 1 TCP ports, 2 UDP ports).
- * @param[in] pHead Head array.
- * @param[in] pWindow Window array (receives the listed entries).
- * @param[out] pCount Entries listed.
- * @param[out] pTotal True total.
- * @return true when collected.
+ * @param[out] pSink Sink (initialised here).
+ * @param[in] group One DEFENDER_METRIC_* bit.
+ * @param[in] pHead Head array (interface counters for network statistics).
+ * @param[in] pWindow Window array (NULL for network statistics).
+ * @param[in] capacity Entries per array.
+ * @param[in] expectedTotal Entries found by the previous collection (0: unknown).
+ * @return Entries kept (listed), or SIZE_MAX when the source failed.
  */
-static bool collectList(DefenderContext_t *pContext, DefenderMetricGroup_t group, size_t index,
-                        void *pHead, void *pWindow, size_t *pCount, uint64_t *pTotal)
+static size_t collect(DefenderContext_t *pContext, DefenderMetricsSink_t *pSink,
+                      DefenderMetricGroup_t group, void *pHead, void *pWindow, size_t capacity,
+                      uint64_t expectedTotal)
 {
-    DefenderMetricsSink_t sink;
-    bool collected = false;
+    size_t count = SIZE_MAX;
 
-    Defender_SinkInit(&sink, group, pHead, pWindow, pContext->settings.maxListEntries,
-                      pContext->reportNumber, pContext->lists[index].lastTotal);
+    Defender_SinkInit(pSink, group, pHead, pWindow, capacity, pContext->reportNumber,
+                      expectedTotal);
     if (pContext->interfaces.metricsSource.pfCollect(pContext->interfaces.metricsSource.pContext,
-                                                     group, &sink) == DEFENDER_SOURCE_OK)
+                                                     group, pSink) == DEFENDER_SOURCE_OK)
     {
-        *pCount = Defender_SinkFinish(&sink);
-        *pTotal = sink.seen;
-        pContext->lists[index].lastTotal = sink.seen;
-        collected = true;
+        count = Defender_SinkFinish(pSink);
     }
     else
     {
         pContext->counters.sourceErrors++;
-        LOG(pContext, DEFENDER_LOG_ERROR, "metrics source failed to collect a list group");
+        LOG(pContext, DEFENDER_LOG_ERROR, "metrics source failed to collect a metric group");
     }
 
-    return collected;
+    return count;
 }
 
-/** @brief Offsets of the four counters, in DefenderInterfaceCounters_t and in
- * DefenderNetworkStats_t, so that one loop handles all four. */
-static const uint8_t counterOffsets[2][4] = {
-    {(uint8_t) offsetof(DefenderInterfaceCounters_t, bytesIn),
-     (uint8_t) offsetof(DefenderInterfaceCounters_t, bytesOut),
-     (uint8_t) offsetof(DefenderInterfaceCounters_t, packetsIn),
-     (uint8_t) offsetof(DefenderInterfaceCounters_t, packetsOut)},
-    {(uint8_t) offsetof(DefenderNetworkStats_t, bytesIn),
-     (uint8_t) offsetof(DefenderNetworkStats_t, bytesOut),
-     (uint8_t) offsetof(DefenderNetworkStats_t, packetsIn),
-     (uint8_t) offsetof(DefenderNetworkStats_t, packetsOut)}};
-
 /**
- * @brief Adds the deltas of one interface to the sums (PD-25).
+ * @brief Adds the deltas of one interface's four counters to the sums (PD-25).
+ *
+ * The counters of DefenderInterfaceCounters_t and DefenderNetworkStats_t are four
+ * consecutive uint64_t members in the same order (bytes in/out, packets in/out).
  * @param[in] pNow Current counters.
- * @param[in] pBefore Baseline counters (zero for a new interface).
+ * @param[in] pBefore Baseline counters (NULL for a new interface: counts from zero).
  * @param[in,out] pStats Sums, clamped at 2^63-1.
  */
 static void addDeltas(const DefenderInterfaceCounters_t *pNow,
                       const DefenderInterfaceCounters_t *pBefore, DefenderNetworkStats_t *pStats)
 {
-    size_t i;
-    uint64_t now;
+    const uint64_t *pNowCounter = &pNow->bytesIn;
+    const uint64_t *pBeforeCounter = (pBefore != NULL) ? &pBefore->bytesIn : NULL;
+    uint64_t *pSum = &pStats->bytesIn;
     uint64_t before;
-    uint64_t sum;
     uint64_t delta;
+    size_t i;
 
     for (i = 0U; i < 4U; i++)
     {
-        (void) memcpy(&now, (const uint8_t *) pNow + counterOffsets[0][i], sizeof(now));
-        (void) memcpy(&before, (const uint8_t *) pBefore + counterOffsets[0][i], sizeof(before));
-        (void) memcpy(&sum, (uint8_t *) pStats + counterOffsets[1][i], sizeof(sum));
+        before = (pBeforeCounter != NULL) ? pBeforeCounter[i] : 0U;
+        delta = pNowCounter[i] - before;
         if (pNow->counterBits == 32U)
         {
-            delta = (now - before) & 0xFFFFFFFFULL;
+            delta &= 0xFFFFFFFFULL;
+        }
+        else if (pNowCounter[i] < before)
+        {
+            /* A counter that went backwards (reset, re-created interface) counts from 0. */
+            delta = pNowCounter[i];
         }
         else
         {
-            /* A counter that went backwards (reset, re-created interface) counts from 0. */
-            delta = (now >= before) ? (now - before) : now;
+            /* The plain difference. */
         }
-        sum = ((delta <= MAX_INT63) && (sum <= (MAX_INT63 - delta))) ? (sum + delta) : MAX_INT63;
-        (void) memcpy((uint8_t *) pStats + counterOffsets[1][i], &sum, sizeof(sum));
+        pSum[i] = ((delta <= MAX_INT63) && (pSum[i] <= (MAX_INT63 - delta))) ? (pSum[i] + delta)
+                                                                             : MAX_INT63;
     }
 }
 
 /**
- * @brief Collects interface counters and computes the deltas since the baseline.
+ * @brief Collects interface counters and sums the deltas since the baseline.
  * @param[in,out] pContext Agent.
- * @param[out] pStats Deltas.
- * @param[out] pHaveDeltas true when a baseline existed (the report carries stats).
+ * @param[out] pStats Deltas (zero when there is no baseline yet).
  * @return true when collected (the counters become the baseline once published).
  */
-static bool collectNetworkStats(DefenderContext_t *pContext, DefenderNetworkStats_t *pStats,
-                                bool *pHaveDeltas)
+static bool collectNetworkStats(DefenderContext_t *pContext, DefenderNetworkStats_t *pStats)
 {
     DefenderMetricsSink_t sink;
-    DefenderInterfaceCounters_t zero;
+    const DefenderInterfaceCounters_t *pNow;
     const DefenderInterfaceCounters_t *pBefore;
-    bool collected = false;
+    size_t count;
     size_t i;
     size_t j;
 
-    (void) memset(pStats, 0, sizeof(*pStats));
-    (void) memset(&zero, 0, sizeof(zero));
-    *pHaveDeltas = false;
-    Defender_SinkInit(&sink, DEFENDER_METRIC_NETWORK_STATS, pContext->interfacesNow, NULL,
-                      DEFENDER_CONFIG_MAX_INTERFACES, 0U, 0U);
-    if (pContext->interfaces.metricsSource.pfCollect(pContext->interfaces.metricsSource.pContext,
-                                                     DEFENDER_METRIC_NETWORK_STATS,
-                                                     &sink) == DEFENDER_SOURCE_OK)
+    count = collect(pContext, &sink, DEFENDER_METRIC_NETWORK_STATS, pContext->interfacesNow, NULL,
+                    DEFENDER_CONFIG_MAX_INTERFACES, 0U);
+    if (count != SIZE_MAX)
     {
-        collected = true;
-        pContext->interfacesNowCount = sink.interfaceCount;
+        pContext->interfacesNowCount = count;
         pContext->counters.interfacesDropped += sink.interfacesDropped;
-        *pHaveDeltas = pContext->haveBaseline;
-
-        for (i = 0U; (i < sink.interfaceCount) && pContext->haveBaseline; i++)
+        for (i = 0U; (i < count) && pContext->haveBaseline; i++)
         {
-            const DefenderInterfaceCounters_t *pNow = &pContext->interfacesNow[i];
-
+            pNow = &pContext->interfacesNow[i];
             if (!pNow->isLoopback || pContext->settings.includeLoopback)
             {
                 /* New interfaces count from zero; vanished ones contribute nothing. */
-                pBefore = &zero;
+                pBefore = NULL;
                 for (j = 0U; j < pContext->baselineCount; j++)
                 {
                     if (strncmp(pContext->baseline[j].name, pNow->name,
@@ -665,13 +670,8 @@ static bool collectNetworkStats(DefenderContext_t *pContext, DefenderNetworkStat
             }
         }
     }
-    else
-    {
-        pContext->counters.sourceErrors++;
-        LOG(pContext, DEFENDER_LOG_ERROR, "metrics source failed to collect network statistics");
-    }
 
-    return collected;
+    return count != SIZE_MAX;
 }
 
 /**
@@ -685,12 +685,13 @@ static size_t collectCustomMetrics(DefenderContext_t *pContext,
 {
     size_t count = 0U;
     size_t i;
+    const DefenderCustomMetric_t *pMetric;
+    DefenderCustomMetricValue_t *pValue;
 
     for (i = 0U; i < pContext->customMetricCount; i++)
     {
-        const DefenderCustomMetric_t *pMetric = &pContext->customMetrics[i];
-        DefenderCustomMetricValue_t *pValue = &pValues[count];
-
+        pMetric = &pContext->customMetrics[i];
+        pValue = &pValues[count];
         (void) memset(pValue, 0, sizeof(*pValue));
         if (pMetric->pfRead(pMetric->pUserContext, &pValue->value))
         {
@@ -726,45 +727,54 @@ static DefenderStatus_t buildReport(DefenderContext_t *pContext, uint64_t report
 {
     DefenderReportContent_t content;
     DefenderCustomMetricValue_t custom[DEFENDER_CONFIG_MAX_CUSTOM_METRICS + 1U];
+    DefenderMetricsSink_t sink;
     uint32_t metrics = pContext->settings.metrics;
     size_t listed[3] = {0U, 0U, 0U};
     size_t wanted[3] = {0U, 0U, 0U};
-    bool haveDeltas = false;
     DefenderStatus_t status;
+    DefenderMetricGroup_t group;
     size_t i;
-    static const DefenderMetricGroup_t listGroups[3] = {DEFENDER_METRIC_TCP_CONNECTIONS,
-                                                        DEFENDER_METRIC_LISTENING_TCP_PORTS,
-                                                        DEFENDER_METRIC_LISTENING_UDP_PORTS};
-    void *heads[3] = {pContext->connectionHead, pContext->portHead, pContext->udpPortHead};
-    void *windows[3] = {pContext->connectionWindow, pContext->portWindow, pContext->udpPortWindow};
-    uint64_t *totals[3] = {&content.connections.total, &content.tcpPorts.total,
-                           &content.udpPorts.total};
 
     (void) memset(&content, 0, sizeof(content));
     content.reportId = reportId;
-    *pStatsCollected = false;
 
+    /* The three lists: group bits 0..2 are connections, TCP ports, UDP ports. */
     for (i = 0U; i < 3U; i++)
     {
-        if (((metrics & listGroups[i]) != 0U) &&
-            collectList(pContext, listGroups[i], i, heads[i], windows[i], &wanted[i], totals[i]))
+        group = (DefenderMetricGroup_t) 1U << i;
+        if ((metrics & group) != 0U)
         {
-            content.groups |= listGroups[i];
+            wanted[i] = collect(
+                pContext, &sink, group,
+                (i == 0U) ? (void *) pContext->connections[0] : (void *) pContext->ports[i - 1U][0],
+                (i == 0U) ? (void *) pContext->connections[1] : (void *) pContext->ports[i - 1U][1],
+                pContext->settings.maxListEntries, pContext->listTotals[i]);
+            if (wanted[i] != SIZE_MAX)
+            {
+                pContext->listTotals[i] = sink.seen;
+                content.groups |= group;
+            }
+            else
+            {
+                wanted[i] = 0U;
+            }
         }
     }
-    content.connections.pEntries = pContext->connectionWindow;
+    content.connections.pEntries = pContext->connections[1];
     content.connections.count = wanted[0];
-    content.tcpPorts.pEntries = pContext->portWindow;
+    content.connections.total = pContext->listTotals[0];
+    content.tcpPorts.pEntries = pContext->ports[0][1];
     content.tcpPorts.count = wanted[1];
-    content.udpPorts.pEntries = pContext->udpPortWindow;
+    content.tcpPorts.total = pContext->listTotals[1];
+    content.udpPorts.pEntries = pContext->ports[1][1];
     content.udpPorts.count = wanted[2];
-    if ((metrics & DEFENDER_METRIC_NETWORK_STATS) != 0U)
+    content.udpPorts.total = pContext->listTotals[2];
+
+    *pStatsCollected = ((metrics & DEFENDER_METRIC_NETWORK_STATS) != 0U) &&
+                       collectNetworkStats(pContext, &content.networkStats);
+    if (*pStatsCollected && pContext->haveBaseline)
     {
-        *pStatsCollected = collectNetworkStats(pContext, &content.networkStats, &haveDeltas);
-        if (haveDeltas)
-        {
-            content.groups |= DEFENDER_METRIC_NETWORK_STATS;
-        }
+        content.groups |= DEFENDER_METRIC_NETWORK_STATS;
     }
 
     content.customCount = collectCustomMetrics(pContext, custom);
@@ -774,15 +784,9 @@ static DefenderStatus_t buildReport(DefenderContext_t *pContext, uint64_t report
     status = Defender_EncodeReport(&content, pContext->settings.format, pContext->settings.keys,
                                    pContext->settings.pReportBuffer,
                                    pContext->settings.reportBufferSize, pLength, listed);
-    if (status == DEFENDER_SUCCESS)
+    for (i = 0U; (i < 3U) && (status == DEFENDER_SUCCESS); i++)
     {
-        for (i = 0U; i < 3U; i++)
-        {
-            if (listed[i] < wanted[i])
-            {
-                pContext->counters.listEntriesDropped += (uint32_t) (wanted[i] - listed[i]);
-            }
-        }
+        pContext->counters.listEntriesDropped += (uint32_t) (wanted[i] - listed[i]);
     }
 
     return status;
@@ -801,6 +805,7 @@ static void sendReport(DefenderContext_t *pContext, uint32_t now)
     bool statsCollected = false;
     uint64_t reportId = nextReportId(pContext);
     DefenderMqttStatus_t result;
+    const DefenderStoreInterface_t *pStore = &pContext->interfaces.store;
 
     pContext->lastReportId = reportId;
     (void) memset(&pContext->last, 0, sizeof(pContext->last));
@@ -814,9 +819,8 @@ static void sendReport(DefenderContext_t *pContext, uint32_t now)
     else
     {
         pContext->last.size = length;
-        if ((pContext->interfaces.store.pfSaveLastReportId != NULL) &&
-            !pContext->interfaces.store.pfSaveLastReportId(pContext->interfaces.store.pContext,
-                                                           reportId))
+        if ((pStore->pfSaveLastReportId != NULL) &&
+            !pStore->pfSaveLastReportId(pStore->pContext, reportId))
         {
             pContext->counters.storeErrors++;
             LOG(pContext, DEFENDER_LOG_ERROR,
@@ -839,7 +843,7 @@ static void sendReport(DefenderContext_t *pContext, uint32_t now)
             {
                 /* Counters of a published report become the baseline (10.6). */
                 (void) memcpy(pContext->baseline, pContext->interfacesNow,
-                              pContext->interfacesNowCount * sizeof(pContext->baseline[0]));
+                              sizeof(pContext->baseline));
                 pContext->baselineCount = pContext->interfacesNowCount;
                 pContext->haveBaseline = true;
             }
@@ -878,19 +882,19 @@ static void sendReport(DefenderContext_t *pContext, uint32_t now)
 static bool reportDue(DefenderContext_t *pContext, uint32_t now, uint32_t *pWait)
 {
     bool attempted = false;
-    bool granted = (pContext->subscriptions[SUB_ACCEPTED] == DEFENDER_SUB_GRANTED) &&
-                   (pContext->subscriptions[SUB_REJECTED] == DEFENDER_SUB_GRANTED);
-    bool pending = (pContext->subscriptions[SUB_ACCEPTED] == DEFENDER_SUB_PENDING) ||
-                   (pContext->subscriptions[SUB_REJECTED] == DEFENDER_SUB_PENDING);
+    const DefenderSubscriptionState_t *pSubs = pContext->subscriptions;
     uint32_t graceEnd = pContext->nextReportMs + ackWaitMs(pContext);
 
-    if (granted && pContext->connected)
+    if ((pSubs[0] == DEFENDER_SUB_GRANTED) && (pSubs[1] == DEFENDER_SUB_GRANTED) &&
+        pContext->connected)
     {
         sendReport(pContext, now);
         attempted = true;
     }
-    else if (!reached(now, graceEnd) && ((pContext->connected && pending) ||
-                                         (!pContext->connected && !pContext->firstReportDone)))
+    else if (!reached(now, graceEnd) &&
+             (pContext->connected
+                  ? ((pSubs[0] == DEFENDER_SUB_PENDING) || (pSubs[1] == DEFENDER_SUB_PENDING))
+                  : !pContext->firstReportDone))
     {
         /* Give the connection and the subscriptions one acknowledgement wait. */
         *pWait = shorter(*pWait, now, graceEnd);
@@ -984,22 +988,11 @@ void Defender_OnConnectionChanged(DefenderContext_t *pContext, bool connected, b
         pContext->connected = connected;
         for (i = 0U; i < 2U; i++)
         {
-            if (!connected)
+            /* Going down, a SUBACK still awaited will not come; coming up with a clean
+             * session, the broker kept no subscription (with a kept session it did). */
+            if (connected ? !sessionPresent : (pContext->subscriptions[i] == DEFENDER_SUB_PENDING))
             {
-                /* A SUBACK still awaited will not come. */
-                if (pContext->subscriptions[i] == DEFENDER_SUB_PENDING)
-                {
-                    pContext->subscriptions[i] = DEFENDER_SUB_NONE;
-                }
-            }
-            else if (!sessionPresent)
-            {
-                /* A clean session: the broker kept no subscription. */
                 pContext->subscriptions[i] = DEFENDER_SUB_NONE;
-            }
-            else
-            {
-                /* The broker kept the session and its subscriptions. */
             }
         }
     }
@@ -1008,42 +1001,16 @@ void Defender_OnConnectionChanged(DefenderContext_t *pContext, bool connected, b
 void Defender_OnSubscribeResult(DefenderContext_t *pContext, const char *pTopic, size_t topicLength,
                                 bool granted)
 {
-    char topic[DEFENDER_TOPIC_BUFFER_SIZE];
-    size_t length;
     size_t i;
 
     if ((pContext != NULL) && (pTopic != NULL) && (pContext->state != DEFENDER_STATE_STOPPED))
     {
-        for (i = 0U; i < 2U; i++)
+        i = responseTopicIndex(pContext, pTopic, topicLength);
+        if ((i < 2U) && (pContext->subscriptions[i] == DEFENDER_SUB_PENDING))
         {
-            length = buildTopic(
-                pContext, (i == SUB_ACCEPTED) ? DEFENDER_TOPIC_ACCEPTED : DEFENDER_TOPIC_REJECTED,
-                topic);
-            if ((length == topicLength) && (memcmp(topic, pTopic, length) == 0) &&
-                (pContext->subscriptions[i] == DEFENDER_SUB_PENDING))
-            {
-                pContext->subscriptions[i] = granted ? DEFENDER_SUB_GRANTED : DEFENDER_SUB_FAILED;
-            }
+            pContext->subscriptions[i] = granted ? DEFENDER_SUB_GRANTED : DEFENDER_SUB_FAILED;
         }
     }
-}
-
-/**
- * @brief Copies a text into a fixed buffer, truncating.
- * @param[out] pDest Buffer.
- * @param[in] size Its size.
- * @param[in] pSource NUL-terminated text.
- */
-static void copyText(char *pDest, size_t size, const char *pSource)
-{
-    size_t length = boundedLength(pSource, size - 1U);
-
-    if (length > (size - 1U))
-    {
-        length = size - 1U;
-    }
-    (void) memcpy(pDest, pSource, length);
-    pDest[length] = '\0';
 }
 
 /**
@@ -1053,23 +1020,24 @@ static void copyText(char *pDest, size_t size, const char *pSource)
  */
 static void applyResponse(DefenderContext_t *pContext, const DefenderResponse_t *pResponse)
 {
+    DefenderReportEvent_t event = DEFENDER_EVENT_ACCEPTED;
+
     pContext->state = DEFENDER_STATE_WAITING;
     pContext->latestAwaitingLate = false;
+    /* Both buffers have the sizes of the same configuration macros. */
+    (void) memcpy(pContext->last.errorCode, pResponse->errorCode, sizeof(pContext->last.errorCode));
+    (void) memcpy(pContext->last.errorMessage, pResponse->errorMessage,
+                  sizeof(pContext->last.errorMessage));
 
     if (pResponse->status == DEFENDER_RESPONSE_ACCEPTED)
     {
         pContext->last.status = eDefenderRepSuccess;
-        pContext->last.errorCode[0] = '\0';
-        pContext->last.errorMessage[0] = '\0';
         pContext->counters.reportsAccepted++;
-        notify(pContext, DEFENDER_EVENT_ACCEPTED);
     }
     else
     {
+        event = DEFENDER_EVENT_REJECTED;
         pContext->last.status = eDefenderRepRejected;
-        copyText(pContext->last.errorCode, sizeof(pContext->last.errorCode), pResponse->errorCode);
-        copyText(pContext->last.errorMessage, sizeof(pContext->last.errorMessage),
-                 pResponse->errorMessage);
         pContext->counters.reportsRejected++;
         if (strcmp(pResponse->errorCode, DEFENDER_ERROR_CODE_THROTTLED) == 0)
         {
@@ -1084,8 +1052,8 @@ static void applyResponse(DefenderContext_t *pContext, const DefenderResponse_t 
         {
             LOG(pContext, DEFENDER_LOG_WARN, "report rejected");
         }
-        notify(pContext, DEFENDER_EVENT_REJECTED);
     }
+    notify(pContext, event);
 }
 
 DefenderStatus_t Defender_OnMessage(DefenderContext_t *pContext, const char *pTopic,
@@ -1093,57 +1061,47 @@ DefenderStatus_t Defender_OnMessage(DefenderContext_t *pContext, const char *pTo
                                     size_t payloadLength)
 {
     DefenderStatus_t status = DEFENDER_BAD_PARAMETER;
-    DefenderFormat_t format = DEFENDER_FORMAT_JSON;
-    DefenderTopicKind_t kind = DEFENDER_TOPIC_REPORT;
-    const char *pThing = NULL;
-    size_t thingLength = 0U;
     DefenderResponse_t response;
-    bool inFlight;
+    size_t index = 2U;
+    bool ours;
     bool late;
 
     if ((pContext != NULL) && (pTopic != NULL) && ((pPayload != NULL) || (payloadLength == 0U)))
     {
-        status = Defender_MatchTopic(pTopic, topicLength, &format, &kind, &pThing, &thingLength);
-        if ((status != DEFENDER_SUCCESS) || (kind == DEFENDER_TOPIC_REPORT) ||
-            (format != pContext->settings.format) ||
-            (thingLength != pContext->settings.thingNameLength) ||
-            (memcmp(pThing, pContext->thingName, thingLength) != 0) ||
-            (pContext->state == DEFENDER_STATE_STOPPED))
+        status = DEFENDER_NOT_FOUND;
+        if (pContext->state != DEFENDER_STATE_STOPPED)
         {
+            index = responseTopicIndex(pContext, pTopic, topicLength);
+        }
+        if (index < 2U)
+        {
+            status = Defender_ParseResponse(pContext->settings.format, pPayload, payloadLength,
+                                            &response);
+            if ((status != DEFENDER_SUCCESS) ||
+                ((index == SUB_ACCEPTED) != (response.status == DEFENDER_RESPONSE_ACCEPTED)))
+            {
+                /* Undecodable, or a status that contradicts its topic (10.4). */
+                pContext->counters.responsesMalformed++;
+                LOG(pContext, DEFENDER_LOG_WARN, "malformed response ignored");
+                status = DEFENDER_MALFORMED;
+            }
+        }
+        else
+        {
+            /* Not one of this agent's response topics (or the agent is stopped). */
             pContext->counters.messagesIgnored++;
-            status = DEFENDER_NOT_FOUND;
         }
     }
 
     if (status == DEFENDER_SUCCESS)
     {
-        status = Defender_ParseResponse(format, pPayload, payloadLength, &response);
-        if ((status != DEFENDER_SUCCESS) ||
-            ((kind == DEFENDER_TOPIC_ACCEPTED) != (response.status == DEFENDER_RESPONSE_ACCEPTED)))
-        {
-            /* Undecodable, or a status that contradicts its topic (10.4). */
-            pContext->counters.responsesMalformed++;
-            LOG(pContext, DEFENDER_LOG_WARN, "malformed response ignored");
-            status = DEFENDER_MALFORMED;
-        }
-    }
-
-    if (status == DEFENDER_SUCCESS)
-    {
-        inFlight = (pContext->state == DEFENDER_STATE_IN_FLIGHT) &&
-                   (!response.hasReportId || (response.reportId == pContext->lastReportId));
-        late = pContext->latestAwaitingLate && response.hasReportId &&
+        ours = !response.hasThingName || (!response.thingNameTruncated &&
+                                          (strcmp(response.thingName, pContext->thingName) == 0));
+        late = ours && pContext->latestAwaitingLate && response.hasReportId &&
                (response.reportId == pContext->lastReportId);
-
-        if (response.hasThingName &&
-            ((strlen(response.thingName) != thingLength) ||
-             (memcmp(response.thingName, pContext->thingName, thingLength) != 0)))
-        {
-            inFlight = false;
-            late = false;
-        }
-
-        if (inFlight || late)
+        if (ours &&
+            (late || ((pContext->state == DEFENDER_STATE_IN_FLIGHT) &&
+                      (!response.hasReportId || (response.reportId == pContext->lastReportId)))))
         {
             if (late)
             {
@@ -1193,42 +1151,4 @@ DefenderStatus_t Defender_GetCounters(const DefenderContext_t *pContext,
     }
 
     return status;
-}
-
-const char *Defender_StatusString(DefenderStatus_t status)
-{
-    static const char *const names[] = {"DEFENDER_SUCCESS",
-                                        "DEFENDER_BAD_PARAMETER",
-                                        "DEFENDER_BUFFER_TOO_SMALL",
-                                        "DEFENDER_TOO_MANY",
-                                        "DEFENDER_PERIOD_TOO_SHORT",
-                                        "DEFENDER_ALREADY_STARTED",
-                                        "DEFENDER_NOT_STARTED",
-                                        "DEFENDER_MALFORMED",
-                                        "DEFENDER_NOT_FOUND",
-                                        "DEFENDER_DUPLICATE",
-                                        "DEFENDER_ERROR"};
-    const char *pName = "DEFENDER_UNKNOWN";
-
-    if ((size_t) status < (sizeof(names) / sizeof(names[0])))
-    {
-        pName = names[status];
-    }
-
-    return pName;
-}
-
-const char *Defender_ReportStatusString(DefenderReportStatus_t status)
-{
-    static const char *const names[] = {"eDefenderRepSuccess", "eDefenderRepInit",
-                                        "eDefenderRepRejected", "eDefenderRepNoAck",
-                                        "eDefenderRepNotSent"};
-    const char *pName = "eDefenderRepUnknown";
-
-    if ((size_t) status < (sizeof(names) / sizeof(names[0])))
-    {
-        pName = names[status];
-    }
-
-    return pName;
 }

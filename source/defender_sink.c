@@ -16,66 +16,72 @@
 #include "defender_core.h"
 
 /**
- * @brief Keeps one entry at list index `index` in the head and window arrays.
+ * @brief Keeps one entry: in the head array while it is among the first `capacity`,
+ * and in the window array while it falls in the rotation window; counts it.
  * @param[in,out] pSink Sink.
- * @param[in] pEntry Entry to keep.
- * @param[in] size Size of one entry.
- * @param[out] pHead Head array.
- * @param[out] pWindow Window array.
+ * @param[in] pEntry Entry of the sink's type (may be NULL: ignored).
+ * @param[in] groups Groups this entry type belongs to.
  */
-static void keepEntry(DefenderMetricsSink_t *pSink, const void *pEntry, size_t size, void *pHead,
-                      void *pWindow)
+static void keepEntry(DefenderMetricsSink_t *pSink, const void *pEntry, uint32_t groups)
 {
-    uint64_t index = pSink->seen;
+    uint64_t index;
+    size_t size;
 
-    if (index < pSink->capacity)
+    if ((pSink != NULL) && (pEntry != NULL) && ((pSink->group & groups) != 0U) &&
+        (pSink->pHead != NULL) &&
+        ((pSink->pWindow != NULL) || (groups == DEFENDER_METRIC_NETWORK_STATS)))
     {
-        (void) memcpy((uint8_t *) pHead + ((size_t) index * size), pEntry, size);
-        pSink->headCount++;
+        index = pSink->seen;
+        size = pSink->entrySize;
+        if (index < pSink->capacity)
+        {
+            (void) memcpy(&pSink->pHead[(size_t) index * size], pEntry, size);
+            pSink->headCount++;
+        }
+        if ((pSink->pWindow != NULL) && (index >= pSink->windowStart) &&
+            ((index - pSink->windowStart) < pSink->capacity))
+        {
+            (void) memcpy(&pSink->pWindow[(size_t) (index - pSink->windowStart) * size], pEntry,
+                          size);
+            pSink->windowCount++;
+        }
+        pSink->seen = index + 1U;
+        pSink->interfaceCount = pSink->headCount;
+        pSink->interfacesDropped = (uint32_t) (pSink->seen - pSink->headCount);
     }
-
-    if ((index >= pSink->windowStart) && ((index - pSink->windowStart) < pSink->capacity))
-    {
-        (void) memcpy((uint8_t *) pWindow + ((size_t) (index - pSink->windowStart) * size), pEntry,
-                      size);
-        pSink->windowCount++;
-    }
-
-    pSink->seen++;
 }
 
 void Defender_SinkInit(DefenderMetricsSink_t *pSink, DefenderMetricGroup_t group, void *pHead,
                        void *pWindow, size_t capacity, uint64_t rotation, uint64_t expectedTotal)
 {
+    uint32_t n;
+
     if (pSink != NULL)
     {
         (void) memset(pSink, 0, sizeof(*pSink));
         pSink->group = group;
         pSink->capacity = capacity;
-
+        pSink->pHead = (uint8_t *) pHead;
+        pSink->entrySize = sizeof(DefenderListeningPort_t);
         if (group == DEFENDER_METRIC_TCP_CONNECTIONS)
         {
-            pSink->pConnectionHead = (DefenderConnection_t *) pHead;
-            pSink->pConnectionWindow = (DefenderConnection_t *) pWindow;
+            pSink->entrySize = sizeof(DefenderConnection_t);
         }
-        else if (group == DEFENDER_METRIC_NETWORK_STATS)
+        if (group == DEFENDER_METRIC_NETWORK_STATS)
         {
-            pSink->pInterfaces = (DefenderInterfaceCounters_t *) pHead;
-            pSink->interfaceCapacity = capacity;
+            pSink->entrySize = sizeof(DefenderInterfaceCounters_t);
         }
         else
         {
-            pSink->pPortHead = (DefenderListeningPort_t *) pHead;
-            pSink->pPortWindow = (DefenderListeningPort_t *) pWindow;
+            pSink->pWindow = (uint8_t *) pWindow;
         }
 
         /* (k * C) mod n in 32-bit arithmetic (no 64-bit division on small MCUs): lists
          * beyond 2^32 / C entries are not rotated. */
         if ((expectedTotal > capacity) && (expectedTotal <= (0xFFFFFFFFU / capacity)))
         {
-            uint32_t n = (uint32_t) expectedTotal;
-            pSink->windowStart =
-                ((uint32_t) (rotation % 0x100000000ULL) % n) * (uint32_t) capacity % n;
+            n = (uint32_t) expectedTotal;
+            pSink->windowStart = ((uint32_t) rotation % n) * (uint32_t) capacity % n;
         }
     }
 }
@@ -83,113 +89,64 @@ void Defender_SinkInit(DefenderMetricsSink_t *pSink, DefenderMetricGroup_t group
 void Defender_SinkAddConnection(DefenderMetricsSink_t *pSink,
                                 const DefenderConnection_t *pConnection)
 {
-    if ((pSink != NULL) && (pConnection != NULL) &&
-        (pSink->group == DEFENDER_METRIC_TCP_CONNECTIONS) && (pSink->pConnectionHead != NULL) &&
-        (pSink->pConnectionWindow != NULL))
-    {
-        keepEntry(pSink, pConnection, sizeof(*pConnection), pSink->pConnectionHead,
-                  pSink->pConnectionWindow);
-    }
+    keepEntry(pSink, pConnection, DEFENDER_METRIC_TCP_CONNECTIONS);
 }
 
 void Defender_SinkAddListeningPort(DefenderMetricsSink_t *pSink,
                                    const DefenderListeningPort_t *pPort)
 {
-    if ((pSink != NULL) && (pPort != NULL) && (pPort->port != 0U) &&
-        ((pSink->group == DEFENDER_METRIC_LISTENING_TCP_PORTS) ||
-         (pSink->group == DEFENDER_METRIC_LISTENING_UDP_PORTS)) &&
-        (pSink->pPortHead != NULL) && (pSink->pPortWindow != NULL))
+    if ((pPort != NULL) && (pPort->port != 0U))
     {
-        keepEntry(pSink, pPort, sizeof(*pPort), pSink->pPortHead, pSink->pPortWindow);
+        keepEntry(pSink, pPort,
+                  DEFENDER_METRIC_LISTENING_TCP_PORTS | DEFENDER_METRIC_LISTENING_UDP_PORTS);
     }
 }
 
 void Defender_SinkAddInterface(DefenderMetricsSink_t *pSink,
                                const DefenderInterfaceCounters_t *pCounters)
 {
-    if ((pSink != NULL) && (pCounters != NULL) && (pSink->group == DEFENDER_METRIC_NETWORK_STATS) &&
-        (pSink->pInterfaces != NULL))
-    {
-        if (pSink->interfaceCount < pSink->interfaceCapacity)
-        {
-            pSink->pInterfaces[pSink->interfaceCount] = *pCounters;
-            pSink->interfaceCount++;
-        }
-        else
-        {
-            pSink->interfacesDropped++;
-        }
-        pSink->seen++;
-    }
-}
-
-/**
- * @brief Arranges the listed entries at the start of the window array.
- * @param[in,out] pSink Sink.
- * @param[in] size Size of one entry.
- * @param[in] pHead Head array.
- * @param[in,out] pWindow Window array.
- * @return Entries listed.
- */
-static size_t arrange(DefenderMetricsSink_t *pSink, size_t size, const void *pHead, void *pWindow)
-{
-    size_t listed = 0U;
-    uint64_t n = pSink->seen;
-    uint64_t start = 0U;
-
-    if (n > pSink->capacity)
-    {
-        start = ((pSink->windowStart == 0U) ? 0U : pSink->windowStart);
-        if ((start >= n) || (pSink->windowCount == 0U))
-        {
-            start = 0U;
-        }
-    }
-
-    if (start == 0U)
-    {
-        /* The head holds entries 0..min(n, C)-1. */
-        listed = pSink->headCount;
-        (void) memmove(pWindow, pHead, listed * size);
-    }
-    else
-    {
-        /* Window entries start..n-1 (at most C), then wrap to the head. */
-        size_t wrap = pSink->capacity - pSink->windowCount;
-        if (wrap > pSink->headCount)
-        {
-            wrap = pSink->headCount;
-        }
-        (void) memcpy((uint8_t *) pWindow + (pSink->windowCount * size), pHead, wrap * size);
-        listed = pSink->windowCount + wrap;
-    }
-
-    return listed;
+    keepEntry(pSink, pCounters, DEFENDER_METRIC_NETWORK_STATS);
 }
 
 size_t Defender_SinkFinish(DefenderMetricsSink_t *pSink)
 {
     size_t listed = 0U;
+    size_t size;
+    size_t wrap;
+    uint64_t start = 0U;
 
     if (pSink != NULL)
     {
-        if (pSink->group == DEFENDER_METRIC_TCP_CONNECTIONS)
+        listed = pSink->headCount;
+        size = pSink->entrySize;
+        if (pSink->seen > pSink->capacity)
         {
-            listed = arrange(pSink, sizeof(DefenderConnection_t), pSink->pConnectionHead,
-                             pSink->pConnectionWindow);
+            start = pSink->windowStart;
+            if ((start >= pSink->seen) || (pSink->windowCount == 0U))
+            {
+                start = 0U;
+            }
         }
-        else if (pSink->group == DEFENDER_METRIC_NETWORK_STATS)
+
+        if (pSink->pWindow == NULL)
         {
-            listed = pSink->interfaceCount;
+            /* Network statistics (or a sink without arrays): the head is the result. */
         }
-        else if (pSink->pPortHead != NULL)
+        else if (start == 0U)
         {
-            listed = arrange(pSink, sizeof(DefenderListeningPort_t), pSink->pPortHead,
-                             pSink->pPortWindow);
+            /* The head holds entries 0..min(n, C)-1. */
+            (void) memmove(pSink->pWindow, pSink->pHead, listed * size);
         }
         else
         {
-            /* Not initialised for a list: nothing listed. */
+            /* Window entries start..n-1 (at most C), then wrap to the head. */
+            wrap = pSink->capacity - pSink->windowCount;
+            if (wrap > pSink->headCount)
+            {
+                wrap = pSink->headCount;
+            }
+            (void) memcpy(&pSink->pWindow[pSink->windowCount * size], pSink->pHead, wrap * size);
+            listed = pSink->windowCount + wrap;
         }
     }
 

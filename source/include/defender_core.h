@@ -131,29 +131,20 @@ typedef struct DefenderSettings
     size_t reportBufferSize; /**< Its size. */
 } DefenderSettings_t;
 
-/** @brief One list's rotation state and storage inside the context (PD-26). */
-typedef struct DefenderListState
-{
-    uint64_t lastTotal; /**< Entries seen at the previous collection. */
-} DefenderListState_t;
-
 /** @brief Sink state; filled by the core before each collection. */
 struct DefenderMetricsSink
 {
-    DefenderMetricGroup_t group;              /**< Group being collected. */
-    size_t capacity;                          /**< Entries kept per array. */
-    uint64_t windowStart;                     /**< First index of the rotation window. */
-    uint64_t seen;                            /**< Entries delivered so far (the true total). */
-    size_t headCount;                         /**< Entries in the head array. */
-    size_t windowCount;                       /**< Entries in the window array. */
-    DefenderConnection_t *pConnectionHead;    /**< First entries (connections). */
-    DefenderConnection_t *pConnectionWindow;  /**< Window entries (connections). */
-    DefenderListeningPort_t *pPortHead;       /**< First entries (ports). */
-    DefenderListeningPort_t *pPortWindow;     /**< Window entries (ports). */
-    DefenderInterfaceCounters_t *pInterfaces; /**< Interface counters collected. */
-    size_t interfaceCapacity;                 /**< Size of pInterfaces. */
-    size_t interfaceCount;                    /**< Interfaces collected. */
-    uint32_t interfacesDropped;               /**< Interfaces beyond capacity. */
+    DefenderMetricGroup_t group; /**< Group being collected. */
+    uint8_t *pHead;              /**< First entries (interface counters for network stats). */
+    uint8_t *pWindow;            /**< Window entries (NULL for network stats). */
+    size_t entrySize;            /**< Size of one entry of the group's type. */
+    size_t capacity;             /**< Entries kept per array. */
+    uint64_t windowStart;        /**< First index of the rotation window. */
+    uint64_t seen;               /**< Entries delivered so far (the true total). */
+    size_t headCount;            /**< Entries in the head array. */
+    size_t windowCount;          /**< Entries in the window array. */
+    size_t interfaceCount;       /**< Interfaces collected (network stats). */
+    uint32_t interfacesDropped;  /**< Interfaces beyond capacity. */
 };
 
 /**
@@ -210,13 +201,11 @@ typedef struct DefenderContext
     DefenderReportInfo_t last;   /**< Latest report. */
     DefenderCounters_t counters;
 
-    DefenderListState_t lists[3]; /**< connections, tcp ports, udp ports. */
-    DefenderConnection_t connectionHead[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
-    DefenderConnection_t connectionWindow[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
-    DefenderListeningPort_t portHead[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
-    DefenderListeningPort_t portWindow[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
-    DefenderListeningPort_t udpPortHead[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
-    DefenderListeningPort_t udpPortWindow[DEFENDER_CONFIG_MAX_LIST_ENTRIES];
+    uint64_t listTotals[3]; /**< Entries seen at the previous collection (PD-26 estimate):
+                                 connections, TCP ports, UDP ports. */
+    DefenderConnection_t connections[2][DEFENDER_CONFIG_MAX_LIST_ENTRIES];     /**< Head, window. */
+    DefenderListeningPort_t ports[2][2][DEFENDER_CONFIG_MAX_LIST_ENTRIES];     /**< [TCP, UDP][head,
+                                                                                    window]. */
     DefenderInterfaceCounters_t interfacesNow[DEFENDER_CONFIG_MAX_INTERFACES]; /**< Last read. */
     size_t interfacesNowCount;
     DefenderInterfaceCounters_t baseline[DEFENDER_CONFIG_MAX_INTERFACES]; /**< Published. */
