@@ -178,9 +178,9 @@ DefenderStatus_t Defender_Init(DefenderContext_t *pContext, const DefenderSettin
 
     if ((pContext != NULL) && (pSettings != NULL) && (pInterfaces != NULL) &&
         (pInterfaces->mqtt.pfSubscribe != NULL) && (pInterfaces->mqtt.pfPublish != NULL) &&
-        (pInterfaces->clock.pfMonotonicMs != NULL) && (pSettings->pThingName != NULL) &&
+        (pInterfaces->clock.pfMonotonicMs != NULL) &&
+        /* NULL, empty and names over DEFENDER_CONFIG_MAX_THING_NAME_LENGTH are invalid. */
         Defender_ThingNameValid(pSettings->pThingName, pSettings->thingNameLength) &&
-        (pSettings->thingNameLength <= DEFENDER_CONFIG_MAX_THING_NAME_LENGTH) &&
         (pSettings->format <= DEFENDER_FORMAT_CBOR) && (pSettings->keys <= DEFENDER_KEYS_SHORT) &&
         ((pSettings->metrics & ~DEFENDER_METRIC_ALL) == 0U) &&
         ((pSettings->metrics == 0U) || (pInterfaces->metricsSource.pfCollect != NULL)) &&
