@@ -3,11 +3,11 @@
  * @brief Decoder of Device Defender responses (protocol spec section 5), JSON and CBOR.
  *
  * One flat pull reader serves both formats: it yields one item head at a time (map,
- * array, text, unsigned integer, tag or "other" scalar) and sends text to the current
- * output buffer. One iterative walk on top of it reads every member of every map and
- * array with a small explicit stack (no recursion), bounded by
- * DEFENDER_RESPONSE_MAX_DEPTH (the one self-call reads a chunk of an indefinite CBOR
- * string, one level); the known keys are found in a table.
+ * array, text, unsigned integer, tag or "other" scalar) and sends text, checked
+ * character by character through one UTF-8 path, to the current output buffer. One
+ * iterative walk on top of it reads every member of every map and array with a small
+ * explicit stack (no recursion), bounded by DEFENDER_RESPONSE_MAX_DEPTH; the known keys
+ * and status values are found in one table of names.
  */
 #include <stddef.h>
 #include <string.h>
@@ -26,28 +26,35 @@
 /** @brief CBOR self-describe tag. */
 #define CBOR_SELF_DESCRIBE 55799U
 
-/** @brief Index of each known key in knownKeys. */
-#define KEY_THING_NAME     0U
-#define KEY_REPORT_ID      1U
-#define KEY_STATUS         2U
-#define KEY_STATUS_DETAILS 3U
-#define KEY_TIMESTAMP      4U
-#define KEY_ERROR_CODE     5U
-#define KEY_ERROR_MESSAGE  6U
-#define KEY_ROOT           7U /**< The document: one map, maybe tagged 55799. */
-#define KEY_UNKNOWN        8U
+/** @brief Index of each name in `names` (status values, then keys), then the two
+ * pseudo-keys of the walk. The first three keys store their text in the response. */
+#define NAME_ACCEPTED      0U
+#define NAME_REJECTED      1U
+#define KEY_THING_NAME     2U
+#define KEY_ERROR_CODE     3U
+#define KEY_ERROR_MESSAGE  4U
+#define KEY_STATUS         5U
+#define KEY_REPORT_ID      6U
+#define KEY_TIMESTAMP      7U
+#define KEY_STATUS_DETAILS 8U
+#define KEY_ROOT           9U  /**< The document: one map, maybe tagged 55799. */
+#define KEY_UNKNOWN        10U /**< Also: "no name matched". */
 
-/** @brief Frame flags. */
-#define FRAME_MAP        0x01U /**< A map (else an array). */
-#define FRAME_INDEFINITE 0x02U /**< CBOR container of indefinite length. */
-#define FRAME_STARTED    0x04U /**< JSON container: a member was read already. */
-#define FRAME_TOP        0x08U /**< The top-level map (keys 0..4 known). */
-#define FRAME_DETAILS    0x10U /**< `statusDetails` (keys 5..6 known). */
-#define FRAME_ROOT       0x20U /**< The document, holding one item. */
+/** @brief Names of the masks below: which entries of `names` a lookup may match. */
+#define MASK_STATUS  0x003U /**< ACCEPTED, REJECTED. */
+#define MASK_TOP     0x1E4U /**< Keys of the top-level map. */
+#define MASK_DETAILS 0x018U /**< Keys of `statusDetails`. */
 
-/** @brief Known keys, NUL-separated, in the order of the KEY_ ids. */
-static const char knownKeys[] =
-    "thingName\0reportId\0status\0statusDetails\0timestamp\0ErrorCode\0ErrorMessage";
+/** @brief Frame flags above the 9-bit mask of the keys a map may hold. */
+#define FRAME_KEYS       0x01FFU /**< Mask of the known keys (MASK_*). */
+#define FRAME_MAP        0x0200U /**< A map (else an array). */
+#define FRAME_INDEFINITE 0x0400U /**< CBOR container of indefinite length. */
+#define FRAME_STARTED    0x0800U /**< JSON container: a member was read already. */
+#define FRAME_ROOT       0x1000U /**< The document, holding one item. */
+
+/** @brief Status values and known keys, NUL-separated, in the order of the ids. */
+static const char names[] = "ACCEPTED\0REJECTED\0thingName\0ErrorCode\0ErrorMessage\0status\0"
+                            "reportId\0timestamp\0statusDetails";
 
 /** @brief One item head. */
 typedef struct Item
@@ -60,8 +67,8 @@ typedef struct Item
 /** @brief One open container. */
 typedef struct Frame
 {
-    size_t left;   /**< CBOR definite container: members (pairs for maps) left. */
-    uint8_t flags; /**< FRAME_*. */
+    size_t left;    /**< CBOR definite container: members (pairs for maps) left. */
+    uint16_t flags; /**< FRAME_* and the key mask. */
 } Frame_t;
 
 /** @brief Reader state. */
@@ -70,69 +77,50 @@ typedef struct Reader
     const uint8_t *pIn; /**< Payload. */
     size_t length;      /**< Its length (or the end of the CBOR chunk being read). */
     size_t position;    /**< Next byte to read. */
-    bool cbor;          /**< Format. */
-    bool failed;        /**< Sticky: the payload is malformed. */
-    bool noNul;         /**< A U+0000 in the text being read is malformed. */
-    bool truncated;     /**< The text being read did not fit pOut. */
     char *pOut;         /**< Where text goes. */
     size_t outSize;     /**< Its size, terminator included. */
     size_t outLength;   /**< Bytes written so far. */
+    bool cbor;          /**< Format. */
+    bool failed;        /**< Sticky: the payload is malformed. */
+    bool noNul;         /**< A U+0000 in the text being read is malformed. */
+    bool truncated;     /**< The text did not fit pOut, or held U+0000. */
 } Reader_t;
 
 /**
- * @brief Directs the text of the next item to a buffer.
- * @param[in,out] pReader Reader.
- * @param[out] pOut Buffer.
- * @param[in] size Its size including the terminator.
- * @param[in] noNul true when U+0000 is malformed in this text.
- */
-static void setOutput(Reader_t *pReader, char *pOut, size_t size, bool noNul)
-{
-    pReader->pOut = pOut;
-    pReader->outSize = size;
-    pReader->outLength = 0U;
-    pReader->truncated = false;
-    pReader->noNul = noNul;
-    pOut[0] = '\0';
-}
-
-/**
- * @brief Appends one whole UTF-8 character to the output, or stops the output there
- * (truncation on a character boundary) when it does not fit.
+ * @brief Validates one UTF-8 character and appends it to the output, or stops the
+ * output there (truncation on a character boundary) when it does not fit. A U+0000
+ * fails a known field and marks any other text as truncated (so it never matches a
+ * name).
  * @param[in,out] pReader Reader.
  * @param[in] pBytes The character's bytes.
- * @param[in] length Their number, 1..4.
+ * @param[in] available Bytes readable at pBytes (at least 1).
+ * @return The character's length, 0 when invalid (the reader failed).
  */
-static void putCharacter(Reader_t *pReader, const uint8_t *pBytes, size_t length)
+static size_t putCharacter(Reader_t *pReader, const uint8_t *pBytes, size_t available)
 {
-    if (pReader->noNul && (pBytes[0] == 0U))
-    {
-        pReader->failed = true;
-    }
-    else if (pReader->truncated || ((pReader->outLength + length) >= pReader->outSize))
-    {
-        pReader->truncated = true;
-    }
-    else
+    size_t length = Defender_Utf8SequenceLength(pBytes, available);
+    bool nul = (pBytes[0] == 0U);
+
+    pReader->failed |= (length == 0U) || (pReader->noNul && nul);
+    pReader->truncated |= nul || ((pReader->outLength + length) >= pReader->outSize);
+    if (!pReader->truncated)
     {
         (void) memcpy(&pReader->pOut[pReader->outLength], pBytes, length);
         pReader->outLength += length;
         pReader->pOut[pReader->outLength] = '\0';
     }
+
+    return length;
 }
 
 /**
- * @brief Validates and copies the UTF-8 character at the read position.
+ * @brief Copies the UTF-8 character at the read position to the output.
  * @param[in,out] pReader Reader.
  */
 static void copyCharacter(Reader_t *pReader)
 {
-    const uint8_t *pBytes = &pReader->pIn[pReader->position];
-    size_t step = Defender_Utf8SequenceLength(pBytes, pReader->length - pReader->position);
-
-    pReader->failed |= (step == 0U);
-    putCharacter(pReader, pBytes, step);
-    pReader->position += step;
+    pReader->position += putCharacter(pReader, &pReader->pIn[pReader->position],
+                                      pReader->length - pReader->position);
 }
 
 /**
@@ -146,7 +134,7 @@ static uint8_t peekRaw(const Reader_t *pReader)
 }
 
 /**
- * @brief Next JSON byte after white space (not consumed), or 0 at the end.
+ * @brief Skips JSON white space, then returns the next byte (not consumed).
  * @param[in,out] pReader Reader.
  * @return The byte, or 0 at the end of the input.
  */
@@ -213,80 +201,46 @@ static uint32_t readHex4(Reader_t *pReader)
 }
 
 /**
- * @brief Reads the rest of a JSON string (after the opening quote) into the output.
+ * @brief Reads one JSON escape (after its backslash) and puts its character through
+ * the UTF-8 path: the code point is encoded first, so a lone surrogate or a bad
+ * escape (encoded as a value above U+10FFFF) fails as invalid UTF-8.
  * @param[in,out] pReader Reader.
  */
-static void readJsonString(Reader_t *pReader)
+static void readEscape(Reader_t *pReader)
 {
-    static const char escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
-    uint8_t c = nextByte(pReader);
+    static const char escapes[] = "\"\\/bfnrt";
+    static const char values[] = "\"\\/\b\f\n\r\t";
+    uint8_t e = nextByte(pReader);
+    const char *pFound = memchr(escapes, e, sizeof(escapes) - 1U);
+    uint32_t codePoint = (pFound != NULL) ? (uint8_t) values[pFound - escapes] : 0x110000U;
+    uint8_t utf8[4];
+    size_t length;
+    size_t i;
 
-    while (!pReader->failed && (c != (uint8_t) '"'))
+    if (e == (uint8_t) 'u')
     {
-        if (c < 0x20U)
+        codePoint = readHex4(pReader);
+
+        if (((codePoint & 0xFFFFFC00U) == 0xD800U) && (nextByte(pReader) == (uint8_t) '\\') &&
+            (nextByte(pReader) == (uint8_t) 'u'))
         {
-            pReader->failed = true;
+            uint32_t low = readHex4(pReader);
+
+            codePoint = ((low & 0xFFFFFC00U) == 0xDC00U)
+                            ? (0x10000U + ((codePoint - 0xD800U) << 10) + (low - 0xDC00U))
+                            : 0x110000U;
         }
-        else if (c != (uint8_t) '\\')
-        {
-            pReader->position--;
-            copyCharacter(pReader);
-        }
-        else
-        {
-            uint8_t e = nextByte(pReader);
-            uint32_t codePoint = 0x110000U;
-            uint8_t utf8[4];
-            size_t i;
-            size_t length;
-
-            for (i = 0U; i < (sizeof(escapes) - 1U); i += 2U)
-            {
-                if ((uint8_t) escapes[i] == e)
-                {
-                    codePoint = (uint8_t) escapes[i + 1U];
-                }
-            }
-
-            if (e == (uint8_t) 'u')
-            {
-                codePoint = readHex4(pReader);
-
-                if (((codePoint & 0xFFFFFC00U) == 0xD800U) &&
-                    (nextByte(pReader) == (uint8_t) '\\') && (nextByte(pReader) == (uint8_t) 'u'))
-                {
-                    uint32_t low = readHex4(pReader);
-
-                    codePoint = ((low & 0xFFFFFC00U) == 0xDC00U)
-                                    ? (0x10000U + ((codePoint - 0xD800U) << 10) + (low - 0xDC00U))
-                                    : 0x110000U;
-                }
-            }
-
-            if ((codePoint > 0x10FFFFU) || ((codePoint & 0xFFFFF800U) == 0xD800U))
-            {
-                pReader->failed = true;
-            }
-            else if (codePoint < 0x80U)
-            {
-                utf8[0] = (uint8_t) codePoint;
-                putCharacter(pReader, utf8, 1U);
-            }
-            else
-            {
-                length = (codePoint < 0x800U) ? 2U : ((codePoint < 0x10000U) ? 3U : 4U);
-
-                for (i = length - 1U; i > 0U; i--)
-                {
-                    utf8[i] = (uint8_t) (0x80U | (codePoint & 0x3FU));
-                    codePoint >>= 6;
-                }
-                utf8[0] = (uint8_t) ((0xF00U >> length) | codePoint);
-                putCharacter(pReader, utf8, length);
-            }
-        }
-        c = nextByte(pReader);
     }
+
+    length = 1U + ((codePoint >= 0x80U) ? 1U : 0U) + ((codePoint >= 0x800U) ? 1U : 0U) +
+             ((codePoint >= 0x10000U) ? 1U : 0U);
+    for (i = length - 1U; i > 0U; i--)
+    {
+        utf8[i] = (uint8_t) (0x80U | (codePoint & 0x3FU));
+        codePoint >>= 6;
+    }
+    utf8[0] = (uint8_t) (codePoint | (uint8_t) ("\0\0\xC0\xE0\xF0"[length]));
+    (void) putCharacter(pReader, utf8, length);
 }
 
 /**
@@ -358,57 +312,59 @@ static void readJsonNumber(Reader_t *pReader, Item_t *pItem)
 }
 
 /**
- * @brief Reads the rest of a JSON literal.
- * @param[in,out] pReader Reader, after the literal's first letter.
- * @param[in] pRest The letters that must follow.
- */
-static void readLiteral(Reader_t *pReader, const char *pRest)
-{
-    size_t i;
-
-    for (i = 0U; pRest[i] != '\0'; i++)
-    {
-        pReader->failed |= (nextByte(pReader) != (uint8_t) pRest[i]);
-    }
-}
-
-/**
  * @brief Reads the head of the next JSON value; text goes to the reader's output.
  * @param[in,out] pReader Reader.
  * @param[out] pItem The item (ITEM_OTHER on entry).
  */
 static void readJsonItem(Reader_t *pReader, Item_t *pItem)
 {
+    /* Literals: first letter, then the rest, NUL-separated. */
+    static const char literals[] = "true\0false\0null\0";
     uint8_t c = peekJson(pReader);
+    const char *pLiteral = literals;
+    size_t i;
 
-    pReader->position++;
-
-    switch (c)
+    if ((c == (uint8_t) '{') || (c == (uint8_t) '['))
     {
-        case (uint8_t) '{':
-            pItem->type = ITEM_MAP;
-            break;
-        case (uint8_t) '[':
-            pItem->type = ITEM_ARRAY;
-            break;
-        case (uint8_t) '"':
-            pItem->type = ITEM_TEXT;
-            readJsonString(pReader);
-            break;
-        case (uint8_t) 't':
-            readLiteral(pReader, "rue");
-            break;
-        case (uint8_t) 'f':
-            readLiteral(pReader, "alse");
-            break;
-        case (uint8_t) 'n':
-            readLiteral(pReader, "ull");
-            break;
-        default:
-            pReader->position--;
-            /* A number, or malformed (no digit). */
-            readJsonNumber(pReader, pItem);
-            break;
+        pItem->type = (uint8_t) ((c == (uint8_t) '{') ? ITEM_MAP : ITEM_ARRAY);
+        pReader->position++;
+    }
+    else if (c == (uint8_t) '"')
+    {
+        pItem->type = ITEM_TEXT;
+        pReader->position++;
+        c = nextByte(pReader);
+        while (!pReader->failed && (c >= 0x20U) && (c != (uint8_t) '"'))
+        {
+            if (c == (uint8_t) '\\')
+            {
+                readEscape(pReader);
+            }
+            else
+            {
+                pReader->position--;
+                copyCharacter(pReader);
+            }
+            c = nextByte(pReader);
+        }
+        pReader->failed |= (c != (uint8_t) '"');
+    }
+    else if ((c | 0x20U) >= (uint8_t) 'a')
+    {
+        while ((pLiteral[0] != '\0') && ((uint8_t) pLiteral[0] != c))
+        {
+            pLiteral = &pLiteral[strlen(pLiteral) + 1U];
+        }
+        for (i = 0U; pLiteral[i] != '\0'; i++)
+        {
+            pReader->failed |= (nextByte(pReader) != (uint8_t) pLiteral[i]);
+        }
+        pReader->failed |= (i == 0U);
+    }
+    else
+    {
+        /* A number, or malformed (no digit). */
+        readJsonNumber(pReader, pItem);
     }
 }
 
@@ -444,64 +400,75 @@ static uint8_t readCborHead(Reader_t *pReader, uint64_t *pValue)
 }
 
 /**
+ * @brief Reads the content of one definite CBOR string: text goes through the UTF-8
+ * path (bounded by the string's end), bytes are skipped.
+ * @param[in,out] pReader Reader, after the string's head.
+ * @param[in] major 2 (bytes) or 3 (text).
+ * @param[in] length The string's length.
+ */
+static void readCborString(Reader_t *pReader, uint8_t major, uint64_t length)
+{
+    size_t end = pReader->length;
+
+    if (length > (uint64_t) (end - pReader->position))
+    {
+        pReader->failed = true;
+    }
+    else if (major == 3U)
+    {
+        pReader->length = pReader->position + (size_t) length;
+        while (!pReader->failed && (pReader->position < pReader->length))
+        {
+            copyCharacter(pReader);
+        }
+        pReader->length = end;
+    }
+    else
+    {
+        pReader->position += (size_t) length;
+    }
+}
+
+/**
  * @brief Reads the head of the next CBOR item; text goes to the reader's output.
  * @param[in,out] pReader Reader.
  * @param[out] pItem The item.
- * @param[in] chunkOf 0, or the major type (2 or 3) of the indefinite string whose
- * chunk this item must be (a definite string of that type).
  */
-static void readCborItem(Reader_t *pReader, Item_t *pItem, uint8_t chunkOf)
+static void readCborItem(Reader_t *pReader, Item_t *pItem)
 {
     static const uint8_t majorTypes[8] = {ITEM_UINT,  ITEM_OTHER, ITEM_OTHER, ITEM_TEXT,
                                           ITEM_ARRAY, ITEM_MAP,   ITEM_TAG,   ITEM_OTHER};
     uint8_t initial = readCborHead(pReader, &pItem->value);
     uint8_t major = initial >> 5;
     uint8_t info = initial & 0x1FU;
-    size_t end = pReader->length;
 
     pItem->type = majorTypes[major];
     pItem->indefinite = (info == 0x1FU);
     /* Indefinite length: strings, arrays and maps only (a stray break fails here);
      * unassigned simple values: only false, true, null, undefined and floats pass. */
     pReader->failed |= (pItem->indefinite && ((major < 2U) || (major > 5U))) ||
-                       ((major == 7U) && ((info < 20U) || (info == 24U))) ||
-                       ((chunkOf != 0U) && ((major != chunkOf) || pItem->indefinite));
+                       ((major == 7U) && ((info < 20U) || (info == 24U)));
 
-    if (((major == 2U) || (major == 3U)) && pItem->indefinite)
+    if ((major == 2U) || (major == 3U))
     {
-        /* Chunks up to the break (one level: a chunk is never indefinite). */
-        while (!pReader->failed && (peekRaw(pReader) != 0xFFU))
+        if (pItem->indefinite)
         {
-            Item_t chunk;
-
-            readCborItem(pReader, &chunk, major);
-        }
-        pReader->position++;
-    }
-    else if ((major == 2U) || (major == 3U))
-    {
-        if (pItem->value > (uint64_t) (end - pReader->position))
-        {
-            pReader->failed = true;
-        }
-        else if (major == 3U)
-        {
-            /* The chunk's end bounds its characters. */
-            pReader->length = pReader->position + (size_t) pItem->value;
-            while (!pReader->failed && (pReader->position < pReader->length))
+            /* Definite chunks of the same major type up to the break. */
+            while (!pReader->failed && (peekRaw(pReader) != 0xFFU))
             {
-                copyCharacter(pReader);
+                uint64_t length;
+
+                /* Same major type, definite: differs from `initial` in the low bits. */
+                pReader->failed |=
+                    ((uint8_t) ((readCborHead(pReader, &length) ^ initial) - 1U) >= 0x1FU);
+                readCborString(pReader, major, length);
             }
-            pReader->length = end;
+            pReader->position++;
         }
         else
         {
-            pReader->position += (size_t) pItem->value;
+            readCborString(pReader, major, pItem->value);
         }
-    }
-    else
-    {
-        /* Other arguments were consumed with the head. */
     }
 }
 
@@ -518,7 +485,7 @@ static void readItem(Reader_t *pReader, Item_t *pItem)
 
     if (pReader->cbor)
     {
-        readCborItem(pReader, pItem, 0U);
+        readCborItem(pReader, pItem);
     }
     else
     {
@@ -576,28 +543,42 @@ static bool nextMember(Reader_t *pReader, Frame_t *pFrame)
 }
 
 /**
- * @brief Finds the key just read among the known keys of its map.
- * @param[in] pReader Reader holding the key just read.
- * @param[in] flags The map's frame flags.
- * @return The key id, or KEY_UNKNOWN.
+ * @brief Directs the text of the next item to a buffer.
+ * @param[in,out] pReader Reader.
+ * @param[out] pOut Buffer.
+ * @param[in] size Its size including the terminator.
+ * @param[in] noNul true when U+0000 is malformed in this text.
  */
-static uint8_t findKey(const Reader_t *pReader, uint8_t flags)
+static void setOutput(Reader_t *pReader, char *pOut, size_t size, bool noNul)
+{
+    pReader->pOut = pOut;
+    pReader->outSize = size;
+    pReader->outLength = 0U;
+    pReader->truncated = false;
+    pReader->noNul = noNul;
+    pOut[0] = '\0';
+}
+
+/**
+ * @brief Finds the text just read among the names a mask allows.
+ * @param[in] pReader Reader holding the text just read.
+ * @param[in] mask Bit i set: `names` entry i may match.
+ * @return The name's index, or KEY_UNKNOWN.
+ */
+static uint8_t findName(const Reader_t *pReader, uint32_t mask)
 {
     uint8_t id = KEY_UNKNOWN;
     uint8_t i;
-    const char *pKnown = knownKeys;
+    const char *pName = names;
 
     for (i = 0U; i < KEY_ROOT; i++)
     {
-        size_t length = strlen(pKnown);
-
-        if (((flags & ((i < KEY_ERROR_CODE) ? FRAME_TOP : FRAME_DETAILS)) != 0U) &&
-            !pReader->truncated && (length == pReader->outLength) &&
-            (memcmp(pKnown, pReader->pOut, length) == 0))
+        if ((((mask >> i) & 1U) != 0U) && !pReader->truncated &&
+            (strcmp(pName, pReader->pOut) == 0))
         {
             id = i;
         }
-        pKnown = &pKnown[length + 1U];
+        pName = &pName[strlen(pName) + 1U];
     }
 
     return id;
@@ -615,32 +596,24 @@ static uint8_t findKey(const Reader_t *pReader, uint8_t flags)
 static void readMember(Reader_t *pReader, Frame_t *pStack, size_t *pDepth,
                        DefenderResponse_t *pResponse, uint32_t *pSeen)
 {
-    /** @brief Per key id: expected type (unknown: the one type refused), flags of the
-     * frame it opens, and where its text goes (offset 0: a local buffer). */
-    static const struct
-    {
-        uint8_t type;    /**< ITEM_*. */
-        uint8_t frame;   /**< FRAME_* flags of a container value. */
-        uint16_t size;   /**< Output size. */
-        uint16_t offset; /**< Output offset in DefenderResponse_t, or 0. */
-    } fields[KEY_UNKNOWN + 1U] = {
-        {ITEM_TEXT, 0U, (uint16_t) sizeof(pResponse->thingName),
-         (uint16_t) offsetof(DefenderResponse_t, thingName)},
-        {ITEM_UINT, 0U, sizeof("ACCEPTED"), 0U},
-        {ITEM_TEXT, 0U, sizeof("ACCEPTED"), 0U},
-        {ITEM_MAP, FRAME_DETAILS, sizeof("ACCEPTED"), 0U},
-        {ITEM_UINT, 0U, sizeof("ACCEPTED"), 0U},
-        {ITEM_TEXT, 0U, (uint16_t) sizeof(pResponse->errorCode),
-         (uint16_t) offsetof(DefenderResponse_t, errorCode)},
-        {ITEM_TEXT, 0U, (uint16_t) sizeof(pResponse->errorMessage),
-         (uint16_t) offsetof(DefenderResponse_t, errorMessage)},
-        {ITEM_MAP, FRAME_TOP, sizeof("ACCEPTED"), 0U},
-        {ITEM_TAG, 0U, sizeof("ACCEPTED"), 0U},
+    /** @brief Expected item type per id from KEY_THING_NAME (unknown: the one refused). */
+    static const uint8_t expected[KEY_UNKNOWN - 1U] = {ITEM_TEXT, ITEM_TEXT, ITEM_TEXT,
+                                                       ITEM_TEXT, ITEM_UINT, ITEM_UINT,
+                                                       ITEM_MAP,  ITEM_MAP,  ITEM_TAG};
+    /** @brief Where the three stored strings go: offset and size in the response. */
+    static const uint16_t outputs[3][2] = {
+        {(uint16_t) offsetof(DefenderResponse_t, thingName),
+         (uint16_t) sizeof(pResponse->thingName)},
+        {(uint16_t) offsetof(DefenderResponse_t, errorCode),
+         (uint16_t) sizeof(pResponse->errorCode)},
+        {(uint16_t) offsetof(DefenderResponse_t, errorMessage),
+         (uint16_t) sizeof(pResponse->errorMessage)},
     };
     char text[sizeof("statusDetails")];
     Frame_t *pFrame = &pStack[*pDepth - 1U];
     uint8_t id = ((pFrame->flags & FRAME_ROOT) != 0U) ? KEY_ROOT : KEY_UNKNOWN;
     uint32_t bit;
+    uint8_t value;
     Item_t item;
 
     if ((pFrame->flags & FRAME_MAP) != 0U)
@@ -653,11 +626,18 @@ static void readMember(Reader_t *pReader, Frame_t *pStack, size_t *pDepth,
             pReader->failed |= (peekJson(pReader) != (uint8_t) ':');
             pReader->position++;
         }
-        id = findKey(pReader, pFrame->flags);
+        id = findName(pReader, pFrame->flags & FRAME_KEYS);
     }
 
-    setOutput(pReader, (fields[id].offset != 0U) ? &((char *) pResponse)[fields[id].offset] : text,
-              fields[id].size, id != KEY_UNKNOWN);
+    if (id <= KEY_ERROR_MESSAGE)
+    {
+        setOutput(pReader, &((char *) pResponse)[outputs[id - KEY_THING_NAME][0]],
+                  outputs[id - KEY_THING_NAME][1], true);
+    }
+    else
+    {
+        setOutput(pReader, text, sizeof(text), id != KEY_UNKNOWN);
+    }
     readItem(pReader, &item);
     if ((id == KEY_ROOT) && (item.type == ITEM_TAG) && (item.value == CBOR_SELF_DESCRIBE))
     {
@@ -666,8 +646,8 @@ static void readMember(Reader_t *pReader, Frame_t *pStack, size_t *pDepth,
 
     /* Known: a second occurrence or another type fails; unknown: a tag fails. */
     bit = (1U << id) & ((1U << KEY_UNKNOWN) - 1U);
-    pReader->failed |=
-        ((*pSeen & bit) != 0U) || ((id == KEY_UNKNOWN) == (item.type == fields[id].type));
+    pReader->failed |= ((*pSeen & bit) != 0U) ||
+                       ((id == KEY_UNKNOWN) == (item.type == expected[id - KEY_THING_NAME]));
     *pSeen |= bit;
 
     if (id == KEY_THING_NAME)
@@ -685,11 +665,9 @@ static void readMember(Reader_t *pReader, Frame_t *pStack, size_t *pDepth,
     }
     else if (id == KEY_STATUS)
     {
-        pReader->failed |=
-            pReader->truncated || ((memcmp(text, "ACCEPTED", sizeof("ACCEPTED")) != 0) &&
-                                   (memcmp(text, "REJECTED", sizeof("REJECTED")) != 0));
-        pResponse->status =
-            (text[0] == 'R') ? DEFENDER_RESPONSE_REJECTED : DEFENDER_RESPONSE_ACCEPTED;
+        value = findName(pReader, MASK_STATUS);
+        pReader->failed |= (value > NAME_REJECTED);
+        pResponse->status = (DefenderResponseStatus_t) value;
     }
     else
     {
@@ -705,9 +683,10 @@ static void readMember(Reader_t *pReader, Frame_t *pStack, size_t *pDepth,
         {
             pFrame = &pStack[*pDepth];
             pFrame->left = (size_t) item.value;
-            pFrame->flags =
-                (uint8_t) ((item.indefinite ? FRAME_INDEFINITE : 0U) |
-                           ((item.type == ITEM_MAP) ? FRAME_MAP : 0U) | fields[id].frame);
+            pFrame->flags = (uint16_t) ((item.indefinite ? FRAME_INDEFINITE : 0U) |
+                                        ((item.type == ITEM_MAP) ? FRAME_MAP : 0U) |
+                                        ((id == KEY_ROOT) ? MASK_TOP : 0U) |
+                                        ((id == KEY_STATUS_DETAILS) ? MASK_DETAILS : 0U));
             (*pDepth)++;
         }
     }
