@@ -610,6 +610,8 @@ static void readMember(Reader_t *pReader, Frame_t *pStack, size_t *pDepth,
          (uint16_t) sizeof(pResponse->errorMessage)},
     };
     char text[sizeof("statusDetails")];
+    char *pOut = text;
+    size_t size = sizeof(text);
     Frame_t *pFrame = &pStack[*pDepth - 1U];
     uint8_t id = ((pFrame->flags & FRAME_ROOT) != 0U) ? KEY_ROOT : KEY_UNKNOWN;
     uint32_t bit;
@@ -631,13 +633,10 @@ static void readMember(Reader_t *pReader, Frame_t *pStack, size_t *pDepth,
 
     if (id <= KEY_ERROR_MESSAGE)
     {
-        setOutput(pReader, &((char *) pResponse)[outputs[id - KEY_THING_NAME][0]],
-                  outputs[id - KEY_THING_NAME][1], true);
+        pOut = &((char *) pResponse)[outputs[id - KEY_THING_NAME][0]];
+        size = outputs[id - KEY_THING_NAME][1];
     }
-    else
-    {
-        setOutput(pReader, text, sizeof(text), id != KEY_UNKNOWN);
-    }
+    setOutput(pReader, pOut, size, id != KEY_UNKNOWN);
     readItem(pReader, &item);
     if ((id == KEY_ROOT) && (item.type == ITEM_TAG) && (item.value == CBOR_SELF_DESCRIBE))
     {

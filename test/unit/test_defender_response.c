@@ -573,6 +573,31 @@ static void test_Defender_ParseResponse_StatusRules(void **state)
                      DEFENDER_MALFORMED);
 }
 
+/** A key holding U+0000, or longer than any known key, is unknown even when its
+ * leading characters spell a known one; a status value is matched whole. */
+static void test_Defender_ParseResponse_KeyAndStatusMatchWhole(void **state)
+{
+    DefenderResponse_t r;
+
+    (void) state;
+    assert_int_equal(jsonStatus("{\"status\\u0000\":\"ACCEPTED\"}"), DEFENDER_MALFORMED);
+    assert_int_equal(jsonStatus("{\"statusDetailsX\":1,\"status\":\"ACCEPTED\"}"),
+                     DEFENDER_SUCCESS);
+    assert_int_equal(parseJson("{\"status\":\"ACCEPTED\",\"thingName\\u0000\":5,"
+                               "\"reportId\\u0000x\":\"a\"}",
+                               &r),
+                     DEFENDER_SUCCESS);
+    assert_false(r.hasThingName);
+    assert_false(r.hasReportId);
+    assert_int_equal(jsonStatus("{\"status\":\"ACCEPTEDACCEPTED\"}"), DEFENDER_MALFORMED);
+    assert_int_equal(jsonStatus("{\"status\":\"REJECTEDREJECT\"}"), DEFENDER_MALFORMED);
+    assert_int_equal(jsonStatus("{\"status\":\"thingName\"}"), DEFENDER_MALFORMED);
+    assert_int_equal(jsonStatus("{\"ACCEPTED\":\"ACCEPTED\"}"), DEFENDER_MALFORMED);
+    /* CBOR: "status" split in chunks, and a key "status\0". */
+    assert_int_equal(cborStatus("a1 7f 63737461 63747573 ff 6852454a4543544544"), DEFENDER_SUCCESS);
+    assert_int_equal(cborStatus("a1 67737461747573 00 6841434345505445 44"), DEFENDER_MALFORMED);
+}
+
 static void test_Defender_ParseResponse_DuplicateAndWrongType(void **state)
 {
     static const char *bad[] = {
@@ -1585,6 +1610,7 @@ int main(void)
         cmocka_unit_test(test_Defender_ParseResponse_ReportIdRange),
         cmocka_unit_test(test_Defender_ParseResponse_TimestampRange),
         cmocka_unit_test(test_Defender_ParseResponse_StatusRules),
+        cmocka_unit_test(test_Defender_ParseResponse_KeyAndStatusMatchWhole),
         cmocka_unit_test(test_Defender_ParseResponse_DuplicateAndWrongType),
         cmocka_unit_test(test_Defender_ParseResponse_NestingLimit),
         cmocka_unit_test(test_Defender_ParseResponse_Truncation),
