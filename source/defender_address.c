@@ -19,24 +19,6 @@
 static const char hexDigits[] = "0123456789abcdef";
 
 /**
- * @brief Writes a number in decimal through DefenderReport_FormatUint.
- * @param[in] value The number.
- * @param[out] pText Room for its digits.
- * @return Number of digits.
- */
-static size_t Decimal(uint32_t value, char *pText)
-{
-    size_t digits = 1U;
-    uint32_t rest;
-
-    for (rest = value; rest >= 10U; rest /= 10U)
-    {
-        digits++;
-    }
-    return DefenderReport_FormatUint(value, &pText[digits]);
-}
-
-/**
  * @brief Writes a dotted quad.
  * @param[in] pBytes Four bytes.
  * @param[out] pText At least 16 bytes.
@@ -49,14 +31,15 @@ static size_t FormatIpv4(const uint8_t *pBytes, char *pText)
 
     for (i = 0U; i < 4U; i++)
     {
-        length += Decimal(pBytes[i], &pText[length]);
+        length += DefenderReport_FormatUint(pBytes[i], &pText[length]);
         pText[length++] = '.';
     }
     return length - 1U;
 }
 
 /**
- * @brief Writes an IPv6 address in RFC 5952 form (mapped addresses as ::ffff:a.b.c.d).
+ * @brief Writes an IPv6 address in RFC 5952 form (mapped addresses as ::ffff:a.b.c.d):
+ * the first longest run of two or more zero groups is written as `::`.
  * @param[in] pBytes Sixteen bytes.
  * @param[in] mapped The address is IPv4-mapped.
  * @param[out] pText At least 46 bytes.
@@ -83,10 +66,13 @@ static size_t FormatIpv6(const uint8_t *pBytes, bool mapped, char *pText)
     }
     for (i = 0U; i < IPV6_GROUPS; i++)
     {
+        if ((i != 0U) || (i == bestStart))
+        {
+            pText[length++] = ':';
+        }
         if (i == bestStart)
         {
-            /* `::`; the next group writes no separator. */
-            pText[length++] = ':';
+            /* `::`: the next group writes the second colon (or the end does). */
             i += bestLength - 1U;
             if (i == (IPV6_GROUPS - 1U))
             {
@@ -95,16 +81,11 @@ static size_t FormatIpv6(const uint8_t *pBytes, bool mapped, char *pText)
         }
         else if ((i == 6U) && mapped)
         {
-            pText[length++] = ':';
             length += FormatIpv4(&pBytes[12], &pText[length]);
             i = IPV6_GROUPS;
         }
         else
         {
-            if (i != 0U)
-            {
-                pText[length++] = ':';
-            }
             group = ((uint32_t) pBytes[2U * i] << 8) | pBytes[(2U * i) + 1U];
             for (shift = 12U; shift <= 12U; shift -= 4U)
             {
@@ -123,7 +104,6 @@ size_t DefenderReport_FormatAddress(const DefenderIpAddress_t *pAddress, uint32_
     static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFFU, 0xFFU};
     bool remote = port <= 0xFFFFU;
     bool mapped = memcmp(pAddress->bytes, prefix, sizeof(prefix)) == 0;
-    bool bracket = remote && !mapped;
     size_t length = 0U;
 
     if ((pAddress->family == 4U) || ((pAddress->family == 6U) && mapped && remote))
@@ -132,11 +112,12 @@ size_t DefenderReport_FormatAddress(const DefenderIpAddress_t *pAddress, uint32_
     }
     else if (pAddress->family == 6U)
     {
+        /* Brackets around IPv6 with a port. */
         pText[0] = '[';
-        length = FormatIpv6(pAddress->bytes, mapped, bracket ? &pText[1] : pText);
-        if (bracket)
+        length = remote ? 1U : 0U;
+        length += FormatIpv6(pAddress->bytes, mapped, &pText[length]);
+        if (remote)
         {
-            length++;
             pText[length++] = ']';
         }
     }
@@ -147,7 +128,7 @@ size_t DefenderReport_FormatAddress(const DefenderIpAddress_t *pAddress, uint32_
     if ((length != 0U) && remote)
     {
         pText[length++] = ':';
-        length += Decimal(port, &pText[length]);
+        length += DefenderReport_FormatUint(port, &pText[length]);
     }
     return length;
 }

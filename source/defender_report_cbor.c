@@ -1,40 +1,34 @@
 /**
  * @file defender_report_cbor.c
- * @brief CBOR spelling of custom numbers (protocol spec section 4): integers as major
- * type 0/1, other values as float64. Heads are written by DefenderReport_Head.
+ * @brief CBOR data item heads (protocol spec section 4: definite lengths, shortest form).
  */
-#include <string.h>
-
 #include "private/defender_report_private.h"
 
-/** @brief Initial byte of a float64 (major type 7, additional information 27). */
-#define CBOR_FLOAT64 0xFBU
-
-void DefenderReportCbor_Number(DefenderReportWriter_t *pWriter,
-                               const DefenderReportNumber_t *pNumber)
+uint8_t *DefenderReport_Head(uint8_t *pOut, uint8_t major, uint64_t argument)
 {
-    uint8_t *pStart = DefenderReport_Reserve(pWriter, 9U);
-    uint8_t *pOut;
-    uint64_t bits;
+    uint32_t info = 24U;
+    size_t count = 1U;
     size_t i;
 
-    if (pNumber->isInteger)
+    if (argument < 24U)
     {
-        pOut =
-            DefenderReport_Head(pStart, pNumber->negative ? DEFENDER_CBOR_NINT : DEFENDER_CBOR_UINT,
-                                pNumber->integer - (pNumber->negative ? 1U : 0U));
+        info = (uint32_t) argument;
+        count = 0U;
     }
     else
     {
-        /* IEEE 754 binary64 assumed (checked at compile time in defender_report_json.c). */
-        (void) memcpy(&bits, &pNumber->rounded, sizeof(bits));
-        pStart[0] = CBOR_FLOAT64;
-        for (i = 8U; i > 0U; i--)
+        /* 1, 2, 4 or 8 argument bytes: additional information 24..27. */
+        while ((count < 8U) && ((argument >> (8U * count)) != 0U))
         {
-            pStart[i] = (uint8_t) bits;
-            bits >>= 8;
+            count *= 2U;
+            info++;
         }
-        pOut = &pStart[9];
     }
-    DefenderReport_Commit(pWriter, pStart, pOut);
+    pOut[0] = (uint8_t) (((uint32_t) major << 5) | info);
+    for (i = count; i > 0U; i--)
+    {
+        pOut[i] = (uint8_t) argument;
+        argument >>= 8;
+    }
+    return &pOut[count + 1U];
 }

@@ -463,93 +463,100 @@ void DefenderReport_RoundNumber(double value, DefenderReportNumber_t *pNumber)
 }
 
 /**
- * @brief Formats a non-integer rounded number as `%.15g` does.
- * @param[in] pNumber Rounded number (isInteger false).
+ * @brief Writes a rounded number's text as `%.15g` does (integers as integer text):
+ * digits with the point inside (`12.5`), after leading zeros (`0.0001`), or after the
+ * first digit with an exponent (`1.5e-07`, `1e+16`).
+ * @param[in] pNumber Rounded number.
  * @param[out] pText At least NUMBER_TEXT_SIZE bytes.
  * @return Text length.
  */
-static size_t FormatDecimal(const DefenderReportNumber_t *pNumber, char *pText)
+static size_t FormatNumber(const DefenderReportNumber_t *pNumber, uint8_t *pText)
 {
     char digits[DEFENDER_REPORT_UINT_TEXT_SIZE];
-    const char *pDigits = &digits[DEFENDER_REPORT_UINT_TEXT_SIZE - NUMBER_DIGITS];
-    size_t count = NUMBER_DIGITS;
+    size_t count =
+        DefenderReport_FormatUint(pNumber->isInteger ? pNumber->integer : pNumber->digits, digits);
+    int32_t exponent = (int32_t) count - 1;
+    int32_t point = (int32_t) count; /* Digits before the point. */
     size_t length = 0U;
     size_t i;
-    int32_t exponent = pNumber->exponent;
-    int32_t point = exponent;
     uint32_t magnitude;
 
-    (void) DefenderReport_FormatUint(pNumber->digits, &digits[DEFENDER_REPORT_UINT_TEXT_SIZE]);
-    while ((count > 1U) && (pDigits[count - 1U] == '0'))
-    {
-        count--;
-    }
     if (pNumber->negative)
     {
-        pText[length++] = '-';
+        pText[length++] = (uint8_t) '-';
     }
-    if ((exponent < -4) || (exponent >= NUMBER_DIGITS))
+    if (!pNumber->isInteger)
     {
-        point = 0; /* d.ddd, then the exponent. */
+        while ((count > 1U) && (digits[count - 1U] == '0'))
+        {
+            count--;
+        }
+        exponent = pNumber->exponent;
+        point = ((exponent < -4) || (exponent >= NUMBER_DIGITS)) ? 1 : (exponent + 1);
     }
-    if (point < 0)
+    if (point <= 0)
     {
         /* 0.000ddd */
-        pText[length++] = '0';
-        pText[length++] = '.';
-        for (i = 1U; i < (size_t) -point; i++)
+        pText[length++] = (uint8_t) '0';
+        pText[length++] = (uint8_t) '.';
+        for (i = (size_t) -point; i > 0U; i--)
         {
-            pText[length++] = '0';
+            pText[length++] = (uint8_t) '0';
         }
     }
     for (i = 0U; i < count; i++)
     {
-        pText[length++] = pDigits[i];
-        if ((point >= 0) && (i == (size_t) point) && ((i + 1U) < count))
+        pText[length++] = (uint8_t) digits[i];
+        if (((i + 1U) == (size_t) point) && ((i + 1U) < count))
         {
-            pText[length++] = '.';
+            pText[length++] = (uint8_t) '.';
         }
     }
-    if (point != exponent)
+    if (point != (exponent + 1))
     {
-        pText[length++] = 'e';
-        pText[length++] = (exponent < 0) ? '-' : '+';
+        pText[length++] = (uint8_t) 'e';
+        pText[length++] = (exponent < 0) ? (uint8_t) '-' : (uint8_t) '+';
         magnitude = (exponent < 0) ? (uint32_t) -exponent : (uint32_t) exponent;
-        if (magnitude >= 100U)
+        if (magnitude < 10U)
         {
-            pText[length++] = (char) ('0' + (magnitude / 100U));
-            magnitude %= 100U;
+            pText[length++] = (uint8_t) '0';
         }
-        pText[length++] = (char) ('0' + (magnitude / 10U));
-        pText[length++] = (char) ('0' + (magnitude % 10U));
+        length += DefenderReport_FormatUint(magnitude, (char *) &pText[length]);
     }
     return length;
 }
 
-void DefenderReportJson_Number(DefenderReportWriter_t *pWriter,
-                               const DefenderReportNumber_t *pNumber)
+void DefenderReport_Number(DefenderReportWriter_t *pWriter, const DefenderReportNumber_t *pNumber)
 {
-    char text[NUMBER_TEXT_SIZE];
-    size_t length;
+    uint8_t *p = DefenderReport_Room(pWriter);
+    uint64_t bits;
+    size_t i;
 
-    if (pNumber->isInteger)
+    if (pWriter->cbor && !pNumber->isInteger)
     {
-        length = DefenderReport_FormatUint(pNumber->integer, &text[sizeof(text)]);
-        if (pNumber->negative)
+        /* A float64 (major type 7, additional information 27), IEEE 754 binary64. */
+        (void) memcpy(&bits, &pNumber->rounded, sizeof(bits));
+        p[0] = 0xFBU;
+        for (i = 8U; i > 0U; i--)
         {
-            length++;
-            text[sizeof(text) - length] = '-';
+            p[i] = (uint8_t) bits;
+            bits >>= 8;
         }
-        (void) memmove(text, &text[sizeof(text) - length], length);
+        p = &p[9];
     }
     else
     {
-        length = FormatDecimal(pNumber, text);
+        /* JSON: the comma; CBOR: an integer head (-1 - n for negative numbers). */
+        p = DefenderReport_Start(pWriter, p,
+                                 pNumber->negative ? DEFENDER_CBOR_NINT : DEFENDER_CBOR_UINT,
+                                 pNumber->integer - (pNumber->negative ? 1U : 0U), 0U);
+        if (!pWriter->cbor)
+        {
+            p = &p[FormatNumber(pNumber, p)];
+        }
     }
-    if (pWriter->comma)
-    {
-        DefenderReport_Put(pWriter, ",", 1U);
-    }
-    DefenderReport_Put(pWriter, text, length);
+    pWriter->pCursor = p;
     pWriter->comma = true;
+    /* Counted at once: a caller may read `length` next. */
+    DefenderReport_Flush(pWriter);
 }

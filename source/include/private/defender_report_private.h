@@ -14,12 +14,8 @@
 /** @brief Enough for any unsigned 64-bit decimal number (20 digits). */
 #define DEFENDER_REPORT_UINT_TEXT_SIZE 20U
 
-/**
- * @brief Bytes a writer can reserve at once: one list entry with an interface name of
- * up to 23 plain bytes, or 24 input bytes of text escaped (6 bytes each) plus a 4-byte
- * UTF-8 sequence started at its end.
- */
-#define DEFENDER_REPORT_RESERVE_SIZE 160U
+/** @brief Bytes of one output chunk: items are written into a chunk, then counted. */
+#define DEFENDER_REPORT_RESERVE_SIZE 128U
 
 /** @brief CBOR major types used by the encoder. */
 #define DEFENDER_CBOR_UINT  0U /**< Unsigned integer. */
@@ -32,14 +28,17 @@
  * @brief Output of one encoding pass. With pBuffer NULL it only counts bytes.
  *
  * `length` keeps counting once the buffer is full, so one pass yields the size the
- * whole report needs; bytes that do not fit are never written.
+ * whole report needs; bytes that do not fit are never written. Items go into a chunk
+ * (in the buffer, or the scratch area near its end) and are counted by a flush.
  */
 typedef struct DefenderReportWriter
 {
     uint8_t *pBuffer;  /**< Output, or NULL to count only. */
     size_t bufferSize; /**< Size of pBuffer. */
-    size_t length;     /**< Bytes produced so far (may exceed bufferSize). */
-    bool cbor;         /**< true: CBOR backend; false: JSON backend. */
+    size_t length;     /**< Bytes counted so far (may exceed bufferSize). */
+    uint8_t *pStart;   /**< The current chunk (NULL: none yet). */
+    uint8_t *pCursor;  /**< Where the next byte of the chunk goes. */
+    bool cbor;         /**< true: CBOR; false: JSON. */
     bool shortKeys;    /**< Key spelling (section 2.1). */
     bool comma;        /**< JSON: a value precedes in the open container. */
     bool invalid;      /**< An item could not be encoded (bad address family). */
@@ -58,72 +57,43 @@ typedef struct DefenderReportNumber
 } DefenderReportNumber_t;
 
 /**
- * @brief Appends bytes, or only counts them when they do not fit.
- * @param[in,out] pWriter The writer.
- * @param[in] pData Bytes to append.
- * @param[in] length Their number.
+ * @brief Counts the bytes written at the cursor (copying them to the buffer when they
+ * were written to the scratch area and fit) and starts a new chunk: at the buffer's
+ * end when DEFENDER_REPORT_RESERVE_SIZE bytes fit there, else in the scratch area.
+ * @param[in,out] pWriter The writer (pStart NULL: no chunk started yet).
  */
-void DefenderReport_Put(DefenderReportWriter_t *pWriter, const void *pData, size_t length);
+void DefenderReport_Flush(DefenderReportWriter_t *pWriter);
 
 /**
- * @brief Reserves room for up to `size` bytes: the place in the buffer when they fit,
- * else the writer's scratch area (DefenderReport_Commit then counts them). Inline so
- * that the per-entry path writes bytes without a call or a bounds check per byte.
+ * @brief Where to write the next item: the cursor, with at least 64 bytes of room
+ * (after a flush when the chunk is too full). Items are written without a bounds
+ * check per byte; the caller then moves pCursor past them.
+ * @param[in,out] pWriter The writer.
+ * @return The cursor.
+ */
+uint8_t *DefenderReport_Room(DefenderReportWriter_t *pWriter);
+
+/**
+ * @brief Writes the start of a value: JSON the separating comma (when a value precedes)
+ * and `c`; CBOR a head.
  * @param[in] pWriter The writer.
- * @param[in] size At most DEFENDER_REPORT_RESERVE_SIZE.
- * @return Where to write.
+ * @param[out] pOut Where to write (at least 10 bytes).
+ * @param[in] major CBOR: major type of the head.
+ * @param[in] argument CBOR: its argument.
+ * @param[in] c JSON: the opening character (0: none).
+ * @return One past the bytes written.
  */
-static inline uint8_t *DefenderReport_Reserve(DefenderReportWriter_t *pWriter, size_t size)
-{
-    uint8_t *pOut = pWriter->scratch;
-
-    if ((pWriter->pBuffer != NULL) && (pWriter->length <= pWriter->bufferSize) &&
-        (size <= (pWriter->bufferSize - pWriter->length)))
-    {
-        pOut = &pWriter->pBuffer[pWriter->length];
-    }
-    return pOut;
-}
+uint8_t *DefenderReport_Start(const DefenderReportWriter_t *pWriter, uint8_t *pOut, uint8_t major,
+                              uint64_t argument, uint8_t c);
 
 /**
- * @brief Completes a reservation: the bytes from pStart to pEnd are produced.
- * @param[in,out] pWriter The writer.
- * @param[in] pStart What DefenderReport_Reserve returned.
- * @param[in] pEnd One past the last byte written.
- */
-static inline void DefenderReport_Commit(DefenderReportWriter_t *pWriter, const uint8_t *pStart,
-                                         const uint8_t *pEnd)
-{
-    size_t used = (size_t) (pEnd - pStart);
-
-    if (pStart == pWriter->scratch)
-    {
-        DefenderReport_Put(pWriter, pStart, used);
-    }
-    else
-    {
-        pWriter->length += used;
-    }
-}
-
-/**
- * @brief Writes a string value: JSON with RFC 8259 escapes (and the separating comma),
- * or a CBOR text string. Invalid UTF-8 bytes become `?` (the length stays the same).
- * @param[in,out] pWriter The writer.
- * @param[in] pText Text.
- * @param[in] length Its length.
- */
-void DefenderReport_Text(DefenderReportWriter_t *pWriter, const char *pText, size_t length);
-
-/**
- * @brief Writes a number in decimal, backwards, ending just before pEnd (no 64-bit
- * division: numbers above 2^32 are divided by 10 in 16-bit steps).
+ * @brief Writes a number in decimal (no 64-bit division: the number is divided by 10 in
+ * 16-bit steps).
  * @param[in] value The number.
- * @param[out] pEnd One past the last digit; DEFENDER_REPORT_UINT_TEXT_SIZE bytes before
- * it must be writable.
- * @return Number of digits written (they start at pEnd - return value).
+ * @param[out] pOut Room for its digits (DEFENDER_REPORT_UINT_TEXT_SIZE is enough).
+ * @return Number of digits written.
  */
-size_t DefenderReport_FormatUint(uint64_t value, char *pEnd);
+size_t DefenderReport_FormatUint(uint64_t value, char *pOut);
 
 /**
  * @brief Rounds a finite number to 15 significant digits and classifies it
@@ -132,6 +102,27 @@ size_t DefenderReport_FormatUint(uint64_t value, char *pEnd);
  * @param[out] pNumber The result.
  */
 void DefenderReport_RoundNumber(double value, DefenderReportNumber_t *pNumber);
+
+/**
+ * @brief Writes a rounded custom number in the writer's format: JSON text as `%.15g`
+ * would write it (integers as integer text) with the separating comma; CBOR an integer
+ * (major type 0/1) or a float64.
+ * @param[in,out] pWriter The writer.
+ * @param[in] pNumber The rounded number.
+ */
+void DefenderReport_Number(DefenderReportWriter_t *pWriter, const DefenderReportNumber_t *pNumber);
+
+/** @brief The JSON number writer: DefenderReport_Number with the writer's cbor false. */
+#define DefenderReportJson_Number(pWriter, pNumber) DefenderReport_Number((pWriter), (pNumber))
+
+/**
+ * @brief Writes a CBOR data item head in shortest form.
+ * @param[out] pOut At least 9 writable bytes.
+ * @param[in] major Major type (0..7).
+ * @param[in] argument The argument (value, length or count).
+ * @return One past the head.
+ */
+uint8_t *DefenderReport_Head(uint8_t *pOut, uint8_t major, uint64_t argument);
 
 /** @brief DefenderReport_FormatAddress: write the address alone (no port). */
 #define DEFENDER_REPORT_NO_PORT 0x10000U
@@ -146,31 +137,5 @@ void DefenderReport_RoundNumber(double value, DefenderReportNumber_t *pNumber);
  */
 size_t DefenderReport_FormatAddress(const DefenderIpAddress_t *pAddress, uint32_t port,
                                     char *pText);
-
-/**
- * @brief Writes a rounded custom number as JSON text as `%.15g` would (integers as
- * integer text), with the separating comma.
- * @param[in,out] pWriter The writer.
- * @param[in] pNumber The rounded number.
- */
-void DefenderReportJson_Number(DefenderReportWriter_t *pWriter,
-                               const DefenderReportNumber_t *pNumber);
-
-/**
- * @brief Writes a CBOR data item head in shortest form.
- * @param[out] pOut At least 9 writable bytes.
- * @param[in] major Major type (0..7).
- * @param[in] argument The argument (value, length or count).
- * @return One past the head.
- */
-uint8_t *DefenderReport_Head(uint8_t *pOut, uint8_t major, uint64_t argument);
-
-/**
- * @brief Writes a rounded custom number as CBOR: integer (major type 0/1) or float64.
- * @param[in,out] pWriter The writer.
- * @param[in] pNumber The rounded number.
- */
-void DefenderReportCbor_Number(DefenderReportWriter_t *pWriter,
-                               const DefenderReportNumber_t *pNumber);
 
 #endif /* DEFENDER_REPORT_PRIVATE_H */
