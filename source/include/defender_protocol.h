@@ -51,21 +51,6 @@ DefenderStatus_t Defender_GetTopic(char *pBuffer, size_t bufferSize, const char 
                                    size_t thingNameLength, DefenderFormat_t format,
                                    DefenderTopicKind_t kind, size_t *pLength);
 
-/**
- * @brief Recognises a Device Defender topic (exact lower-case segments, PD-1).
- * @param[in] pTopic Topic (need not be terminated).
- * @param[in] topicLength Its length.
- * @param[out] pFormat Optional: the format segment.
- * @param[out] pKind Optional: the kind.
- * @param[out] ppThingName Optional: points into pTopic at the thing name.
- * @param[out] pThingNameLength Optional: its length.
- * @return DEFENDER_SUCCESS; DEFENDER_NOT_FOUND when it is not such a topic (an
- *         invalid thing name included); DEFENDER_BAD_PARAMETER for NULL pTopic.
- */
-DefenderStatus_t Defender_MatchTopic(const char *pTopic, size_t topicLength,
-                                     DefenderFormat_t *pFormat, DefenderTopicKind_t *pKind,
-                                     const char **ppThingName, size_t *pThingNameLength);
-
 /** @brief Outcome carried by a response. */
 typedef enum
 {

@@ -740,6 +740,95 @@ static void test_Defender_Getters_Arguments(void **state)
     Defender_OnSubscribeResult(&f->ctx, NULL, 0U, true);
 }
 
+/**
+ * @brief Defender_OnMessage takes a message only on the agent's own response topics of
+ * its format: exact lower-case segments (PD-1), no prefix, extension or look-alike.
+ */
+static void test_Defender_OnMessage_OnlyOwnResponseTopics(void **state)
+{
+    static const char *others[] = {
+        "",
+        "$aws/things/",
+        "$aws/things//defender/metrics/json/accepted",
+        "$aws/things/sensor-42/defender/metrics/JSON/accepted",
+        "$aws/things/sensor-42/defender/metrics/Json/accepted",
+        "$aws/things/sensor-42/defender/metrics/json/Accepted",
+        "$aws/things/sensor-42/Defender/metrics/json/accepted",
+        "$AWS/things/sensor-42/defender/metrics/json/accepted",
+        "$aws/Things/sensor-42/defender/metrics/json/accepted",
+        "$aws/things/sensor-42/defender/metrics/xml/accepted",
+        "$aws/things/sensor-42/defender/metrics/json/accepted/",
+        "$aws/things/sensor-42/defender/metrics/json/accepted/x",
+        "$aws/things/sensor-42/defender/metrics/json/rejected/",
+        "$aws/things/sensor-42/defender/metrics/json/other",
+        "$aws/things/sensor-42/defender/metrics/json/acceptedx",
+        "$aws/things/sensor-42/defender/metrics/jsonx/accepted",
+        "$aws/things/sensor-42/defender/metrics",
+        "$aws/things/sensor-42/defender/metrics/json",
+        "$aws/things/sensor-4/defender/metrics/json/accepted",
+        "$aws/things/sensor-42x/defender/metrics/json/accepted",
+        "$aws/things/+/defender/metrics/json/accepted",
+        "$aws/things/#",
+        "aws/things/sensor-42/defender/metrics/json/accepted",
+        "/$aws/things/sensor-42/defender/metrics/json/accepted",
+        "$aws/things/sensor-42//defender/metrics/json/accepted",
+        "$aws/things/sensor-42/shadow/update/accepted",
+    };
+    Fixture_t *f = *state;
+    uint32_t ignored = 0U;
+    size_t i;
+    size_t n;
+
+    startAndPublishFirst(f);
+    for (i = 0U; i < (sizeof(others) / sizeof(others[0])); i++)
+    {
+        if (deliver(f, others[i], R1) != DEFENDER_NOT_FOUND)
+        {
+            fail_msg("taken: %s", others[i]);
+        }
+        assert_int_equal(counters(f).messagesIgnored, ++ignored);
+    }
+    /* Every strict prefix of the accepted topic (the length decides, no terminator). */
+    for (n = 0U; n < strlen(TOPIC_ACCEPTED); n++)
+    {
+        assert_int_equal(
+            Defender_OnMessage(&f->ctx, TOPIC_ACCEPTED, n, (const uint8_t *) R1, strlen(R1)),
+            DEFENDER_NOT_FOUND);
+    }
+    assert_int_equal(Defender_GetReportStatus(&f->ctx), eDefenderRepNoAck);
+    assert_int_equal(accept(f, publishedId(f)), DEFENDER_SUCCESS);
+    assert_int_equal(Defender_GetReportStatus(&f->ctx), eDefenderRepSuccess);
+}
+
+/** @brief The longest thing name (128 bytes, with UTF-8) gets its responses. */
+static void test_Defender_OnMessage_LongestThingName(void **state)
+{
+    Fixture_t *f = *state;
+    char name[129];
+    char topic[DEFENDER_TOPIC_BUFFER_SIZE];
+    char payload[512];
+
+    (void) memset(name, 'q', 128U);
+    name[5] = '\xC3';
+    name[6] = '\xA9';
+    name[128] = '\0';
+    f->settings.pThingName = name;
+    f->settings.thingNameLength = 128U;
+    reinit(f);
+    startAndPublishFirst(f);
+    (void) snprintf(topic, sizeof(topic), "$aws/things/%s/defender/metrics/json/accepted", name);
+    (void) snprintf(payload, sizeof(payload),
+                    "{\"thingName\":\"%s\",\"reportId\":%llu,\"status\":\"ACCEPTED\","
+                    "\"timestamp\":1735689600412}",
+                    name, (unsigned long long) publishedId(f));
+    /* One byte short of the name is another thing's topic. */
+    assert_int_equal(
+        Defender_OnMessage(&f->ctx, topic, 12U + 127U, (const uint8_t *) payload, strlen(payload)),
+        DEFENDER_NOT_FOUND);
+    assert_int_equal(deliver(f, topic, payload), DEFENDER_SUCCESS);
+    assert_int_equal(Defender_GetReportStatus(&f->ctx), eDefenderRepSuccess);
+}
+
 /** @brief Defender_OnMessage: NULLs, other topics, other things, other formats. */
 static void test_Defender_OnMessage_Arguments(void **state)
 {
@@ -2407,6 +2496,8 @@ int main(void)
         T(test_Defender_StartStopProcess_Codes),
         T(test_Defender_Getters_Arguments),
         T(test_Defender_OnMessage_Arguments),
+        T(test_Defender_OnMessage_OnlyOwnResponseTopics),
+        T(test_Defender_OnMessage_LongestThingName),
         T(test_Defender_Start_StatusInit),
         T(test_Defender_Process_SubscribesThenPublishes),
         T(test_Defender_Process_WaitsForBothSubacks),

@@ -1,6 +1,6 @@
 /**
  * @file test_defender_topic.c
- * @brief Unit tests of Defender_ThingNameValid, Defender_GetTopic and Defender_MatchTopic
+ * @brief Unit tests of Defender_ThingNameValid and Defender_GetTopic
  * (protocol spec 1.1, 1.2; PD-1, PD-2).
  */
 #include <setjmp.h>
@@ -215,114 +215,6 @@ static void test_Defender_GetTopic_BadParameters(void **state)
                      DEFENDER_BAD_PARAMETER);
 }
 
-static DefenderStatus_t match(const char *pTopic)
-{
-    return Defender_MatchTopic(pTopic, strlen(pTopic), NULL, NULL, NULL, NULL);
-}
-
-static void test_Defender_MatchTopic_AllKinds(void **state)
-{
-    char buffer[DEFENDER_TOPIC_BUFFER_SIZE];
-    size_t length = 0U;
-    DefenderFormat_t format;
-    DefenderTopicKind_t kind;
-    const char *pName = NULL;
-    size_t nameLength = 0U;
-    char name[128];
-    int f;
-    int k;
-
-    (void) state;
-    memset(name, 'q', sizeof(name));
-    name[5] = '\xC3';
-    name[6] = '\xA9';
-    for (f = 0; f < 2; f++)
-    {
-        for (k = 0; k < 3; k++)
-        {
-            assert_int_equal(Defender_GetTopic(buffer, sizeof(buffer), name, 128U,
-                                               (DefenderFormat_t) f, (DefenderTopicKind_t) k,
-                                               &length),
-                             DEFENDER_SUCCESS);
-            assert_int_equal(
-                Defender_MatchTopic(buffer, length, &format, &kind, &pName, &nameLength),
-                DEFENDER_SUCCESS);
-            assert_int_equal(format, f);
-            assert_int_equal(kind, k);
-            assert_ptr_equal(pName, &buffer[12]);
-            assert_int_equal(nameLength, 128U);
-            /* Outputs optional. */
-            assert_int_equal(Defender_MatchTopic(buffer, length, NULL, NULL, NULL, NULL),
-                             DEFENDER_SUCCESS);
-            /* Any strict prefix or extension is not a topic of ours. */
-            for (size_t n = 0U; n < length; n++)
-            {
-                assert_int_equal(Defender_MatchTopic(buffer, n, NULL, NULL, NULL, NULL),
-                                 (n == (128U + 34U)) ? DEFENDER_SUCCESS : DEFENDER_NOT_FOUND);
-            }
-        }
-    }
-    assert_int_equal(match("$aws/things/sensor-42/defender/metrics/json/accepted"),
-                     DEFENDER_SUCCESS);
-    /* Need not be terminated: the length decides. */
-    assert_int_equal(Defender_MatchTopic("$aws/things/a/defender/metrics/jsonXYZ", 34U + 1U, NULL,
-                                         NULL, NULL, NULL),
-                     DEFENDER_SUCCESS);
-}
-
-static void test_Defender_MatchTopic_NotOurs(void **state)
-{
-    static const char *others[] = {
-        "",
-        "$aws/things/",
-        "$aws/things//defender/metrics/json",  /* empty thing name */
-        "$aws/things/a/defender/metrics/JSON", /* upper case */
-        "$aws/things/a/defender/metrics/Json",
-        "$aws/things/a/defender/metrics/json/Accepted",
-        "$aws/things/a/Defender/metrics/json",
-        "$AWS/things/a/defender/metrics/json",
-        "$aws/Things/a/defender/metrics/json",
-        "$aws/things/a/defender/metrics/xml",
-        "$aws/things/a/defender/metrics/json/", /* extra level */
-        "$aws/things/a/defender/metrics/json/accepted/x",
-        "$aws/things/a/defender/metrics/json/rejected/",
-        "$aws/things/a/defender/metrics/json/other",
-        "$aws/things/a/defender/metrics/json/acceptedx",
-        "$aws/things/a/defender/metrics/jsonx",
-        "$aws/things/a/defender/metrics",
-        "$aws/things/a/defender/metrics/",
-        "$aws/things/a/b/defender/metrics/json", /* name with a level */
-        "$aws/things/+/defender/metrics/json",   /* wildcard */
-        "$aws/things/#",
-        "$aws/things/a\x01/defender/metrics/json",    /* control character */
-        "$aws/things/\xC0\xAF/defender/metrics/json", /* overlong */
-        "aws/things/a/defender/metrics/json",
-        "/$aws/things/a/defender/metrics/json",
-        "$aws/things/a/shadow/update",
-        "$aws/things/a//defender/metrics/json",
-    };
-    char topic[300];
-    size_t i;
-
-    (void) state;
-    for (i = 0U; i < (sizeof(others) / sizeof(others[0])); i++)
-    {
-        if (match(others[i]) != DEFENDER_NOT_FOUND)
-        {
-            fail_msg("matched: %s", others[i]);
-        }
-    }
-    /* A 129-byte thing name is not valid. */
-    memset(topic, 0, sizeof(topic));
-    memcpy(topic, "$aws/things/", 12U);
-    memset(&topic[12], 'n', 129U);
-    memcpy(&topic[141], "/defender/metrics/json", 22U);
-    assert_int_equal(match(topic), DEFENDER_NOT_FOUND);
-    memmove(&topic[140], &topic[141], 23U);
-    assert_int_equal(match(topic), DEFENDER_SUCCESS);
-    assert_int_equal(Defender_MatchTopic(NULL, 5U, NULL, NULL, NULL, NULL), DEFENDER_BAD_PARAMETER);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,8 +224,6 @@ int main(void)
         cmocka_unit_test(test_Defender_GetTopic_AllKinds),
         cmocka_unit_test(test_Defender_GetTopic_LongestAndBufferSize),
         cmocka_unit_test(test_Defender_GetTopic_BadParameters),
-        cmocka_unit_test(test_Defender_MatchTopic_AllKinds),
-        cmocka_unit_test(test_Defender_MatchTopic_NotOurs),
     };
 
     return cmocka_run_group_tests_name("unit_topic", tests, NULL, NULL);
