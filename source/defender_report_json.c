@@ -365,41 +365,28 @@ static double NearestDouble(uint64_t digits, int32_t exponent)
 #else /* DEFENDER_CONFIG_EXACT_NUMBER_TEXT */
 
 /**
- * @brief Rounds a magnitude to 15 significant digits with a scaling loop in double
- * arithmetic (round half to even on the scaled value, which may differ from the exact
- * value by a few units in its last place).
+ * @brief Rounds a magnitude to 15 significant digits in double arithmetic: scaled by an
+ * exact power of ten (one rounding when the scale is at most 10^22) and rounded half up,
+ * which may differ from the exact value's rounding in the last digit.
  * @param[in] magnitude Finite, positive.
  * @param[out] pNumber digits and exponent are set.
  */
 static void RoundDigits(double magnitude, DefenderReportNumber_t *pNumber)
 {
-    int32_t exponent = EstimateExponent(magnitude) + 1;
-    double scaled = 0.0;
-    double fraction;
-    uint64_t digits;
-    int32_t i;
+    /* The estimate or one more is floor(log10(magnitude)): try the larger first. */
+    int32_t exponent = EstimateExponent(magnitude) + 2;
+    uint64_t digits = 0U;
 
-    for (i = 0; i < 4; i++)
+    while (digits < POW10_14)
     {
-        scaled = ScalePow10(magnitude, 14 - exponent);
-        if (scaled >= 999999999999999.5)
-        {
-            exponent++;
-        }
-        else if (scaled < 99999999999999.5)
-        {
-            exponent--;
-        }
-        else
-        {
-            i = 4;
-        }
+        exponent--;
+        digits = (uint64_t) (ScalePow10(magnitude, 14 - exponent) + 0.5);
     }
-    digits = (uint64_t) scaled;
-    fraction = scaled - (double) digits;
-    if ((fraction > 0.5) || ((fraction == 0.5) && ((digits & 1U) != 0U)))
+    if (digits >= POW10_15)
     {
-        digits++;
+        /* Rounded up to 10^15. */
+        digits = POW10_14;
+        exponent++;
     }
     if ((exponent == 308) && (digits > LARGEST_DIGITS))
     {
@@ -424,38 +411,38 @@ static double NearestDouble(uint64_t digits, int32_t exponent)
 
 #endif /* DEFENDER_CONFIG_EXACT_NUMBER_TEXT */
 
+/**
+ * @brief Tells whether a number is whole and at most `limit` (below 2^64).
+ * @param[in] value A finite, non-negative number.
+ * @param[in] limit The limit.
+ * @return true when it is.
+ */
+static bool IsWhole(double value, double limit)
+{
+    return (value <= limit) && ((double) (uint64_t) value == value);
+}
+
 void DefenderReport_RoundNumber(double value, DefenderReportNumber_t *pNumber)
 {
     double magnitude = (value < 0.0) ? -value : value;
-    uint64_t whole = 0U;
 
-    pNumber->negative = value < 0.0;
-    pNumber->isInteger = false;
-    pNumber->digits = 0U;
-    pNumber->exponent = 0;
+    (void) memset(pNumber, 0, sizeof(*pNumber));
     pNumber->rounded = magnitude;
-    if (magnitude < (double) POW10_15)
-    {
-        whole = (uint64_t) magnitude;
-        /* Whole with at most 15 digits: already rounded. */
-        pNumber->isInteger = (double) whole == magnitude;
-    }
+    /* Whole with at most 15 digits: already rounded. */
+    pNumber->isInteger = IsWhole(magnitude, (double) (POW10_15 - 1U));
     if (!pNumber->isInteger)
     {
         RoundDigits(magnitude, pNumber);
         pNumber->rounded = NearestDouble(pNumber->digits, pNumber->exponent);
         /* Whole after rounding (0.99999999999999999 -> 1, 2^53 + 2 -> ...990)? */
-        if (pNumber->rounded <= MAX_WHOLE)
-        {
-            whole = (uint64_t) pNumber->rounded;
-            pNumber->isInteger = (double) whole == pNumber->rounded;
-        }
+        pNumber->isInteger = IsWhole(pNumber->rounded, MAX_WHOLE);
     }
-    pNumber->integer = pNumber->isInteger ? whole : 0U;
-    if (pNumber->isInteger && (whole == 0U))
+    if (pNumber->isInteger)
     {
-        pNumber->negative = false;
+        pNumber->integer = (uint64_t) pNumber->rounded;
     }
+    /* Negative unless zero (an integer 0 is written without sign). */
+    pNumber->negative = (value < 0.0) && !(pNumber->isInteger && (pNumber->integer == 0U));
     if (pNumber->negative)
     {
         pNumber->rounded = -pNumber->rounded;
