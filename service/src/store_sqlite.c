@@ -1,9 +1,23 @@
 #include "store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* WAL checkpoints. COMMIT never checkpoints (wal_autocheckpoint=0). A checkpoint thread with
+ * its own connection copies the WAL into the database with PASSIVE checkpoints while the
+ * worker goes on committing, so the commit that gates the ACCEPTED replies never waits
+ * behind one. A passive checkpoint that races with commits never backfills the whole WAL,
+ * and SQLite only rewinds the WAL from its start when a write transaction begins with the
+ * WAL fully backfilled; so once the WAL holds CKPT_REWIND_FRAMES the worker, between two
+ * batches, catches up the frames written since the background checkpoint itself (a short
+ * checkpoint: the background thread has copied the rest), and the next batch starts the
+ * WAL over. */
+#define CKPT_BG_FRAMES     1000u
+#define CKPT_REWIND_FRAMES 16000u
 
 typedef struct
 {
@@ -14,26 +28,88 @@ typedef struct
     sqlite3_stmt *get_thing;
     sqlite3_stmt *ins_thing;
     int in_tx;
-    int wal_frames; /* frames in the WAL after the last commit (wal hook) */
+    atomic_uint wal_frames; /* frames in the WAL after the last commit (wal hook) */
+    /* background checkpoints (writer handle only) */
+    sqlite3 *ckpt_db;
+    pthread_t ckpt_thread;
+    int ckpt_started;
+    pthread_mutex_t ckpt_lock;
+    pthread_cond_t ckpt_cond;
+    int ckpt_request; /* worker asked for a checkpoint */
+    int ckpt_busy;    /* the checkpoint thread is running one */
+    int ckpt_stop;
+    unsigned ckpt_done; /* WAL frames backfilled by the last checkpoint */
 } sq_store;
 
 static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
 {
     (void) db;
     (void) name;
-    ((sq_store *) ctx)->wal_frames = frames;
+    atomic_store(&((sq_store *) ctx)->wal_frames, (unsigned) frames);
     return SQLITE_OK;
 }
 
-/* Checkpoint between batches, after the replies were handed off, never inside COMMIT. */
+static void *ckpt_main(void *arg)
+{
+    sq_store *s = arg;
+    pthread_mutex_lock(&s->ckpt_lock);
+    for (;;)
+    {
+        while (!s->ckpt_request && !s->ckpt_stop)
+            pthread_cond_wait(&s->ckpt_cond, &s->ckpt_lock);
+        if (s->ckpt_stop)
+            break;
+        s->ckpt_request = 0;
+        s->ckpt_busy = 1;
+        pthread_mutex_unlock(&s->ckpt_lock);
+        int nlog = 0, nckpt = 0;
+        int rc =
+            sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
+        pthread_mutex_lock(&s->ckpt_lock);
+        s->ckpt_busy = 0;
+        s->ckpt_done = rc == SQLITE_OK && nckpt > 0 ? (unsigned) nckpt : 0;
+        pthread_cond_broadcast(&s->ckpt_cond);
+    }
+    pthread_mutex_unlock(&s->ckpt_lock);
+    return NULL;
+}
+
+/* Between batches, after the replies were handed off (worker thread). */
 static void sq_maintenance(store *st)
 {
     sq_store *s = (sq_store *) st;
-    if (s->wal_frames < 4000)
+    unsigned frames = atomic_load(&s->wal_frames);
+    if (!s->ckpt_started)
+    {
+        /* no checkpoint thread: checkpoint here */
+        if (frames >= 4000)
+        {
+            sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+            atomic_store(&s->wal_frames, 0);
+        }
         return;
-    int nlog = 0, nckpt = 0;
-    sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
-    s->wal_frames = 0;
+    }
+    pthread_mutex_lock(&s->ckpt_lock);
+    if (frames < s->ckpt_done)
+        s->ckpt_done = 0; /* the WAL was started over */
+    if (frames >= CKPT_REWIND_FRAMES)
+    {
+        while (s->ckpt_busy || s->ckpt_request)
+            pthread_cond_wait(&s->ckpt_cond, &s->ckpt_lock);
+        pthread_mutex_unlock(&s->ckpt_lock);
+        int nlog = 0, nckpt = 0;
+        if (sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt) ==
+                SQLITE_OK &&
+            nlog == nckpt)
+            atomic_store(&s->wal_frames, 0); /* the next transaction starts the WAL over */
+        return;
+    }
+    if (!s->ckpt_busy && !s->ckpt_request && frames >= s->ckpt_done + CKPT_BG_FRAMES)
+    {
+        s->ckpt_request = 1;
+        pthread_cond_signal(&s->ckpt_cond);
+    }
+    pthread_mutex_unlock(&s->ckpt_lock);
 }
 
 static const char *const schema =
@@ -434,6 +510,19 @@ static void sq_close(store *st)
     if (s == NULL)
         return;
     sq_rollback(st);
+    if (s->ckpt_started)
+    {
+        pthread_mutex_lock(&s->ckpt_lock);
+        s->ckpt_stop = 1;
+        pthread_cond_broadcast(&s->ckpt_cond);
+        pthread_mutex_unlock(&s->ckpt_lock);
+        pthread_join(s->ckpt_thread, NULL);
+        s->ckpt_started = 0;
+    }
+    if (s->ckpt_db != NULL)
+        sqlite3_close(s->ckpt_db);
+    pthread_mutex_destroy(&s->ckpt_lock);
+    pthread_cond_destroy(&s->ckpt_cond);
     sqlite3_finalize(s->ins_report);
     sqlite3_finalize(s->seen);
     sqlite3_finalize(s->get_thing);
@@ -458,6 +547,8 @@ store *store_sqlite_open(const char *path, int writer, int sync_normal, char *er
         return NULL;
     }
     s->base.ops = &sq_ops;
+    pthread_mutex_init(&s->ckpt_lock, NULL);
+    pthread_cond_init(&s->ckpt_cond, NULL);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK)
     {
@@ -506,7 +597,7 @@ store *store_sqlite_open(const char *path, int writer, int sync_normal, char *er
     }
     if (writer)
     {
-        /* the writer checkpoints itself between batches (sq_maintenance), not in COMMIT */
+        /* no checkpoint in COMMIT: see CKPT_BG_FRAMES */
         if (sq_exec(s, "PRAGMA wal_autocheckpoint=0") != STORE_OK)
         {
             snprintf(err, errsz, "cannot configure checkpoints");
@@ -514,6 +605,19 @@ store *store_sqlite_open(const char *path, int writer, int sync_normal, char *er
             return NULL;
         }
         sqlite3_wal_hook(s->db, wal_hook, s);
+        /* the checkpoint connection syncs like the writer (FULL or NORMAL: both sync the
+         * database file in a checkpoint); without it the worker checkpoints itself */
+        if (sqlite3_open_v2(path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
+                SQLITE_OK &&
+            sqlite3_exec(s->ckpt_db,
+                         sync_normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
+                         NULL, NULL, NULL) == SQLITE_OK &&
+            sqlite3_exec(s->ckpt_db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL) ==
+                SQLITE_OK &&
+            pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) == 0)
+            s->ckpt_started = 1;
+        else
+            fprintf(stderr, "defender-detect: no checkpoint thread; the worker checkpoints\n");
     }
     return &s->base;
 }
