@@ -94,6 +94,21 @@ static uint32_t later(uint32_t a, uint32_t b)
 }
 
 /**
+ * @brief Schedules the next report one period after `base`, but never earlier than a
+ * Throttled postponement (10.5).
+ * @param[in,out] pContext Agent.
+ * @param[in] base Time of the last attempt.
+ */
+static void scheduleAfter(DefenderContext_t *pContext, uint32_t base)
+{
+    uint32_t next = base + (pContext->settings.periodSeconds * 1000U);
+
+    pContext->nextReportMs = (pContext->throttled && !reached(next, pContext->throttledUntilMs))
+                                 ? pContext->throttledUntilMs
+                                 : next;
+}
+
+/**
  * @brief Reports an event to the application callback, if any.
  * @param[in] pContext Agent.
  * @param[in] event What happened to the latest report.
@@ -234,14 +249,8 @@ DefenderStatus_t Defender_SetPeriod(DefenderContext_t *pContext, uint32_t period
             pContext->settings.periodSeconds = periodSeconds;
             if ((pContext->state != DEFENDER_STATE_STOPPED) && pContext->firstReportDone)
             {
-                /* The next report is due one (new) period after the last attempt, but
-                 * never earlier than a Throttled postponement. */
-                pContext->nextReportMs = pContext->lastAttemptMs + periodMs(pContext);
-                if (pContext->throttled)
-                {
-                    pContext->nextReportMs =
-                        later(pContext->nextReportMs, pContext->throttledUntilMs);
-                }
+                /* The next report is due one (new) period after the last attempt. */
+                scheduleAfter(pContext, pContext->lastAttemptMs);
             }
         }
     }
@@ -952,11 +961,7 @@ DefenderStatus_t Defender_Process(DefenderContext_t *pContext, uint32_t *pMsUnti
             pContext->firstReportDone = true;
             pContext->lastAttemptMs = now;
             pContext->notSentRecorded = false;
-            pContext->nextReportMs = now + periodMs(pContext);
-            if (pContext->throttled)
-            {
-                pContext->nextReportMs = later(pContext->nextReportMs, pContext->throttledUntilMs);
-            }
+            scheduleAfter(pContext, now);
             /* After a refused SUBACK, one retry for the next report. */
             subscribe(pContext, true);
         }
