@@ -35,8 +35,9 @@ static int64_t now_us(void)
     return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int64_t *g_sent_us; /* by sequence number */
-static uint32_t *g_lat_us; /* latency per accepted reply */
+static int64_t *g_sent_us;     /* by sequence number */
+static uint32_t *g_lat_us;     /* latency per accepted reply */
+static uint32_t *g_lat_by_seq; /* the same, by sequence number (--trace) */
 static atomic_size_t g_nlat;
 static atomic_size_t g_accepted, g_rejected;
 static atomic_int g_stop;
@@ -224,6 +225,8 @@ static void on_reply(int64_t t, const uint8_t *topic, size_t tl, const uint8_t *
         size_t k = atomic_fetch_add(&g_nlat, 1);
         if (k < g_max && s > 0)
             g_lat_us[k] = (uint32_t) (t - s);
+        if (g_lat_by_seq != NULL && s > 0)
+            g_lat_by_seq[id - g_base_id] = (uint32_t) (t - s);
     }
 }
 
@@ -387,6 +390,7 @@ int main(int argc, char **argv)
     int port = 1883, things = 10000, conns = 4, cbor = 0;
     double rate = 0, duration = 10;
     size_t window = 20000;
+    const char *trace = NULL;
     for (int i = 1; i + 1 < argc; i += 2)
     {
         if (!strcmp(argv[i], "--port"))
@@ -405,14 +409,17 @@ int main(int argc, char **argv)
             window = (size_t) atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--format"))
             cbor = !strcmp(argv[i + 1], "cbor");
+        else if (!strcmp(argv[i], "--trace"))
+            trace = argv[i + 1];
         else if (!strcmp(argv[i], "--base-id"))
             g_base_id = strtoull(argv[i + 1], NULL, 10);
         else
         {
-            fprintf(stderr,
-                    "unknown option %s (options: --host IPV4 --port --things --rate "
-                    "--duration --connections --window --format json|cbor --base-id)\n",
-                    argv[i]);
+            fprintf(
+                stderr,
+                "unknown option %s (options: --host IPV4 --port --things --rate "
+                "--duration --connections --window --format json|cbor --base-id --trace FILE)\n",
+                argv[i]);
             return 2;
         }
     }
@@ -422,7 +429,9 @@ int main(int argc, char **argv)
     g_sent_us = calloc(g_max, sizeof *g_sent_us);
     g_lat_us = calloc(g_max, sizeof *g_lat_us);
     static pubconn pub[MAX_CONN];
-    if (!g_sent_us || !g_lat_us)
+    if (trace != NULL)
+        g_lat_by_seq = calloc(g_max, sizeof *g_lat_by_seq);
+    if (!g_sent_us || !g_lat_us || (trace != NULL && g_lat_by_seq == NULL))
         return 1;
     char cid[64];
     snprintf(cid, sizeof cid, "loadgen-%ld-sub", (long) getpid());
@@ -529,6 +538,18 @@ int main(int argc, char **argv)
                g_lat_us[nl / 2] / 1000.0, g_lat_us[nl * 9 / 10] / 1000.0,
                g_lat_us[nl * 99 / 100] / 1000.0, g_lat_us[nl * 999 / 1000] / 1000.0,
                g_lat_us[nl - 1] / 1000.0);
+    if (trace != NULL)
+    {
+        /* one line per report: milliseconds since the start when sent, latency in ms */
+        FILE *f = fopen(trace, "w");
+        if (f != NULL)
+            fprintf(f, "# start_monotonic_ms %.3f\n", (double) start / 1000.0);
+        for (size_t k = 0; f != NULL && k < seq; k++)
+            fprintf(f, "%.3f %.3f\n", (double) (g_sent_us[k] - start) / 1000.0,
+                    g_lat_by_seq[k] / 1000.0);
+        if (f != NULL)
+            fclose(f);
+    }
     static const uint8_t disconnect[] = {0xe0, 0x00};
     for (int i = 0; i < conns; i++)
     {
@@ -542,5 +563,6 @@ int main(int argc, char **argv)
     close(sfd);
     free(g_sent_us);
     free(g_lat_us);
+    free(g_lat_by_seq);
     return !failed && acc + rej >= seq ? 0 : 1;
 }

@@ -22,6 +22,7 @@ void config_defaults(detect_config *c)
     snprintf(c->partition, sizeof c->partition, "aws");
     c->log_level = 2;
     c->batch_max = 1024;
+    c->batch_linger_us = 500;
     c->queue_max_mb = 64;
     snprintf(c->alert_topic, sizeof c->alert_topic, "defender/detect/alerts");
     c->max_profiles_per_target = 5;
@@ -60,6 +61,8 @@ void config_usage(const char *prog)
         "  --config FILE               read 'key = value' lines with the option names\n"
         "  --log-level error|warn|info|debug\n"
         "  --batch-max N               reports per storage transaction (default 1024)\n"
+        "  --batch-linger-us N         let a batch fill for up to N us after its first report\n"
+        "                              before committing it (default 500)\n"
         "  --queue-max-mb N            ingest queue bound (default 64)\n"
         "Rules Detect:\n"
         "  --alert-topic TOPIC         MQTT topic of alerts (default defender/detect/alerts)\n"
@@ -184,6 +187,7 @@ static int apply(detect_config *c, const char *k, const char *v, char *err, size
     INT("response-delay-ms", response_delay_ms, 0, 600000)
     INT("drop-responses", drop_responses, 0, 1000000000)
     INT("batch-max", batch_max, 1, 65536)
+    INT("batch-linger-us", batch_linger_us, 0, 100000)
     INT("queue-max-mb", queue_max_mb, 1, 65536)
     STR("alert-topic", alert_topic)
     STR("alert-url", alert_url)

@@ -38,6 +38,7 @@ typedef struct
     int drop_responses;
     int log_level;
     int batch_max;
+    int batch_linger_us; /* wait up to this long for a batch to fill (0: never) */
     int queue_max_mb;
     char alert_topic[256];       /* Rules Detect alerts: MQTT topic ("" = none) */
     char alert_url[CFG_PATH];    /* Rules Detect alerts: SNS-envelope HTTP POST */

@@ -4,11 +4,14 @@
 
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +28,11 @@ struct detect_mqtt
     pthread_mutex_t flow_lock;
     pthread_cond_t flow_cond;
     atomic_int flow_waiting;
+    /* network thread of our own (not mosquitto_loop_start): see net_main */
+    pthread_t net;
+    int net_started;
+    atomic_int net_stop;
+    int wake_fd; /* eventfd: a reply is waiting for the socket to take it */
 };
 
 #define MAX_OUTSTANDING 1024u
@@ -129,7 +137,82 @@ static int do_publish(void *ctx, const char *topic, const void *payload, size_t 
         log_msg(LOG_WARN, "publish to %s failed: %s", topic, mosquitto_strerror(rc));
         return -1;
     }
+    /* the publish was written to the socket here unless the socket was full or the network
+     * thread was inside a callback; then the network thread must poll for writing */
+    if (mosquitto_want_write(m->mosq))
+    {
+        uint64_t one = 1;
+        if (write(m->wake_fd, &one, sizeof one) < 0)
+        {
+            /* the counter is saturated: the network thread is awake anyway */
+        }
+    }
     return 0;
+}
+
+/* The network thread. libmosquitto's own loop thread (mosquitto_loop_start) is woken
+ * through a socket pair for every packet another thread queues, PUBACKs included, and
+ * selects once per packet. Here the client is in libmosquitto's unthreaded mode: a packet
+ * queued outside a callback is written at once by the thread that queues it (the publisher
+ * thread writes its replies itself, the PUBACK of a report is written while the report is
+ * read), and this thread only polls the socket for reading, and for writing while
+ * libmosquitto holds unwritten data. */
+static void *net_main(void *arg)
+{
+    detect_mqtt *m = arg;
+    int backoff = 1;
+    while (!atomic_load(&m->net_stop))
+    {
+        int sock = mosquitto_socket(m->mosq);
+        if (sock < 0)
+        {
+            /* disconnected: reconnect with exponential back-off (1 s .. 30 s) */
+            for (int i = 0; i < backoff * 10 && !atomic_load(&m->net_stop); i++)
+            {
+                struct timespec ts = {0, 100 * 1000000L};
+                nanosleep(&ts, NULL);
+            }
+            if (atomic_load(&m->net_stop))
+                break;
+            int rc = mosquitto_reconnect(m->mosq);
+            if (rc != MOSQ_ERR_SUCCESS)
+            {
+                log_msg(LOG_WARN, "reconnect failed: %s", mosquitto_strerror(rc));
+                backoff = backoff * 2 > 30 ? 30 : backoff * 2;
+            }
+            else
+            {
+                backoff = 1;
+            }
+            continue;
+        }
+        struct pollfd p[2] = {{sock, POLLIN, 0}, {m->wake_fd, POLLIN, 0}};
+        if (mosquitto_want_write(m->mosq))
+            p[0].events |= POLLOUT;
+        int n = poll(p, 2, 500);
+        if (n < 0 && errno != EINTR)
+        {
+            log_msg(LOG_ERROR, "poll: %s", strerror(errno));
+            break;
+        }
+        if (n > 0 && (p[1].revents & POLLIN))
+        {
+            uint64_t v;
+            if (read(m->wake_fd, &v, sizeof v) < 0)
+            {
+                /* nothing to drain */
+            }
+        }
+        int rc = MOSQ_ERR_SUCCESS;
+        if (n > 0 && (p[0].revents & (POLLIN | POLLERR | POLLHUP)))
+            rc = mosquitto_loop_read(m->mosq, 1);
+        if (rc == MOSQ_ERR_SUCCESS && mosquitto_want_write(m->mosq))
+            rc = mosquitto_loop_write(m->mosq, 1);
+        if (rc == MOSQ_ERR_SUCCESS)
+            (void) mosquitto_loop_misc(m->mosq);
+        /* on an error libmosquitto has called on_disconnect and closed the socket */
+    }
+    return NULL;
 }
 
 detect_mqtt *mqtt_start(detect_service *svc, char *err, size_t errsz)
@@ -142,6 +225,13 @@ detect_mqtt *mqtt_start(detect_service *svc, char *err, size_t errsz)
         return NULL;
     }
     m->svc = svc;
+    m->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (m->wake_fd < 0)
+    {
+        snprintf(err, errsz, "eventfd: %s", strerror(errno));
+        free(m);
+        return NULL;
+    }
     pthread_mutex_init(&m->flow_lock, NULL);
     pthread_cond_init(&m->flow_cond, NULL);
     for (int i = 0; i < 2; i++)
@@ -161,6 +251,7 @@ detect_mqtt *mqtt_start(detect_service *svc, char *err, size_t errsz)
     if (c->session_expiry > 0 && !c->client_id[0])
     {
         snprintf(err, errsz, "--session-expiry needs a fixed --client-id");
+        close(m->wake_fd);
         free(m);
         return NULL;
     }
@@ -168,6 +259,7 @@ detect_mqtt *mqtt_start(detect_service *svc, char *err, size_t errsz)
     if (m->mosq == NULL)
     {
         snprintf(err, errsz, "mosquitto_new failed");
+        close(m->wake_fd);
         free(m);
         return NULL;
     }
@@ -189,6 +281,7 @@ detect_mqtt *mqtt_start(detect_service *svc, char *err, size_t errsz)
         {
             snprintf(err, errsz, "TLS setup failed: %s", mosquitto_strerror(rc));
             mosquitto_destroy(m->mosq);
+            close(m->wake_fd);
             free(m);
             return NULL;
         }
@@ -205,6 +298,7 @@ detect_mqtt *mqtt_start(detect_service *svc, char *err, size_t errsz)
     {
         snprintf(err, errsz, "cannot set the session expiry");
         mosquitto_destroy(m->mosq);
+        close(m->wake_fd);
         free(m);
         return NULL;
     }
@@ -213,14 +307,15 @@ detect_mqtt *mqtt_start(detect_service *svc, char *err, size_t errsz)
     if (rc != MOSQ_ERR_SUCCESS)
         log_msg(LOG_WARN, "cannot connect to %s:%d (%s); will keep retrying", c->broker_host, port,
                 mosquitto_strerror(rc));
-    rc = mosquitto_loop_start(m->mosq);
-    if (rc != MOSQ_ERR_SUCCESS)
+    if (pthread_create(&m->net, NULL, net_main, m) != 0)
     {
-        snprintf(err, errsz, "mosquitto_loop_start: %s", mosquitto_strerror(rc));
+        snprintf(err, errsz, "cannot start the network thread");
         mosquitto_destroy(m->mosq);
+        close(m->wake_fd);
         free(m);
         return NULL;
     }
+    m->net_started = 1;
     return m;
 }
 
@@ -261,9 +356,12 @@ void mqtt_stop(detect_mqtt *m)
 {
     if (m == NULL)
         return;
-    mosquitto_disconnect_v5(m->mosq, 0, NULL);
-    mosquitto_loop_stop(m->mosq, false);
+    atomic_store(&m->net_stop, 1);
+    if (m->net_started)
+        pthread_join(m->net, NULL);
+    mosquitto_disconnect_v5(m->mosq, 0, NULL); /* written at once (unthreaded mode) */
     mosquitto_destroy(m->mosq);
+    close(m->wake_fd);
     m->svc->publish = NULL;
     pthread_mutex_destroy(&m->flow_lock);
     pthread_cond_destroy(&m->flow_cond);

@@ -56,6 +56,7 @@ typedef struct queued_msg
 {
     struct queued_msg *next;
     int64_t recv_ms;
+    int64_t enq_us;     /* CLOCK_MONOTONIC, for the batch linger */
     size_t payload_len; /* original length (payload not kept when oversize) */
     int oversize;
     char *topic;
@@ -87,6 +88,7 @@ typedef struct detect_service
     size_t qcount;
     int stopping;
     int worker_waiting;
+    int worker_lingering; /* waiting for the batch to fill: wake only when it is full */
     pthread_t worker;
     int worker_started;
     atomic_int idle; /* worker has nothing queued or in progress */

@@ -13,9 +13,9 @@
  * behind one. A passive checkpoint that races with commits never backfills the whole WAL,
  * and SQLite only rewinds the WAL from its start when a write transaction begins with the
  * WAL fully backfilled; so once the WAL holds CKPT_REWIND_FRAMES the worker, between two
- * batches, catches up the frames written since the background checkpoint itself (a short
- * checkpoint: the background thread has copied the rest), and the next batch starts the
- * WAL over. */
+ * batches and right after a background checkpoint finished, copies the few frames written
+ * while that one ran (a short checkpoint, without waiting for the background thread), and
+ * the next batch starts the WAL over. */
 #define CKPT_BG_FRAMES     1000u
 #define CKPT_REWIND_FRAMES 16000u
 
@@ -94,14 +94,19 @@ static void sq_maintenance(store *st)
         s->ckpt_done = 0; /* the WAL was started over */
     if (frames >= CKPT_REWIND_FRAMES)
     {
-        while (s->ckpt_busy || s->ckpt_request)
-            pthread_cond_wait(&s->ckpt_cond, &s->ckpt_lock);
+        /* catch up right after a background checkpoint, so that only the frames written
+         * while it ran are left to copy here; meanwhile keep committing */
+        if (!s->ckpt_busy && !s->ckpt_request)
+        {
+            pthread_mutex_unlock(&s->ckpt_lock);
+            int nlog = 0, nckpt = 0;
+            if (sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt) ==
+                    SQLITE_OK &&
+                nlog == nckpt)
+                atomic_store(&s->wal_frames, 0); /* the next transaction starts the WAL over */
+            return;
+        }
         pthread_mutex_unlock(&s->ckpt_lock);
-        int nlog = 0, nckpt = 0;
-        if (sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt) ==
-                SQLITE_OK &&
-            nlog == nckpt)
-            atomic_store(&s->wal_frames, 0); /* the next transaction starts the WAL over */
         return;
     }
     if (!s->ckpt_busy && !s->ckpt_request && frames >= s->ckpt_done + CKPT_BG_FRAMES)
