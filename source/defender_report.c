@@ -159,41 +159,37 @@ uint8_t *DefenderReport_Start(const DefenderReportWriter_t *pWriter, uint8_t *pO
 size_t DefenderReport_FormatUint(uint64_t value, char *pOut)
 {
     char digits[DEFENDER_REPORT_UINT_TEXT_SIZE];
-    size_t count = 0U;
+    uint16_t groups[4];
+    size_t count = DEFENDER_REPORT_UINT_TEXT_SIZE;
+    size_t first = 0U;
     size_t i;
-    uint64_t quotient = value;
     uint32_t part;
-    uint32_t shift;
 
+    /* The number as four 16-bit groups, most significant first. */
+    for (i = 0U; i < 4U; i++)
+    {
+        groups[i] = (uint16_t) (value >> (48U - (16U * i)));
+    }
     do
     {
-        part = (uint32_t) quotient;
-        if (quotient > 0xFFFFFFFFU)
+        /* Long division by 10 over the groups from the first nonzero one (no 64-bit
+         * division routine; a port or an address byte needs one 32-bit division). */
+        part = 0U;
+        for (i = first; i < 4U; i++)
         {
-            /* Long division by 10, 16 bits at a time (no 64-bit division routine). */
-            part = 0U;
-            value = quotient;
-            quotient = 0U;
-            for (shift = 64U; shift != 0U; shift -= 16U)
-            {
-                part = (part << 16) | (uint32_t) ((value >> (shift - 16U)) & 0xFFFFU);
-                quotient |= (uint64_t) (part / 10U) << (shift - 16U);
-                part %= 10U;
-            }
-        }
-        else
-        {
-            quotient = part / 10U;
+            part = (part << 16) | groups[i];
+            groups[i] = (uint16_t) (part / 10U);
             part %= 10U;
         }
+        count--;
         digits[count] = (char) ('0' + part);
-        count++;
-    } while (quotient != 0U);
-    for (i = 0U; i < count; i++)
-    {
-        pOut[i] = digits[count - 1U - i];
-    }
-    return count;
+        while ((first < 4U) && (groups[first] == 0U))
+        {
+            first++;
+        }
+    } while (first < 4U);
+    (void) memcpy(pOut, &digits[count], DEFENDER_REPORT_UINT_TEXT_SIZE - count);
+    return DEFENDER_REPORT_UINT_TEXT_SIZE - count;
 }
 
 /**
@@ -847,10 +843,12 @@ DefenderStatus_t Defender_EncodeReport(const DefenderReportContent_t *pContent,
  */
 static bool NameChar(char c, bool dotSlash)
 {
-    char lower = (char) (c | 0x20);
+    uint32_t lower = (uint32_t) (uint8_t) c | 0x20U;
 
-    return ((lower >= 'a') && (lower <= 'z')) || ((c >= '0') && (c <= ':')) || (c == '_') ||
-           (c == '-') || (dotSlash && ((c == '.') || (c == '/')));
+    /* `-`, `.`, `/`, `0`..`9` and `:` are the range 0x2D..0x3A. */
+    return ((lower - (uint32_t) 'a') < 26U) || (c == '_') ||
+           (((uint32_t) (uint8_t) c - (uint32_t) '-') < 14U &&
+            (dotSlash || (c < '.') || (c > '/')));
 }
 
 bool Defender_CustomMetricNameValid(const char *pName, size_t length)
@@ -868,25 +866,21 @@ bool Defender_CustomMetricNameValid(const char *pName, size_t length)
 static bool ValueValid(DefenderCustomMetricType_t type, const DefenderCustomValue_t *pValue,
                        bool strict)
 {
-    bool valid = (uint32_t) type <= (uint32_t) DEFENDER_CUSTOM_IP_LIST;
+    bool numbers = (uint32_t) type <= (uint32_t) DEFENDER_CUSTOM_NUMBER_LIST;
+    /* A single number is checked as a list of one. */
+    const double *pNumbers = (type == DEFENDER_CUSTOM_NUMBER) ? &pValue->number : pValue->pNumbers;
     size_t count = (type == DEFENDER_CUSTOM_NUMBER) ? 1U : pValue->count;
+    bool valid = ((uint32_t) type <= (uint32_t) DEFENDER_CUSTOM_IP_LIST) &&
+                 ((count == 0U) || (numbers ? (pNumbers != NULL) : (pValue->ppStrings != NULL)));
     const char *pText;
     size_t i;
     size_t j;
 
-    /* The list array: pNumbers or ppStrings by type. */
-    valid = valid && ((type == DEFENDER_CUSTOM_NUMBER) || (count == 0U) ||
-                      ((type == DEFENDER_CUSTOM_NUMBER_LIST) ? (pValue->pNumbers != NULL)
-                                                             : (pValue->ppStrings != NULL)));
     for (i = 0U; valid && (i < count); i++)
     {
-        if (type == DEFENDER_CUSTOM_NUMBER)
+        if (numbers)
         {
-            valid = IsFinite(pValue->number);
-        }
-        else if (type == DEFENDER_CUSTOM_NUMBER_LIST)
-        {
-            valid = IsFinite(pValue->pNumbers[i]);
+            valid = IsFinite(pNumbers[i]);
         }
         else
         {
