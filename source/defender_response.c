@@ -244,71 +244,60 @@ static void readEscape(Reader_t *pReader)
 }
 
 /**
- * @brief Reads a run of decimal digits into the item's value (no white space inside).
- * @param[in,out] pReader Reader.
- * @param[in,out] pItem Item; its type becomes ITEM_OTHER when the value passes 2^64-1.
- * @return The number of digits read.
- */
-static size_t readDigits(Reader_t *pReader, Item_t *pItem)
-{
-    size_t start = pReader->position;
-    uint8_t digit = (uint8_t) (peekRaw(pReader) - (uint8_t) '0');
-
-    while (digit < 10U)
-    {
-        uint64_t value = pItem->value;
-
-        pItem->value = (value * 10U) + digit;
-        if ((value > (UINT64_MAX / 10U)) || (pItem->value < digit))
-        {
-            pItem->type = ITEM_OTHER;
-        }
-        pReader->position++;
-        digit = (uint8_t) (peekRaw(pReader) - (uint8_t) '0');
-    }
-
-    return pReader->position - start;
-}
-
-/**
- * @brief Reads a JSON number (RFC 8259 grammar): an integer part after an optional
- * `-`, then an optional fraction after `.`, then an optional exponent after `e` or `E`
- * and an optional sign; each part holds at least one digit.
+ * @brief Reads a JSON number (RFC 8259 grammar) with a state machine: an optional
+ * `-`, an integer part without leading zero, an optional fraction after `.`, an
+ * optional exponent after `e` or `E` with an optional sign; each part holds at least
+ * one digit. The number ends at the first character its state does not accept (what
+ * follows is then checked by the caller).
  * @param[in,out] pReader Reader, at the number.
  * @param[out] pItem ITEM_UINT for a non-negative integer without fraction or exponent
  * that fits 64 bits; ITEM_OTHER for any other valid number.
  */
 static void readJsonNumber(Reader_t *pReader, Item_t *pItem)
 {
-    static const char marks[] = "-.e";
-    size_t part;
+    /** @brief Character classes: `0`, `1`..`9` (read as `1`), `-`, `+`, `.`, `e`, `E`,
+     * then any other character (the terminator). */
+    static const char classes[] = "01-+.eE";
+    /** @brief Next state per state and class, one nibble per class (class 0 lowest);
+     * 0xF: the number ends here. States: 0 start, 1 after `-`, 2 integer `0`, 3
+     * integer digits, 4 after `.`, 5 fraction digits, 6 after `e`, 7 after the
+     * exponent's sign, 8 exponent digits. */
+    static const uint32_t transitions[9] = {0xFFFFF132U, 0xFFFFFF32U, 0xF664FFFFU,
+                                            0xF664FF33U, 0xFFFFFF55U, 0xF66FFF55U,
+                                            0xFFFF7788U, 0xFFFFFF88U, 0xFFFFFF88U};
+    /** @brief States where the number may end: 2, 3, 5, 8. */
+    static const uint32_t accepting = 0x12CU;
+    uint32_t state = 0U;
+    uint32_t next;
 
     pItem->type = ITEM_UINT;
-
-    for (part = 0U; part < 3U; part++)
+    do
     {
         uint8_t c = peekRaw(pReader);
-        bool present = ((c | ((part == 2U) ? 0x20U : 0U)) == (uint8_t) marks[part]);
-        size_t start;
-        size_t count;
+        uint8_t digit = (uint8_t) (c - (uint8_t) '0');
+        uint64_t value = pItem->value;
+        uint32_t cls = 0U;
 
-        if (present)
+        c = ((uint8_t) (digit - 1U) < 9U) ? (uint8_t) '1' : c;
+        while ((classes[cls] != '\0') && ((uint8_t) classes[cls] != c))
         {
+            cls++;
+        }
+        next = (transitions[state] >> (cls * 4U)) & 0xFU;
+        if (next != 0xFU)
+        {
+            /* Any mark, or a value past 2^64-1, makes it another number. */
+            pItem->value = (value * 10U) + digit;
+            if ((cls > 1U) || (value > (UINT64_MAX / 10U)) || (pItem->value < digit))
+            {
+                pItem->type = ITEM_OTHER;
+            }
             pReader->position++;
-            pItem->type = ITEM_OTHER;
-            c = peekRaw(pReader);
-            pReader->position +=
-                ((part == 2U) && ((c == (uint8_t) '+') || (c == (uint8_t) '-'))) ? 1U : 0U;
+            state = next;
         }
-        if ((part == 0U) || present)
-        {
-            start = pReader->position;
-            count = readDigits(pReader, pItem);
-            /* No leading zero in the integer part. */
-            pReader->failed |= (count == 0U) || ((part == 0U) && (count > 1U) &&
-                                                 (pReader->pIn[start] == (uint8_t) '0'));
-        }
-    }
+    } while (next != 0xFU);
+
+    pReader->failed |= (((accepting >> state) & 1U) == 0U);
 }
 
 /**
