@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -538,6 +539,10 @@ int main(int argc, char **argv)
                g_lat_us[nl / 2] / 1000.0, g_lat_us[nl * 9 / 10] / 1000.0,
                g_lat_us[nl * 99 / 100] / 1000.0, g_lat_us[nl * 999 / 1000] / 1000.0,
                g_lat_us[nl - 1] / 1000.0);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("loadgen_cpu_s=%.2f\n", (double) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                                       (double) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
     if (trace != NULL)
     {
         /* one line per report: milliseconds since the start when sent, latency in ms */

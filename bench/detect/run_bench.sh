@@ -1,13 +1,18 @@
 #!/bin/sh
 # defender-detect benchmark: 10,000 simulated things on a loopback Mosquitto.
-#   bench/detect/run_bench.sh BUILD_DIR [RATE_SECONDS]
+#   bench/detect/run_bench.sh BUILD_DIR [SECONDS [latency]]
+# With "latency" only the warm-up and the 10,000 reports/s phase run (on a fresh database).
 # BUILD_DIR holds defender-detect (service/) and detect_loadgen (bench/detect/).
-# The service is pinned to one core (taskset -c 0); broker and load generator run unpinned.
-# The service's own CPU time per phase is printed, so its per-core capacity can be read off
-# even when the broker and the load generator share the machine with it.
+# CPU placement: the service is pinned to CPU 0 (taskset -c 0: all its threads share one
+# core); the broker and the load generator run unpinned, so on a 2-CPU machine they share
+# both CPUs with it. The CPU time of the service, the broker and the load generator per phase
+# is printed, so the service's per-core capacity can be read off even when the other two
+# share the machine with it. The service runs with its defaults (group commit with
+# --batch-linger-us 500), throttling off, synchronous=FULL.
 set -eu
 BUILD=${1:?usage: run_bench.sh BUILD_DIR [SECONDS]}
 SECS=${2:-10}
+ONLY=${3:-}
 DETECT=$(find "$BUILD" -type f -name defender-detect -perm -u+x | head -n 1)
 LOADGEN=$(find "$BUILD" -type f -name detect_loadgen -perm -u+x | head -n 1)
 MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
@@ -50,21 +55,23 @@ C=$(curl -s "http://127.0.0.1:$HTTP/service/counters")
 T=$(echo "$C" | sed -n 's/.*"things":\([0-9]*\).*/\1/p')
 B=$(echo "$C" | sed -n 's/.*"thing_state_bytes":\([0-9]*\).*/\1/p')
 echo "things=$T thing_state_bytes=$B -> $((B / T)) bytes per thing; service RSS ${RSS0} kB -> ${RSS} kB"
-cpu() { awk '{printf "%.2f", ($14+$15)/100}' "/proc/$SPID/stat"; }
+cpu() { sed 's/.*) //' "/proc/$1/stat" | awk '{printf "%.2f", ($12+$13)/100}'; }
 phase() { # name, loadgen args...
     name=$1; shift
-    before=$(cpu)
+    before=$(cpu "$SPID"); mb=$(cpu "$MPID")
     echo "== $name"
     "$LOADGEN" --port "$PORT" --things 10000 "$@" | tee "$DIR/out"
-    after=$(cpu)
+    after=$(cpu "$SPID"); ma=$(cpu "$MPID")
     n=$(sed -n 's/.*accepted=\([0-9]*\).*/\1/p' "$DIR/out")
+    lg=$(sed -n 's/^loadgen_cpu_s=//p' "$DIR/out")
     awk -v a="$after" -v b="$before" -v n="$n" 'BEGIN { if (n > 0) printf "service CPU %.2f s for %d reports = %.1f us/report -> %.0f reports/s per core\n", a-b, n, (a-b)*1e6/n, n/(a-b) }'
+    awk -v a="$ma" -v b="$mb" -v l="$lg" -v n="$n" 'BEGIN { if (n > 0) printf "broker CPU %.2f s = %.1f us/report; load generator CPU %.2f s = %.1f us/report\n", a-b, (a-b)*1e6/n, l, l*1e6/n }'
 }
-phase "maximum rate, $SECS s (JSON, full short-key report, 13 datapoints)" --rate 0 --duration "$SECS" --base-id 2000000
-phase "2,000 reports/s, $SECS s: latency publish -> ACCEPTED" --rate 2000 --duration "$SECS" --base-id 2500000
-phase "5,000 reports/s, $SECS s: latency publish -> ACCEPTED" --rate 5000 --duration "$SECS" --base-id 2700000
+[ -z "$ONLY" ] && phase "maximum rate, $SECS s (JSON, full short-key report, 13 datapoints)" --rate 0 --duration "$SECS" --base-id 2000000
+[ -z "$ONLY" ] && phase "2,000 reports/s, $SECS s: latency publish -> ACCEPTED" --rate 2000 --duration "$SECS" --base-id 2500000
+[ -z "$ONLY" ] && phase "5,000 reports/s, $SECS s: latency publish -> ACCEPTED" --rate 5000 --duration "$SECS" --base-id 2700000
 phase "10,000 reports/s (half of 20,000), $SECS s: latency publish -> ACCEPTED" --rate 10000 --duration "$SECS" --base-id 3000000
-phase "20,000 reports/s paced, $SECS s" --rate 20000 --duration "$SECS" --base-id 4000000
-phase "CBOR, maximum rate, $SECS s" --rate 0 --duration "$SECS" --base-id 5000000 --format cbor
+[ -z "$ONLY" ] && phase "20,000 reports/s paced, $SECS s" --rate 20000 --duration "$SECS" --base-id 4000000
+[ -z "$ONLY" ] && phase "CBOR, maximum rate, $SECS s" --rate 0 --duration "$SECS" --base-id 5000000 --format cbor
 echo "== service counters"
 curl -s "http://127.0.0.1:$HTTP/service/counters"; echo
