@@ -167,43 +167,10 @@ static uint8_t nextByte(Reader_t *pReader)
 }
 
 /**
- * @brief Reads four hex digits of a JSON `\\u` escape.
- * @param[in,out] pReader Reader, after `\\u`.
- * @return The value, or a value above 0x10FFFF when a digit is not hex.
- */
-static uint32_t readHex4(Reader_t *pReader)
-{
-    uint32_t value = 0U;
-    uint32_t invalid = 0U;
-    uint32_t i;
-
-    for (i = 0U; i < 4U; i++)
-    {
-        uint32_t c = nextByte(pReader);
-        uint32_t letter = (c | 0x20U) - (uint32_t) 'a';
-
-        if ((c - (uint32_t) '0') < 10U)
-        {
-            c -= (uint32_t) '0';
-        }
-        else if (letter < 6U)
-        {
-            c = letter + 10U;
-        }
-        else
-        {
-            invalid = 0x110000U;
-        }
-        value = (value << 4) | (c & 0x0FU);
-    }
-
-    return value | invalid;
-}
-
-/**
  * @brief Reads one JSON escape (after its backslash) and puts its character through
  * the UTF-8 path: the code point is encoded first, so a lone surrogate or a bad
- * escape (encoded as a value above U+10FFFF) fails as invalid UTF-8.
+ * escape (encoded as a value above U+10FFFF) fails as invalid UTF-8. A high surrogate
+ * followed by `\\u` reads a second group of four hex digits in the same loop.
  * @param[in,out] pReader Reader.
  */
 static void readEscape(Reader_t *pReader)
@@ -213,22 +180,41 @@ static void readEscape(Reader_t *pReader)
     uint8_t e = nextByte(pReader);
     const char *pFound = memchr(escapes, e, sizeof(escapes) - 1U);
     uint32_t codePoint = (pFound != NULL) ? (uint8_t) values[pFound - escapes] : 0x110000U;
+    uint32_t high = 0U;
     uint8_t utf8[4];
     size_t length;
     size_t i;
 
-    if (e == (uint8_t) 'u')
+    while (e == (uint8_t) 'u')
     {
-        codePoint = readHex4(pReader);
-
-        if (((codePoint & 0xFFFFFC00U) == 0xD800U) && (nextByte(pReader) == (uint8_t) '\\') &&
-            (nextByte(pReader) == (uint8_t) 'u'))
+        /* Four hex digits; a non-hex digit sets a bit above 0xFFFF, read as invalid. */
+        codePoint = 0U;
+        for (i = 0U; i < 4U; i++)
         {
-            uint32_t low = readHex4(pReader);
+            uint32_t c = nextByte(pReader);
+            uint32_t letter = (c | 0x20U) - (uint32_t) 'a';
 
-            codePoint = ((low & 0xFFFFFC00U) == 0xDC00U)
-                            ? (0x10000U + ((codePoint - 0xD800U) << 10) + (low - 0xDC00U))
+            c = ((c - (uint32_t) '0') < 10U) ? (c - (uint32_t) '0')
+                                             : ((letter < 6U) ? (letter + 10U) : 0x10000U);
+            codePoint = (codePoint << 4) | c;
+        }
+        codePoint = (codePoint > 0xFFFFU) ? 0x110000U : codePoint;
+        e = 0U;
+        if (high != 0U)
+        {
+            codePoint = ((codePoint & 0xFFFFFC00U) == 0xDC00U)
+                            ? (0x10000U + ((high - 0xD800U) << 10) + (codePoint - 0xDC00U))
                             : 0x110000U;
+        }
+        else if (((codePoint & 0xFFFFFC00U) == 0xD800U) && (nextByte(pReader) == (uint8_t) '\\') &&
+                 (nextByte(pReader) == (uint8_t) 'u'))
+        {
+            high = codePoint;
+            e = (uint8_t) 'u';
+        }
+        else
+        {
+            /* A single escape (a lone high surrogate fails as UTF-8). */
         }
     }
 
