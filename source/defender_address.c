@@ -6,124 +6,108 @@
 
 #include "private/defender_report_private.h"
 
-/** @brief Groups of 16 bits in an IPv6 address. */
-#define IPV6_GROUPS 8U
-
-/** @brief ParseIpv6: no `::` seen (any value above 16). */
+/** @brief No `::` (as a byte index: above any index, 16 included). */
 #define NO_GAP 17U
 
-/** @brief Longest IP text accepted by the parser ("ffff:...:255.255.255.255" is 45). */
-#define IP_TEXT_MAX_LENGTH 45U
+/** @brief Defender_ParseIpAddress: the end of the text (above any character value). */
+#define TEXT_END 256U
 
-/** @brief Hexadecimal digits, shared by the IPv6 formatter and parser. */
+/** @brief Digits of the formatter (lower case hexadecimal). */
 static const char hexDigits[] = "0123456789abcdef";
-
-/**
- * @brief Writes a dotted quad.
- * @param[in] pBytes Four bytes.
- * @param[out] pText At least 16 bytes.
- * @return Length.
- */
-static size_t FormatIpv4(const uint8_t *pBytes, char *pText)
-{
-    size_t length = 0U;
-    size_t i;
-
-    for (i = 0U; i < 4U; i++)
-    {
-        length += DefenderReport_FormatUint(pBytes[i], &pText[length]);
-        pText[length++] = '.';
-    }
-    return length - 1U;
-}
-
-/**
- * @brief Writes an IPv6 address in RFC 5952 form (mapped addresses as ::ffff:a.b.c.d):
- * the first longest run of two or more zero groups is written as `::`.
- * @param[in] pBytes Sixteen bytes.
- * @param[in] mapped The address is IPv4-mapped.
- * @param[out] pText At least 46 bytes.
- * @return Length.
- */
-static size_t FormatIpv6(const uint8_t *pBytes, bool mapped, char *pText)
-{
-    size_t bestStart = IPV6_GROUPS;
-    size_t bestLength = 1U;
-    size_t runLength = 0U;
-    size_t length = 0U;
-    size_t i;
-    uint32_t shift;
-    uint32_t group;
-
-    for (i = 0U; i < IPV6_GROUPS; i++)
-    {
-        runLength = ((pBytes[2U * i] | pBytes[(2U * i) + 1U]) == 0U) ? (runLength + 1U) : 0U;
-        if (runLength > bestLength)
-        {
-            bestLength = runLength;
-            bestStart = i + 1U - runLength;
-        }
-    }
-    for (i = 0U; i < IPV6_GROUPS; i++)
-    {
-        if ((i != 0U) || (i == bestStart))
-        {
-            pText[length++] = ':';
-        }
-        if (i == bestStart)
-        {
-            /* `::`: the next group writes the second colon (or the end does). */
-            i += bestLength - 1U;
-            if (i == (IPV6_GROUPS - 1U))
-            {
-                pText[length++] = ':';
-            }
-        }
-        else if ((i == 6U) && mapped)
-        {
-            length += FormatIpv4(&pBytes[12], &pText[length]);
-            i = IPV6_GROUPS;
-        }
-        else
-        {
-            group = ((uint32_t) pBytes[2U * i] << 8) | pBytes[(2U * i) + 1U];
-            for (shift = 12U; shift <= 12U; shift -= 4U)
-            {
-                if (((group >> shift) != 0U) || (shift == 0U))
-                {
-                    pText[length++] = hexDigits[(group >> shift) & 0x0FU];
-                }
-            }
-        }
-    }
-    return length;
-}
 
 size_t DefenderReport_FormatAddress(const DefenderIpAddress_t *pAddress, uint32_t port, char *pText)
 {
-    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFFU, 0xFFU};
+    static const uint8_t mappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFFU, 0xFFU};
+    const uint8_t *pBytes = pAddress->bytes;
     bool remote = port <= 0xFFFFU;
-    bool mapped = memcmp(pAddress->bytes, prefix, sizeof(prefix)) == 0;
+    size_t start = 0U;     /* First byte written. */
+    size_t hexEnd = 0U;    /* Bytes before it are 16-bit hex groups, the rest decimal. */
+    size_t end = 0U;       /* One past the last byte written. */
+    size_t runStart = 16U; /* The zero groups written as `::` (none: 16). */
+    size_t runLength = 2U; /* Their byte count: a run must be longer than one group. */
+    size_t run = 0U;
     size_t length = 0U;
+    size_t i;
+    uint32_t value;
+    uint32_t base;
+    uint32_t power;
+    bool brackets;
 
-    if ((pAddress->family == 4U) || ((pAddress->family == 6U) && mapped && remote))
+    if (pAddress->family == 4U)
     {
-        length = FormatIpv4(&pAddress->bytes[(pAddress->family == 4U) ? 0U : 12U], pText);
+        end = 4U;
     }
     else if (pAddress->family == 6U)
     {
-        /* Brackets around IPv6 with a port. */
-        pText[0] = '[';
-        length = remote ? 1U : 0U;
-        length += FormatIpv6(pAddress->bytes, mapped, &pText[length]);
-        if (remote)
+        end = 16U;
+        hexEnd = 16U;
+        if (memcmp(pBytes, mappedPrefix, sizeof(mappedPrefix)) == 0)
         {
-            pText[length++] = ']';
+            /* IPv4-mapped (PD-5): `::ffff:a.b.c.d`, with a port `a.b.c.d` alone. */
+            hexEnd = 12U;
+            start = remote ? 12U : 0U;
         }
     }
     else
     {
-        /* Invalid family: length stays 0. */
+        /* Invalid family: nothing is written. */
+    }
+    /* The first longest run of two or more zero groups. */
+    for (i = 0U; i < hexEnd; i += 2U)
+    {
+        run = ((pBytes[i] | pBytes[i + 1U]) == 0U) ? (run + 2U) : 0U;
+        if (run > runLength)
+        {
+            runLength = run;
+            runStart = i + 2U - run;
+        }
+    }
+    brackets = remote && (start < hexEnd);
+    if (brackets)
+    {
+        pText[length++] = '[';
+    }
+    i = start;
+    while (i < end)
+    {
+        /* `::` is the separator of the run plus one more at either end of the address. */
+        if ((i != start) || (i == runStart))
+        {
+            pText[length++] = (i > hexEnd) ? '.' : ':';
+        }
+        if (i == runStart)
+        {
+            i += runLength;
+            if (i == end)
+            {
+                pText[length++] = ':';
+            }
+        }
+        else
+        {
+            /* A hex group or a decimal byte, without leading zeros. */
+            base = 10U;
+            value = pBytes[i];
+            i++;
+            if (i <= hexEnd)
+            {
+                base = 16U;
+                value = (value << 8) | pBytes[i];
+                i++;
+            }
+            for (power = 1U; (value / power) >= base; power *= base)
+            {
+            }
+            while (power != 0U)
+            {
+                pText[length++] = hexDigits[(value / power) % base];
+                power /= base;
+            }
+        }
+    }
+    if (brackets)
+    {
+        pText[length++] = ']';
     }
     if ((length != 0U) && remote)
     {
@@ -173,178 +157,100 @@ size_t Defender_FormatIpAddress(const DefenderIpAddress_t *pAddress, char *pBuff
     return FormatOut(pAddress, DEFENDER_REPORT_NO_PORT, pBuffer, bufferSize);
 }
 
-/**
- * @brief Parses a dotted quad that spans the whole text (inet_pton AF_INET rules:
- * four decimal octets 0..255, no leading zeros).
- * @param[in] pText Text.
- * @param[in] length Its length.
- * @param[out] pBytes Four bytes, written only in part on failure.
- * @return true when valid.
- */
-static bool ParseIpv4(const char *pText, size_t length, uint8_t *pBytes)
+bool Defender_ParseIpAddress(const char *pText, size_t length, DefenderIpAddress_t *pAddress)
 {
+    uint8_t bytes[16] = {0};
+    size_t out = 0U;     /* Bytes parsed (past 16 the text is invalid: writes wrap). */
+    size_t gap = NO_GAP; /* Where `::` stands. */
+    size_t octets = 0U;  /* Bytes of the dotted quad parsed. */
     size_t i = 0U;
-    size_t octets = 0U;
-    size_t digits;
-    uint32_t value;
-    bool valid = true;
-
-    while (valid && (octets < 4U))
-    {
-        value = 0U;
-        digits = 0U;
-        while (valid && (i < length) && (pText[i] >= '0') && (pText[i] <= '9'))
-        {
-            /* A second digit after a leading 0, or a value above 255, is invalid. */
-            valid = !((digits != 0U) && (value == 0U));
-            value = (value * 10U) + (uint32_t) (pText[i] - '0');
-            valid = valid && (value <= 255U);
-            digits++;
-            i++;
-        }
-        valid = valid && (digits != 0U);
-        pBytes[octets] = (uint8_t) value;
-        octets++;
-        if (valid && (octets < 4U))
-        {
-            valid = (i < length) && (pText[i] == '.');
-            i++;
-        }
-    }
-    return valid && (i == length);
-}
-
-/**
- * @brief Value of a hexadecimal digit.
- * @param[in] c Character.
- * @return 0..15, or 16 when c is not a hexadecimal digit.
- */
-static uint32_t HexValue(char c)
-{
-    uint32_t value = 0U;
-
-    /* Upper case letters match as lower case; control characters never match. */
-    while ((value < 16U) && ((c < '0') || (hexDigits[value] != (char) (c | 0x20))))
-    {
-        value++;
-    }
-    return value;
-}
-
-/**
- * @brief Parses IPv6 text as inet_pton(AF_INET6) does: 1..4 hex digits per group,
- * one `::` at most, an optional dotted quad in the last 32 bits.
- * @param[in] pText Text.
- * @param[in] length Its length.
- * @param[out] pBytes Sixteen bytes (valid only on success: every byte written then).
- * @return true when valid.
- */
-static bool ParseIpv6(const char *pText, size_t length, uint8_t *pBytes)
-{
-    size_t i = 0U;
-    size_t out = 0U;
-    size_t gap = NO_GAP; /* Where `::` was seen. */
-    size_t token = 0U;
-    size_t hexCount = 0U;
-    uint32_t value = 0U;
+    size_t first;
+    size_t end = (pText != NULL) ? length : 0U;
+    uint32_t hex;
+    uint32_t decimal;
     uint32_t digit;
+    uint32_t separator;
+    uint8_t family;
     bool valid = true;
-    bool done = false;
-    char c;
 
-    if ((length > 0U) && (pText[0] == ':'))
+    /* One field per step: digits, then `:`, `.` or the end. The digits are read both as
+     * a hex group and as a decimal byte; the separators tell which one the field is. */
+    while (valid && (i < end))
     {
-        valid = (length > 1U) && (pText[1] == ':');
-        i = 1U;
-    }
-    token = i;
-    while (valid && !done && (i < length))
-    {
-        c = pText[i];
-        i++;
-        digit = HexValue(c);
-        if (digit < 16U)
+        first = i;
+        hex = 0U;
+        decimal = 0U;
+        digit = 0U;
+        while ((i < end) && (digit < 16U))
         {
-            value = (value << 4) | digit;
-            hexCount++;
-            valid = hexCount <= 4U;
+            /* Upper case letters match as lower case; nothing else does. */
+            digit = (uint8_t) pText[i] - (uint32_t) '0';
+            if (digit > 9U)
+            {
+                digit = ((uint8_t) pText[i] | 0x20U) - (uint32_t) 'a';
+                digit = (digit < 6U) ? (digit + 10U) : 16U;
+            }
+            if (digit < 16U)
+            {
+                hex = (hex << 4) | digit;
+                /* Not decimal, or a digit after a leading zero: above 255. */
+                decimal = ((digit < 10U) && ((i == first) || (decimal != 0U)))
+                              ? ((decimal * 10U) + digit)
+                              : 256U;
+                i++;
+            }
         }
-        else if (c == ':')
+        separator = (i < end) ? (uint8_t) pText[i] : TEXT_END;
+        i++;
+        /* 1..4 digits; a separator is followed by more text (but for `::`). */
+        valid = ((i - first) <= 5U) && ((separator == TEXT_END) || (i < end));
+        if ((octets != 0U) || (separator == '.'))
         {
-            token = i;
-            if (hexCount == 0U)
-            {
-                valid = (gap == NO_GAP);
-                gap = out;
-            }
-            else
-            {
-                valid = (i < length) && ((out + 2U) <= 16U);
-                if (valid)
-                {
-                    pBytes[out++] = (uint8_t) (value >> 8);
-                    pBytes[out++] = (uint8_t) value;
-                }
-                hexCount = 0U;
-                value = 0U;
-            }
+            /* A byte of the dotted quad; the fourth ends the text. */
+            valid = valid && (i != (first + 1U)) && (decimal <= 255U) &&
+                    (separator == ((octets < 3U) ? (uint32_t) '.' : TEXT_END));
+            bytes[out & 15U] = (uint8_t) decimal;
+            out++;
+            octets++;
+        }
+        else if (i != (first + 1U))
+        {
+            valid = valid && ((separator == ':') || (separator == TEXT_END));
+            bytes[out & 15U] = (uint8_t) (hex >> 8);
+            bytes[(out + 1U) & 15U] = (uint8_t) hex;
+            out += 2U;
+        }
+        else if (first == 0U)
+        {
+            /* A leading colon is the first of `::`. */
+            valid = valid && (separator == ':') && (pText[i] == ':');
         }
         else
         {
-            valid = (c == '.') && ((out + 4U) <= 16U) &&
-                    ParseIpv4(&pText[token], length - token, &pBytes[out]);
-            out += 4U;
-            hexCount = 0U;
-            done = true;
-        }
-    }
-    if (valid && (hexCount != 0U))
-    {
-        valid = (out + 2U) <= 16U;
-        if (valid)
-        {
-            pBytes[out++] = (uint8_t) (value >> 8);
-            pBytes[out++] = (uint8_t) value;
+            /* The second colon of `::` (one at most; it may end the text). */
+            valid = (separator == ':') && (gap == NO_GAP);
+            gap = out;
         }
     }
     if (valid && (gap != NO_GAP))
     {
-        valid = out != 16U;
-        if (valid)
+        /* `::` stands for one group at least: move the groups after it to the end and
+         * leave zeros in the gap. */
+        valid = out < 16U;
+        for (i = 1U; valid && (i <= (out - gap)); i++)
         {
-            /* Move the groups after `::` to the end and zero the gap. */
-            (void) memmove(&pBytes[16U - (out - gap)], &pBytes[gap], out - gap);
-            (void) memset(&pBytes[gap], 0, 16U - out);
-            out = 16U;
+            bytes[16U - i] = bytes[out - i];
+            bytes[out - i] = 0U;
         }
+        out = 16U;
     }
-    return valid && (out == 16U);
-}
-
-bool Defender_ParseIpAddress(const char *pText, size_t length, DefenderIpAddress_t *pAddress)
-{
-    uint8_t bytes[16] = {0};
-    uint8_t family = 0U;
-
-    if ((pText != NULL) && (length <= IP_TEXT_MAX_LENGTH))
-    {
-        if (ParseIpv4(pText, length, bytes))
-        {
-            family = 4U; /* bytes[4..15] are still 0. */
-        }
-        else if (ParseIpv6(pText, length, bytes))
-        {
-            family = 6U;
-        }
-        else
-        {
-            /* Invalid: family stays 0. */
-        }
-    }
-    if ((family != 0U) && (pAddress != NULL))
+    /* IPv4 has the four bytes of a quad only; IPv6 sixteen bytes. */
+    valid = valid && ((out == 16U) || ((octets == out) && (out != 0U)));
+    family = (out == 16U) ? 6U : 4U;
+    if (valid && (pAddress != NULL))
     {
         pAddress->family = family;
-        (void) memcpy(pAddress->bytes, bytes, sizeof(bytes));
+        (void) memcpy(pAddress->bytes, bytes, sizeof(pAddress->bytes));
     }
-    return family != 0U;
+    return valid;
 }
