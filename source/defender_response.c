@@ -293,10 +293,8 @@ static void readJsonNumber(Reader_t *pReader, Item_t *pItem)
  */
 static void readJsonItem(Reader_t *pReader, Item_t *pItem)
 {
-    /* Literals: first letter, then the rest, NUL-separated. */
-    static const char literals[] = "true\0false\0null\0";
     uint8_t c = peekJson(pReader);
-    const char *pLiteral = literals;
+    const char *pLiteral;
     size_t i;
 
     if ((c == (uint8_t) '{') || (c == (uint8_t) '['))
@@ -326,15 +324,13 @@ static void readJsonItem(Reader_t *pReader, Item_t *pItem)
     }
     else if ((c | 0x20U) >= (uint8_t) 'a')
     {
-        while ((pLiteral[0] != '\0') && ((uint8_t) pLiteral[0] != c))
-        {
-            pLiteral = &pLiteral[strlen(pLiteral) + 1U];
-        }
+        /* `true` or `false` by their first letter, else `null` (another letter fails
+         * on its first byte). */
+        pLiteral = (c == (uint8_t) 't') ? "true" : ((c == (uint8_t) 'f') ? "false" : "null");
         for (i = 0U; pLiteral[i] != '\0'; i++)
         {
             pReader->failed |= (nextByte(pReader) != (uint8_t) pLiteral[i]);
         }
-        pReader->failed |= (i == 0U);
     }
     else
     {
