@@ -159,112 +159,35 @@ uint8_t *DefenderReport_Start(const DefenderReportWriter_t *pWriter, uint8_t *pO
 size_t DefenderReport_FormatUint(uint64_t value, char *pOut)
 {
     char digits[DEFENDER_REPORT_UINT_TEXT_SIZE];
-    uint16_t groups[4];
     size_t count = DEFENDER_REPORT_UINT_TEXT_SIZE;
-    size_t first = 0U;
-    size_t i;
-    uint32_t part;
+    uint32_t high = (uint32_t) (value >> 32);
+    uint32_t low = (uint32_t) value;
+    uint32_t part = 0U;
+    uint32_t middle;
 
-    /* The number as four 16-bit groups, most significant first. */
-    for (i = 0U; i < 4U; i++)
-    {
-        groups[i] = (uint16_t) (value >> (48U - (16U * i)));
-    }
     do
     {
-        /* Long division by 10 over the groups from the first nonzero one (no 64-bit
-         * division routine; a port or an address byte needs one 32-bit division). */
-        part = 0U;
-        for (i = first; i < 4U; i++)
+        if (high != 0U)
         {
-            part = (part << 16) | groups[i];
-            groups[i] = (uint16_t) (part / 10U);
+            /* Long division by 10 (no 64-bit division routine): the high word, then the
+             * low word 16 bits at a time, each step carrying the remainder. */
+            part = high % 10U;
+            high /= 10U;
+            middle = (part << 16) | (low >> 16);
+            part = ((middle % 10U) << 16) | (low & 0xFFFFU);
+            low = ((middle / 10U) << 16) | (part / 10U);
             part %= 10U;
+        }
+        else
+        {
+            part = low % 10U;
+            low /= 10U;
         }
         count--;
         digits[count] = (char) ('0' + part);
-        while ((first < 4U) && (groups[first] == 0U))
-        {
-            first++;
-        }
-    } while (first < 4U);
+    } while ((high | low) != 0U);
     (void) memcpy(pOut, &digits[count], DEFENDER_REPORT_UINT_TEXT_SIZE - count);
     return DEFENDER_REPORT_UINT_TEXT_SIZE - count;
-}
-
-/**
- * @brief Writes a key of the key table in the writer's style: JSON `[,]"key":`, CBOR a
- * text string.
- * @param[in,out] pWriter The writer.
- * @param[out] pOut Where to write (28 bytes).
- * @param[in] key The key (a ReportKey_t), or KEY_COUNT for none.
- * @return One past the bytes written.
- */
-static uint8_t *KeyAt(DefenderReportWriter_t *pWriter, uint8_t *pOut, uint32_t key)
-{
-    uint32_t style = pWriter->shortKeys ? 1U : 0U;
-    size_t length;
-    uint8_t *p = pOut;
-
-    if (key < (uint32_t) KEY_COUNT)
-    {
-        length = keyIndex[style][key][1];
-        p = DefenderReport_Start(pWriter, p, DEFENDER_CBOR_TEXT, length, (uint8_t) '"');
-        (void) memcpy(p, &keyPool[keyIndex[style][key][0] + (style * SHORT_BASE)], length);
-        p = &p[length];
-        if (!pWriter->cbor)
-        {
-            p[0] = (uint8_t) '"';
-            p[1] = (uint8_t) ':';
-            p = &p[2];
-        }
-        pWriter->comma = false;
-    }
-    return p;
-}
-
-/**
- * @brief Writes a key of the key table.
- * @param[in,out] pWriter The writer.
- * @param[in] key The key (a ReportKey_t).
- */
-static void Key(DefenderReportWriter_t *pWriter, uint32_t key)
-{
-    pWriter->pCursor = KeyAt(pWriter, DefenderReport_Room(pWriter), key);
-}
-
-/**
- * @brief Opens a map or array after an optional key: JSON `{` or `[` (after a comma
- * when a value precedes), CBOR a head with the number of pairs or items.
- * @param[in,out] pWriter The writer.
- * @param[in] key The key (a ReportKey_t), or KEY_COUNT for none.
- * @param[in] major DEFENDER_CBOR_MAP or DEFENDER_CBOR_ARRAY.
- * @param[in] count Number of pairs or items (CBOR only).
- */
-static void Open(DefenderReportWriter_t *pWriter, uint32_t key, uint8_t major, size_t count)
-{
-    uint8_t *p = KeyAt(pWriter, DefenderReport_Room(pWriter), key);
-
-    pWriter->pCursor = DefenderReport_Start(
-        pWriter, p, major, count, (major == DEFENDER_CBOR_MAP) ? (uint8_t) '{' : (uint8_t) '[');
-    pWriter->comma = false;
-}
-
-/**
- * @brief Closes a map or array (JSON only; CBOR lengths are definite).
- * @param[in,out] pWriter The writer.
- * @param[in] major DEFENDER_CBOR_MAP or DEFENDER_CBOR_ARRAY.
- */
-static void Close(DefenderReportWriter_t *pWriter, uint8_t major)
-{
-    uint8_t *p = DefenderReport_Room(pWriter);
-
-    if (!pWriter->cbor)
-    {
-        *p = (major == DEFENDER_CBOR_MAP) ? (uint8_t) '}' : (uint8_t) ']';
-        pWriter->pCursor = &p[1];
-    }
-    pWriter->comma = true;
 }
 
 /**
@@ -278,7 +201,6 @@ static void Close(DefenderReportWriter_t *pWriter, uint8_t major)
  */
 static void Text(DefenderReportWriter_t *pWriter, const char *pText, size_t length, uint32_t flags)
 {
-    static const char hexDigits[] = "0123456789abcdef";
     const uint8_t *pBytes = (const uint8_t *) pText;
     bool json = !pWriter->cbor;
     uint8_t *p = DefenderReport_Start(pWriter, DefenderReport_Room(pWriter), DEFENDER_CBOR_TEXT,
@@ -314,8 +236,10 @@ static void Text(DefenderReportWriter_t *pWriter, const char *pText, size_t leng
                 p[1] = (uint8_t) 'u';
                 p[2] = (uint8_t) '0';
                 p[3] = (uint8_t) '0';
-                p[4] = (uint8_t) hexDigits[c >> 4];
-                p[5] = (uint8_t) hexDigits[c & 0x0FU];
+                /* Below 0x20: the high digit is 0 or 1. */
+                p[4] = (uint8_t) ('0' + (c >> 4));
+                c &= 0x0FU;
+                p[5] = (uint8_t) ((c < 10U) ? ('0' + c) : (('a' - 10) + c));
                 p = &p[4];
             }
             p = &p[2];
@@ -351,6 +275,57 @@ static void Text(DefenderReportWriter_t *pWriter, const char *pText, size_t leng
 }
 
 /**
+ * @brief Writes a key of the key table in the writer's style (a plain text key: JSON
+ * `[,]"key":`, CBOR a text string).
+ * @param[in,out] pWriter The writer.
+ * @param[in] key The key (a ReportKey_t), or KEY_COUNT for none.
+ */
+static void Key(DefenderReportWriter_t *pWriter, uint32_t key)
+{
+    uint32_t style = pWriter->shortKeys ? 1U : 0U;
+
+    if (key < (uint32_t) KEY_COUNT)
+    {
+        Text(pWriter, &keyPool[keyIndex[style][key][0] + (style * SHORT_BASE)],
+             keyIndex[style][key][1], TEXT_KEY | TEXT_PLAIN);
+    }
+}
+
+/**
+ * @brief Opens a map or array after an optional key: JSON `{` or `[` (after a comma
+ * when a value precedes), CBOR a head with the number of pairs or items.
+ * @param[in,out] pWriter The writer.
+ * @param[in] key The key (a ReportKey_t), or KEY_COUNT for none.
+ * @param[in] major DEFENDER_CBOR_MAP or DEFENDER_CBOR_ARRAY.
+ * @param[in] count Number of pairs or items (CBOR only).
+ */
+static void Open(DefenderReportWriter_t *pWriter, uint32_t key, uint8_t major, size_t count)
+{
+    Key(pWriter, key);
+    pWriter->pCursor =
+        DefenderReport_Start(pWriter, DefenderReport_Room(pWriter), major, count,
+                             (major == DEFENDER_CBOR_MAP) ? (uint8_t) '{' : (uint8_t) '[');
+    pWriter->comma = false;
+}
+
+/**
+ * @brief Closes a map or array (JSON only; CBOR lengths are definite).
+ * @param[in,out] pWriter The writer.
+ * @param[in] major DEFENDER_CBOR_MAP or DEFENDER_CBOR_ARRAY.
+ */
+static void Close(DefenderReportWriter_t *pWriter, uint8_t major)
+{
+    uint8_t *p = DefenderReport_Room(pWriter);
+
+    if (!pWriter->cbor)
+    {
+        *p = (major == DEFENDER_CBOR_MAP) ? (uint8_t) '}' : (uint8_t) ']';
+        pWriter->pCursor = &p[1];
+    }
+    pWriter->comma = true;
+}
+
+/**
  * @brief Writes a key and an integer value, clamped to 2^63-1 (PD-3).
  * @param[in,out] pWriter The writer.
  * @param[in] key The key (a ReportKey_t).
@@ -359,9 +334,11 @@ static void Text(DefenderReportWriter_t *pWriter, const char *pText, size_t leng
 static void KeyUint(DefenderReportWriter_t *pWriter, uint32_t key, uint64_t value)
 {
     uint64_t clamped = (value > MAX_INT63) ? MAX_INT63 : value;
-    uint8_t *p = KeyAt(pWriter, DefenderReport_Room(pWriter), key);
+    uint8_t *p;
 
-    p = DefenderReport_Start(pWriter, p, DEFENDER_CBOR_UINT, clamped, 0U);
+    Key(pWriter, key);
+    p = DefenderReport_Start(pWriter, DefenderReport_Room(pWriter), DEFENDER_CBOR_UINT, clamped,
+                             0U);
     if (!pWriter->cbor)
     {
         p = &p[DefenderReport_FormatUint(clamped, (char *) p)];
@@ -441,23 +418,20 @@ static void EncodeEntry(DefenderReportWriter_t *pWriter, const void *pEntries, s
                         size_t index)
 {
     char address[DEFENDER_REPORT_ADDRESS_TEXT_SIZE];
-    const DefenderConnection_t *pConnection;
+    const DefenderConnection_t *pConnection = NULL;
     const DefenderListeningPort_t *pPort;
+    bool connection = list == LIST_CONNECTIONS;
     const char *pName;
     uint32_t port;
     uint32_t key = KEY_INTERFACE;
-    size_t addressLength = 0U;
-    size_t nameLength;
+    size_t length;
 
-    if (list == LIST_CONNECTIONS)
+    if (connection)
     {
         pConnection = &((const DefenderConnection_t *) pEntries)[index];
         pName = pConnection->localInterface;
         port = pConnection->localPort;
         key = KEY_LOCAL_INTERFACE;
-        addressLength = DefenderReport_FormatAddress(&pConnection->remoteAddress,
-                                                     pConnection->remotePort, address);
-        pWriter->invalid = pWriter->invalid || (addressLength == 0U);
     }
     else
     {
@@ -465,23 +439,29 @@ static void EncodeEntry(DefenderReportWriter_t *pWriter, const void *pEntries, s
         pName = pPort->interfaceName;
         port = pPort->port;
     }
-    nameLength = TextLength(pName, DEFENDER_INTERFACE_NAME_SIZE);
+    length = TextLength(pName, DEFENDER_INTERFACE_NAME_SIZE);
+
     Open(pWriter, KEY_COUNT, DEFENDER_CBOR_MAP,
-         ((nameLength != 0U) ? 1U : 0U) + ((port != 0U) ? 1U : 0U) +
-             ((list == LIST_CONNECTIONS) ? 1U : 0U));
-    if (nameLength != 0U)
+         ((length != 0U) ? 1U : 0U) + ((port != 0U) ? 1U : 0U) + (connection ? 1U : 0U));
+    if (length != 0U)
     {
         Key(pWriter, key);
-        Text(pWriter, pName, nameLength, 0U);
+        Text(pWriter, pName, length, 0U);
     }
     if (port != 0U)
     {
         KeyUint(pWriter, key + 1U, port);
     }
-    if (list == LIST_CONNECTIONS)
+    if (connection)
     {
+        length = DefenderReport_FormatAddress(&pConnection->remoteAddress, pConnection->remotePort,
+                                              address);
+        if (length == 0U)
+        {
+            pWriter->invalid = true;
+        }
         Key(pWriter, KEY_REMOTE_ADDR);
-        Text(pWriter, address, addressLength, TEXT_PLAIN);
+        Text(pWriter, address, length, TEXT_PLAIN);
     }
     Close(pWriter, DEFENDER_CBOR_MAP);
 }
@@ -730,7 +710,11 @@ static size_t FitLists(const DefenderReportWriter_t *pWriter,
  */
 static bool IsFinite(double value)
 {
-    return (value - value) == 0.0;
+    uint64_t bits;
+
+    /* IEEE 754 binary64: NaN and the infinities have every exponent bit set. */
+    (void) memcpy(&bits, &value, sizeof(bits));
+    return ((uint32_t) (bits >> 52) & 0x7FFU) != 0x7FFU;
 }
 
 /**
@@ -749,10 +733,11 @@ static bool ValueValid(DefenderCustomMetricType_t type, const DefenderCustomValu
  * @param[in] pContent The report.
  * @param[in] format Format.
  * @param[in] keys Key style.
+ * @param[out] pListed Entries to list per list (all of a present group's entries).
  * @return true when valid.
  */
 static bool ContentValid(const DefenderReportContent_t *pContent, DefenderFormat_t format,
-                         DefenderKeyStyle_t keys)
+                         DefenderKeyStyle_t keys, size_t *pListed)
 {
     bool valid = ((uint32_t) format <= (uint32_t) DEFENDER_FORMAT_CBOR) &&
                  ((uint32_t) keys <= (uint32_t) DEFENDER_KEYS_SHORT) &&
@@ -769,6 +754,8 @@ static bool ContentValid(const DefenderReportContent_t *pContent, DefenderFormat
     {
         count = ListOf(pContent, i, &pEntries, &total);
         valid = ((uint64_t) count <= total) && ((pEntries != NULL) || (count == 0U));
+        /* A list is listed whole when its group is present. */
+        pListed[i] = (((pContent->groups >> i) & 1U) != 0U) ? count : 0U;
     }
     for (i = 0U; valid && (i < pContent->customCount); i++)
     {
@@ -786,22 +773,12 @@ DefenderStatus_t Defender_EncodeReport(const DefenderReportContent_t *pContent,
     DefenderStatus_t status = DEFENDER_BAD_PARAMETER;
     DefenderReportWriter_t writer;
     size_t listed[3] = {0U, 0U, 0U};
-    const void *pEntries;
-    uint64_t total;
     size_t size;
-    size_t list;
 
     (void) memset(&writer, 0, sizeof(writer));
     if ((pContent != NULL) && (pBuffer != NULL) && (pLength != NULL) &&
-        ContentValid(pContent, format, keys))
+        ContentValid(pContent, format, keys, listed))
     {
-        for (list = 0U; list < 3U; list++)
-        {
-            if ((pContent->groups & (1UL << list)) != 0U)
-            {
-                listed[list] = ListOf(pContent, list, &pEntries, &total);
-            }
-        }
         writer.pBuffer = pBuffer;
         writer.bufferSize = bufferSize;
         writer.cbor = (format == DEFENDER_FORMAT_CBOR);
@@ -841,26 +818,36 @@ DefenderStatus_t Defender_EncodeReport(const DefenderReportContent_t *pContent,
  * @param[in] dotSlash Also accept `.` and `/` (string-list entries).
  * @return true when it is.
  */
-static bool NameChar(char c, bool dotSlash)
+static bool NameChar(uint32_t c, bool dotSlash)
 {
-    uint32_t lower = (uint32_t) (uint8_t) c | 0x20U;
-
     /* `-`, `.`, `/`, `0`..`9` and `:` are the range 0x2D..0x3A. */
-    return ((lower - (uint32_t) 'a') < 26U) || (c == '_') ||
-           (((uint32_t) (uint8_t) c - (uint32_t) '-') < 14U &&
-            (dotSlash || (c < '.') || (c > '/')));
+    return (((c | 0x20U) - (uint32_t) 'a') < 26U) || (c == (uint32_t) '_') ||
+           (((c - (uint32_t) '-') < 14U) && (dotSlash || ((c - (uint32_t) '.') >= 2U)));
+}
+
+/**
+ * @brief Counts the leading characters of a text that NameChar accepts.
+ * @param[in] pText Text (read up to `maximum` bytes or the first other character).
+ * @param[in] maximum Bytes that may be read.
+ * @param[in] dotSlash Also accept `.` and `/` (string-list entries).
+ * @return The count.
+ */
+static size_t NameLength(const char *pText, size_t maximum, bool dotSlash)
+{
+    size_t i = 0U;
+
+    while ((i < maximum) && NameChar((uint8_t) pText[i], dotSlash))
+    {
+        i++;
+    }
+    return i;
 }
 
 bool Defender_CustomMetricNameValid(const char *pName, size_t length)
 {
-    bool valid = (pName != NULL) && (length >= 1U) && (length <= 128U);
-    size_t i;
-
-    for (i = 0U; valid && (i < length); i++)
-    {
-        valid = NameChar(pName[i], false);
-    }
-    return valid && ((length < 4U) || (memcmp(pName, "aws:", 4U) != 0));
+    return (pName != NULL) && (length >= 1U) && (length <= 128U) &&
+           (NameLength(pName, length, false) == length) &&
+           ((length < 4U) || (memcmp(pName, "aws:", 4U) != 0));
 }
 
 static bool ValueValid(DefenderCustomMetricType_t type, const DefenderCustomValue_t *pValue,
@@ -889,9 +876,7 @@ static bool ValueValid(DefenderCustomMetricType_t type, const DefenderCustomValu
             if (valid && strict && (type == DEFENDER_CUSTOM_STRING_LIST))
             {
                 /* `^[A-Za-z0-9:_./-]+$` */
-                for (j = 0U; NameChar(pText[j], true); j++)
-                {
-                }
+                j = NameLength(pText, SIZE_MAX, true);
                 valid = (j != 0U) && (pText[j] == '\0');
             }
             else if (valid && strict)
