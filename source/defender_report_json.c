@@ -60,18 +60,21 @@ static double ScalePow10(double value, int32_t exponent)
 }
 
 /**
- * @brief Estimates floor(log10(magnitude)) to within one, from the binary exponent.
+ * @brief Estimates floor(log10(magnitude)) from the binary exponent: the true value is
+ * the estimate or one more (subnormal numbers: with DEFENDER_CONFIG_EXACT_NUMBER_TEXT 0
+ * the estimate may be higher, up to 16 more; the compact rounding only needs an
+ * estimate that is not too low).
  * @param[in] magnitude A finite positive number.
- * @return The estimate; the true value is the estimate or one more.
+ * @return The estimate.
  */
 static int32_t EstimateExponent(double magnitude)
 {
     uint64_t bits;
     int32_t binaryExponent;
-    int32_t estimate;
 
     (void) memcpy(&bits, &magnitude, sizeof(bits));
     binaryExponent = (int32_t) ((bits >> 52) & 0x7FFU) - 1023;
+#if DEFENDER_CONFIG_EXACT_NUMBER_TEXT
     if (binaryExponent == -1023)
     {
         /* Subnormal: the binary exponent is lower still; scale by 2^64 to see it. */
@@ -79,16 +82,10 @@ static int32_t EstimateExponent(double magnitude)
         (void) memcpy(&bits, &magnitude, sizeof(bits));
         binaryExponent = (int32_t) ((bits >> 52) & 0x7FFU) - 1023 - 64;
     }
-    /* 78913 / 2^18 is log10(2) rounded up; floor division for negative values. */
-    if (binaryExponent >= 0)
-    {
-        estimate = (binaryExponent * 78913) / 262144;
-    }
-    else
-    {
-        estimate = -((((-binaryExponent) * 78913) + 262143) / 262144);
-    }
-    return estimate;
+#endif
+    /* 78913 / 2^18 is log10(2) rounded up; the floor of the quotient, taken on a value
+     * made positive by adding 1100 * 2^18. */
+    return (int32_t) ((uint32_t) ((binaryExponent * 78913) + (1100 * 262144)) >> 18) - 1100;
 }
 
 #if DEFENDER_CONFIG_EXACT_NUMBER_TEXT
@@ -429,14 +426,13 @@ void DefenderReport_RoundNumber(double value, DefenderReportNumber_t *pNumber)
     (void) memset(pNumber, 0, sizeof(*pNumber));
     pNumber->rounded = magnitude;
     /* Whole with at most 15 digits: already rounded. */
-    pNumber->isInteger = IsWhole(magnitude, (double) (POW10_15 - 1U));
-    if (!pNumber->isInteger)
+    if (!IsWhole(magnitude, (double) (POW10_15 - 1U)))
     {
         RoundDigits(magnitude, pNumber);
         pNumber->rounded = NearestDouble(pNumber->digits, pNumber->exponent);
-        /* Whole after rounding (0.99999999999999999 -> 1, 2^53 + 2 -> ...990)? */
-        pNumber->isInteger = IsWhole(pNumber->rounded, MAX_WHOLE);
     }
+    /* Whole (also after rounding: 0.99999999999999999 -> 1, 2^53 + 2 -> ...990)? */
+    pNumber->isInteger = IsWhole(pNumber->rounded, MAX_WHOLE);
     if (pNumber->isInteger)
     {
         pNumber->integer = (uint64_t) pNumber->rounded;
