@@ -69,18 +69,17 @@ static const char keyPool[] = "established_connectionslistening_tcp_portslisteni
                               "cmethedptsradridifecponstccspibilpbotpupv";
 
 /**
- * @brief Offset and length of each key in keyPool: [style][key][0: offset, 1: length].
- * Long offsets count from keyPool, short ones from keyPool + SHORT_BASE.
+ * @brief Where each key is in keyPool: { long offset, short offset (from SHORT_BASE), long
+ * length | short length << 5 }. A short length of 0: the short spelling is the long one
+ * (the value keys).
  */
-static const uint8_t keyIndex[2][KEY_COUNT][2] = {
-    {{193U, 6U},  {98U, 7U},   {91U, 14U},  {160U, 9U},  {186U, 7U},  {61U, 15U},  {23U, 19U},
-     {42U, 19U},  {105U, 13U}, {178U, 8U},  {169U, 9U},  {140U, 10U}, {118U, 11U}, {0U, 23U},
-     {12U, 11U},  {37U, 5U},   {199U, 5U},  {76U, 15U},  {150U, 10U}, {82U, 9U},   {37U, 4U},
-     {129U, 11U}, {204U, 6U},  {204U, 11U}, {215U, 11U}, {226U, 7U}},
-    {{33U, 3U}, {30U, 3U}, {29U, 4U}, {42U, 3U},  {69U, 1U}, {28U, 2U}, {65U, 2U},
-     {67U, 2U}, {51U, 2U}, {59U, 2U}, {63U, 2U},  {57U, 2U}, {49U, 2U}, {47U, 2U},
-     {55U, 2U}, {36U, 3U}, {10U, 1U}, {7U, 2U},   {61U, 2U}, {45U, 2U}, {36U, 2U},
-     {39U, 3U}, {0U, 6U},  {0U, 11U}, {11U, 11U}, {22U, 7U}}};
+static const uint8_t keyIndex[KEY_COUNT][3] = {
+    {193U, 33U, 102U}, {98U, 30U, 103U},  {91U, 29U, 142U}, {160U, 42U, 105U}, {186U, 69U, 39U},
+    {61U, 28U, 79U},   {23U, 65U, 83U},   {42U, 67U, 83U},  {105U, 51U, 77U},  {178U, 59U, 72U},
+    {169U, 63U, 73U},  {140U, 57U, 74U},  {118U, 49U, 75U}, {0U, 47U, 87U},    {12U, 55U, 75U},
+    {37U, 36U, 101U},  {199U, 10U, 37U},  {76U, 7U, 79U},   {150U, 61U, 74U},  {82U, 45U, 73U},
+    {37U, 36U, 68U},   {129U, 39U, 107U}, {204U, 0U, 6U},   {204U, 0U, 11U},   {215U, 0U, 11U},
+    {226U, 0U, 7U}};
 
 /** @brief Index of the connection list in pListed (the lists follow the group bits). */
 #define LIST_CONNECTIONS 0U
@@ -278,17 +277,23 @@ static void Text(DefenderReportWriter_t *pWriter, const char *pText, size_t leng
  * @brief Writes a key of the key table in the writer's style (a plain text key: JSON
  * `[,]"key":`, CBOR a text string).
  * @param[in,out] pWriter The writer.
- * @param[in] key The key (a ReportKey_t), or KEY_COUNT for none.
+ * @param[in] key The key (a ReportKey_t).
  */
 static void Key(DefenderReportWriter_t *pWriter, uint32_t key)
 {
-    uint32_t style = pWriter->shortKeys ? 1U : 0U;
+    const uint8_t *pIndex = keyIndex[key];
+    uint32_t offset = pIndex[0];
+    uint32_t length = (uint32_t) pIndex[2] >> 5;
 
-    if (key < (uint32_t) KEY_COUNT)
+    if (pWriter->shortKeys && (length != 0U))
     {
-        Text(pWriter, &keyPool[keyIndex[style][key][0] + (style * SHORT_BASE)],
-             keyIndex[style][key][1], TEXT_KEY | TEXT_PLAIN);
+        offset = SHORT_BASE + pIndex[1];
     }
+    else
+    {
+        length = pIndex[2] & 0x1FU;
+    }
+    Text(pWriter, &keyPool[offset], length, TEXT_KEY | TEXT_PLAIN);
 }
 
 /**
@@ -301,7 +306,10 @@ static void Key(DefenderReportWriter_t *pWriter, uint32_t key)
  */
 static void Open(DefenderReportWriter_t *pWriter, uint32_t key, uint8_t major, size_t count)
 {
-    Key(pWriter, key);
+    if (key < (uint32_t) KEY_COUNT)
+    {
+        Key(pWriter, key);
+    }
     pWriter->pCursor =
         DefenderReport_Start(pWriter, DefenderReport_Room(pWriter), major, count,
                              (major == DEFENDER_CBOR_MAP) ? (uint8_t) '{' : (uint8_t) '[');
@@ -603,10 +611,9 @@ static void EncodeCustom(DefenderReportWriter_t *pWriter,
  * @param[in,out] pWriter The writer.
  * @param[in] pContent The report (validated).
  * @param[in] pListed Entries to list per list.
- * @return The report's size (pWriter->length).
  */
-static size_t EncodeReport(DefenderReportWriter_t *pWriter, const DefenderReportContent_t *pContent,
-                           const size_t *pListed)
+static void EncodeReport(DefenderReportWriter_t *pWriter, const DefenderReportContent_t *pContent,
+                         const size_t *pListed)
 {
     /* `metrics` is written when a group is set, when there is nothing else, or when asked. */
     bool hasMetrics = ((pContent->groups & DEFENDER_METRIC_ALL) != 0U) ||
@@ -638,7 +645,6 @@ static size_t EncodeReport(DefenderReportWriter_t *pWriter, const DefenderReport
     }
     Close(pWriter, DEFENDER_CBOR_MAP);
     DefenderReport_Flush(pWriter);
-    return pWriter->length;
 }
 
 /* ---- Fitting ------------------------------------------------------------------------ */
@@ -783,12 +789,12 @@ DefenderStatus_t Defender_EncodeReport(const DefenderReportContent_t *pContent,
         writer.bufferSize = bufferSize;
         writer.cbor = (format == DEFENDER_FORMAT_CBOR);
         writer.shortKeys = (keys == DEFENDER_KEYS_SHORT);
-        (void) EncodeReport(&writer, pContent, listed);
+        EncodeReport(&writer, pContent, listed);
         size = FitLists(&writer, pContent, listed);
         if ((size != writer.length) && (size <= bufferSize))
         {
             /* Entries were dropped: write the report again with the new counts. */
-            (void) EncodeReport(&writer, pContent, listed);
+            EncodeReport(&writer, pContent, listed);
             DEFENDER_ASSERT(writer.length == size);
         }
         status = writer.invalid                 ? DEFENDER_BAD_PARAMETER

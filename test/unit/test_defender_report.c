@@ -1482,6 +1482,73 @@ static void test_Defender_CustomMetricValueValid_Rules(void **state)
     assert_false(Defender_CustomMetricValueValid(DEFENDER_CUSTOM_IP_LIST, &value));
 }
 
+/* ---- Number text and character classes ---------------------------------------------- */
+
+static void CheckFormatUint(uint64_t value)
+{
+    char ours[DEFENDER_REPORT_UINT_TEXT_SIZE + 1U];
+    char expected[32];
+    size_t length = DefenderReport_FormatUint(value, ours);
+
+    ours[length] = '\0';
+    snprintf(expected, sizeof(expected), "%llu", (unsigned long long) value);
+    assert_string_equal(ours, expected);
+}
+
+static void test_DefenderReport_FormatUint_MatchesPrintf(void **state)
+{
+    static const uint64_t edges[] = {0U,           9U,          10U,         65535U,
+                                     65536U,       4294967295U, 4294967296U, 4294967305U,
+                                     42949672950U, 1ULL << 48,  UINT64_MAX,  UINT64_MAX - 1U};
+    uint64_t power = 1U;
+    size_t i;
+
+    (void) state;
+    for (i = 0U; i < sizeof(edges) / sizeof(edges[0]); i++)
+    {
+        CheckFormatUint(edges[i]);
+    }
+    for (i = 0U; i < 20U; i++)
+    {
+        /* Around each power of ten, where the digit count changes. */
+        CheckFormatUint(power - 1U);
+        CheckFormatUint(power);
+        CheckFormatUint(power + 1U);
+        power *= 10U;
+    }
+    for (i = 0U; i < 200000U; i++)
+    {
+        /* All magnitudes: the shift spreads values over 0..64 bits. */
+        CheckFormatUint(Rand64() >> (i % 64U));
+    }
+}
+
+static void test_Defender_CustomMetricValueValid_StringCharacters(void **state)
+{
+    DefenderCustomValue_t value;
+    const char *strings[1];
+    char text[2] = {0, 0};
+    bool inName;
+    bool inString;
+    int c;
+
+    (void) state;
+    memset(&value, 0, sizeof(value));
+    value.ppStrings = strings;
+    value.count = 1U;
+    strings[0] = text;
+    for (c = 1; c < 256; c++)
+    {
+        text[0] = (char) c;
+        inName = ((c >= 'a') && (c <= 'z')) || ((c >= 'A') && (c <= 'Z')) ||
+                 ((c >= '0') && (c <= '9')) || (c == ':') || (c == '_') || (c == '-');
+        inString = inName || (c == '.') || (c == '/');
+        assert_int_equal(Defender_CustomMetricNameValid(text, 1U), inName);
+        assert_int_equal(Defender_CustomMetricValueValid(DEFENDER_CUSTOM_STRING_LIST, &value),
+                         inString);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1508,6 +1575,8 @@ int main(void)
         cmocka_unit_test(test_Defender_EncodeReport_CborNumbers),
         cmocka_unit_test(test_Defender_CustomMetricNameValid_Rules),
         cmocka_unit_test(test_Defender_CustomMetricValueValid_Rules),
+        cmocka_unit_test(test_DefenderReport_FormatUint_MatchesPrintf),
+        cmocka_unit_test(test_Defender_CustomMetricValueValid_StringCharacters),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -87,8 +87,8 @@ uint8_t *DefenderReport_Start(const DefenderReportWriter_t *pWriter, uint8_t *pO
                               uint64_t argument, uint8_t c);
 
 /**
- * @brief Writes a number in decimal (no 64-bit division: the number is divided by 10 in
- * 16-bit steps).
+ * @brief Writes a number in decimal (no 64-bit division: a number above 32 bits is divided
+ * by 10 word by word, its low word in 16-bit steps).
  * @param[in] value The number.
  * @param[out] pOut Room for its digits (DEFENDER_REPORT_UINT_TEXT_SIZE is enough).
  * @return Number of digits written.
