@@ -137,26 +137,22 @@ static int do_publish(void *ctx, const char *topic, const void *payload, size_t 
         log_msg(LOG_WARN, "publish to %s failed: %s", topic, mosquitto_strerror(rc));
         return -1;
     }
-    /* the publish was written to the socket here unless the socket was full or the network
-     * thread was inside a callback; then the network thread must poll for writing */
-    if (mosquitto_want_write(m->mosq))
+    /* queued: wake the network thread, which writes it (see net_main) */
+    uint64_t one = 1;
+    if (write(m->wake_fd, &one, sizeof one) < 0)
     {
-        uint64_t one = 1;
-        if (write(m->wake_fd, &one, sizeof one) < 0)
-        {
-            /* the counter is saturated: the network thread is awake anyway */
-        }
+        /* the counter is saturated: the network thread is awake anyway */
     }
     return 0;
 }
 
-/* The network thread. libmosquitto's own loop thread (mosquitto_loop_start) is woken
- * through a socket pair for every packet another thread queues, PUBACKs included, and
- * selects once per packet. Here the client is in libmosquitto's unthreaded mode: a packet
- * queued outside a callback is written at once by the thread that queues it (the publisher
- * thread writes its replies itself, the PUBACK of a report is written while the report is
- * read), and this thread only polls the socket for reading, and for writing while
- * libmosquitto holds unwritten data. */
+/* The network thread. Instead of libmosquitto's own loop thread (mosquitto_loop_start),
+ * which selects once per packet and is woken through a socket pair, this thread polls the
+ * socket and an eventfd that do_publish signals, reads every packet that is there, and
+ * writes everything queued (replies, and the PUBACKs queued while reading) in one go. The
+ * client is in libmosquitto's threaded mode (mosquitto_threaded_set), as its documentation
+ * requires when the application runs its own threads around it: only this thread touches
+ * the socket. */
 static void *net_main(void *arg)
 {
     detect_mqtt *m = arg;
@@ -263,6 +259,8 @@ detect_mqtt *mqtt_start(detect_service *svc, char *err, size_t errsz)
         free(m);
         return NULL;
     }
+    /* other threads publish while net_main reads and writes */
+    mosquitto_threaded_set(m->mosq, true);
     mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_max_inflight_messages_set(m->mosq, 0);
@@ -327,6 +325,11 @@ void mqtt_quiesce(detect_mqtt *m)
     {
         for (int i = 0; i < 2; i++)
             mosquitto_unsubscribe_v5(m->mosq, NULL, m->topics[i], NULL);
+        uint64_t one = 1;
+        if (write(m->wake_fd, &one, sizeof one) < 0)
+        {
+            /* the counter is saturated: the network thread is awake anyway */
+        }
     }
     else
     {
@@ -359,7 +362,15 @@ void mqtt_stop(detect_mqtt *m)
     atomic_store(&m->net_stop, 1);
     if (m->net_started)
         pthread_join(m->net, NULL);
-    mosquitto_disconnect_v5(m->mosq, 0, NULL); /* written at once (unthreaded mode) */
+    /* the network thread is gone: write the DISCONNECT from here */
+    if (mosquitto_disconnect_v5(m->mosq, 0, NULL) == MOSQ_ERR_SUCCESS)
+    {
+        for (int i = 0; i < 100 && mosquitto_want_write(m->mosq); i++)
+        {
+            if (mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS)
+                break;
+        }
+    }
     mosquitto_destroy(m->mosq);
     close(m->wake_fd);
     m->svc->publish = NULL;
