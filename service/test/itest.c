@@ -132,6 +132,16 @@ int it_broker_start(it_broker *b, const char *exe, const char *extra_conf)
     return -1;
 }
 
+int it_broker_restart(it_broker *b, const char *exe)
+{
+    char conf[300], logp[300];
+    snprintf(conf, sizeof conf, "%s/mosquitto.conf", b->dir);
+    snprintf(logp, sizeof logp, "%s/mosquitto-restart.log", b->dir);
+    const char *argv[] = {exe, "-c", conf, NULL};
+    b->pid = spawn(argv, logp);
+    return (b->pid > 0 && wait_port(b->port, 5000) == 0) ? 0 : -1;
+}
+
 void it_broker_stop(it_broker *b)
 {
     if (b->pid > 0)

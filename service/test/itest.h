@@ -34,6 +34,8 @@ typedef struct it_peer it_peer;
 int it_free_port(void);
 int it_broker_start(it_broker *b, const char *mosquitto_exe, const char *extra_conf);
 void it_broker_stop(it_broker *b);
+/* starts a stopped broker again on the same port with the same configuration */
+int it_broker_restart(it_broker *b, const char *mosquitto_exe);
 /* argv_extra: NULL-terminated list of extra options. */
 int it_service_start(it_service *s, const char *exe, const it_broker *b, const char *db,
                      const char *const *argv_extra);
