@@ -29,8 +29,7 @@ size_t DefenderReport_FormatAddress(const DefenderIpAddress_t *pAddress, uint32_
     size_t length = 0U;
     size_t i;
     uint32_t value;
-    uint32_t base;
-    uint32_t power;
+    uint32_t shift;
     bool brackets;
 
     if (pAddress->family == 4U)
@@ -86,22 +85,23 @@ size_t DefenderReport_FormatAddress(const DefenderIpAddress_t *pAddress, uint32_
         else
         {
             /* A hex group or a decimal byte, without leading zeros. */
-            base = 10U;
             value = pBytes[i];
             i++;
             if (i <= hexEnd)
             {
-                base = 16U;
                 value = (value << 8) | pBytes[i];
                 i++;
+                for (shift = 12U; shift <= 12U; shift -= 4U)
+                {
+                    if (((value >> shift) != 0U) || (shift == 0U))
+                    {
+                        pText[length++] = hexDigits[(value >> shift) & 0x0FU];
+                    }
+                }
             }
-            for (power = 1U; (value / power) >= base; power *= base)
+            else
             {
-            }
-            while (power != 0U)
-            {
-                pText[length++] = hexDigits[(value / power) % base];
-                power /= base;
+                length += DefenderReport_FormatUint(value, &pText[length]);
             }
         }
     }

@@ -421,7 +421,8 @@ static bool IsWhole(double value, double limit)
 
 void DefenderReport_RoundNumber(double value, DefenderReportNumber_t *pNumber)
 {
-    double magnitude = (value < 0.0) ? -value : value;
+    bool negative = value < 0.0;
+    double magnitude = negative ? -value : value;
 
     (void) memset(pNumber, 0, sizeof(*pNumber));
     pNumber->rounded = magnitude;
@@ -438,7 +439,7 @@ void DefenderReport_RoundNumber(double value, DefenderReportNumber_t *pNumber)
         pNumber->integer = (uint64_t) pNumber->rounded;
     }
     /* Negative unless zero (an integer 0 is written without sign). */
-    pNumber->negative = (value < 0.0) && !(pNumber->isInteger && (pNumber->integer == 0U));
+    pNumber->negative = negative && !(pNumber->isInteger && (pNumber->integer == 0U));
     if (pNumber->negative)
     {
         pNumber->rounded = -pNumber->rounded;
@@ -461,7 +462,7 @@ static size_t FormatNumber(const DefenderReportNumber_t *pNumber, uint8_t *pText
     int32_t exponent = (int32_t) count - 1;
     int32_t point = (int32_t) count; /* Digits before the point. */
     size_t length = 0U;
-    size_t i;
+    int32_t i;
     uint32_t magnitude;
 
     if (pNumber->negative)
@@ -477,20 +478,12 @@ static size_t FormatNumber(const DefenderReportNumber_t *pNumber, uint8_t *pText
         exponent = pNumber->exponent;
         point = ((exponent < -4) || (exponent >= NUMBER_DIGITS)) ? 1 : (exponent + 1);
     }
-    if (point <= 0)
+    /* Digit i of the text; for a point at or before the first digit, zeros at
+     * i = point - 1 .. -1 (`0.000ddd`). */
+    for (i = (point <= 0) ? (point - 1) : 0; i < (int32_t) count; i++)
     {
-        /* 0.000ddd */
-        pText[length++] = (uint8_t) '0';
-        pText[length++] = (uint8_t) '.';
-        for (i = (size_t) -point; i > 0U; i--)
-        {
-            pText[length++] = (uint8_t) '0';
-        }
-    }
-    for (i = 0U; i < count; i++)
-    {
-        pText[length++] = (uint8_t) digits[i];
-        if (((i + 1U) == (size_t) point) && ((i + 1U) < count))
+        pText[length++] = (i < 0) ? (uint8_t) '0' : (uint8_t) digits[i];
+        if (((i + 1) == point) && ((i + 1) < (int32_t) count))
         {
             pText[length++] = (uint8_t) '.';
         }
