@@ -237,10 +237,10 @@ bool Defender_ParseIpAddress(const char *pText, size_t length, DefenderIpAddress
         /* `::` stands for one group at least: move the groups after it to the end and
          * leave zeros in the gap. */
         valid = out < 16U;
-        for (i = 1U; valid && (i <= (out - gap)); i++)
+        if (valid)
         {
-            bytes[16U - i] = bytes[out - i];
-            bytes[out - i] = 0U;
+            (void) memmove(&bytes[16U - (out - gap)], &bytes[gap], out - gap);
+            (void) memset(&bytes[gap], 0, 16U - out);
         }
         out = 16U;
     }
