@@ -34,6 +34,8 @@ int64_t it_now_ms(void)
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int it_failures;
+
 int it_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -31,6 +31,20 @@ typedef struct
 
 typedef struct it_peer it_peer;
 
+/* failures counted by CHECK (which prints each one); a test exits nonzero when any */
+extern int it_failures;
+#define CHECK(cond, ...)                                                                           \
+    do                                                                                             \
+    {                                                                                              \
+        if (!(cond))                                                                               \
+        {                                                                                          \
+            it_failures++;                                                                         \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fprintf(stderr, "\n");                                                                 \
+        }                                                                                          \
+    } while (0)
+
 int it_free_port(void);
 int it_broker_start(it_broker *b, const char *mosquitto_exe, const char *extra_conf);
 void it_broker_stop(it_broker *b);

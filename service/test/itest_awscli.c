@@ -12,23 +12,10 @@
 
 #define T0_MS 1767225600000ull /* 2026-01-01T00:00:00Z */
 
-static int failures;
 static char g_env[1024];
 static const char *g_aws;
 static int g_port;
 static const char *g_akid = "AKIDTEST";
-
-#define CHECK(cond, ...)                                                                           \
-    do                                                                                             \
-    {                                                                                              \
-        if (!(cond))                                                                               \
-        {                                                                                          \
-            failures++;                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-        }                                                                                          \
-    } while (0)
 
 /* Runs `aws iot <args>`; returns exit status, output (stdout+stderr) in *out. */
 static int aws(const char *secret, const char *args, char **out)
@@ -261,7 +248,7 @@ int main(int argc, char **argv)
     it_peer_close(pub);
     it_broker_stop(&b);
     mosquitto_lib_cleanup();
-    if (failures == 0)
+    if (it_failures == 0)
     {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", b.dir);
@@ -270,6 +257,6 @@ int main(int argc, char **argv)
     }
     else
         fprintf(stderr, "logs kept in %s\n", b.dir);
-    printf("awscli: %d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    printf("awscli: %d failure(s)\n", it_failures);
+    return it_failures ? 1 : 0;
 }

@@ -11,20 +11,6 @@
 
 #define THINGS 200
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do                                                                                             \
-    {                                                                                              \
-        if (!(cond))                                                                               \
-        {                                                                                          \
-            failures++;                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-        }                                                                                          \
-    } while (0)
-
 typedef struct
 {
     char thing[64];
@@ -197,7 +183,7 @@ int main(int argc, char **argv)
     printf("%zu ACCEPTED reports verified in the database\n", total);
     it_broker_stop(&b);
     mosquitto_lib_cleanup();
-    if (failures == 0)
+    if (it_failures == 0)
     {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", b.dir);
@@ -206,6 +192,6 @@ int main(int argc, char **argv)
     }
     else
         fprintf(stderr, "logs kept in %s\n", b.dir);
-    printf("%d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    printf("%d failure(s)\n", it_failures);
+    return it_failures ? 1 : 0;
 }

@@ -12,23 +12,10 @@
 
 #define NOW_MS 1735689600412ull
 
-static int failures;
 static const char *g_exe;
 static it_broker g_broker;
 static it_peer *g_peer;
 static unsigned long long g_now = NOW_MS;
-
-#define CHECK(cond, ...)                                                                           \
-    do                                                                                             \
-    {                                                                                              \
-        if (!(cond))                                                                               \
-        {                                                                                          \
-            failures++;                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-        }                                                                                          \
-    } while (0)
 
 static void set_clock(const it_service *s, unsigned long long ms)
 {
@@ -339,7 +326,7 @@ int main(int argc, char **argv)
     if (it_service_start(&s, g_exe, &g_broker, db, def_args) != 0)
     {
         fprintf(stderr, "cannot start defender-detect\n");
-        failures++;
+        it_failures++;
         goto out;
     }
     set_clock(&s, NOW_MS);
@@ -356,7 +343,7 @@ int main(int argc, char **argv)
     /* restart on the same database: duplicates and the throttle window survive */
     if (it_service_start(&s, g_exe, &g_broker, db, def_args) != 0)
     {
-        failures++;
+        it_failures++;
         goto out;
     }
     set_clock(&s, NOW_MS + 1000);
@@ -374,7 +361,7 @@ int main(int argc, char **argv)
     if (it_service_start(&s, g_exe, &g_broker, db, strict_args) != 0)
     {
         fprintf(stderr, "cannot start strict defender-detect\n");
-        failures++;
+        it_failures++;
         goto out;
     }
     set_clock(&s, NOW_MS);
@@ -388,7 +375,7 @@ out:
     it_peer_close(g_peer);
     it_broker_stop(&g_broker);
     mosquitto_lib_cleanup();
-    if (failures == 0)
+    if (it_failures == 0)
     {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_broker.dir);
@@ -399,6 +386,6 @@ out:
     {
         fprintf(stderr, "logs kept in %s\n", g_broker.dir);
     }
-    printf("%s: %d failure(s)\n", argv[0], failures);
-    return failures ? 1 : 0;
+    printf("%s: %d failure(s)\n", argv[0], it_failures);
+    return it_failures ? 1 : 0;
 }

@@ -12,20 +12,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do                                                                                             \
-    {                                                                                              \
-        if (!(cond))                                                                               \
-        {                                                                                          \
-            failures++;                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-        }                                                                                          \
-    } while (0)
-
 static int g_port;
 
 static void expect(const char *method, const char *pq, const char *body, int status,
@@ -200,7 +186,7 @@ int main(int argc, char **argv)
     CHECK(rc == 0, "exit status %d", rc);
     it_broker_stop(&b);
     mosquitto_lib_cleanup();
-    if (failures == 0)
+    if (it_failures == 0)
     {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", b.dir);
@@ -209,6 +195,6 @@ int main(int argc, char **argv)
     }
     else
         fprintf(stderr, "logs kept in %s\n", b.dir);
-    printf("http: %d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    printf("http: %d failure(s)\n", it_failures);
+    return it_failures ? 1 : 0;
 }

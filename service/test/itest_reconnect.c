@@ -9,20 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do                                                                                             \
-    {                                                                                              \
-        if (!(cond))                                                                               \
-        {                                                                                          \
-            failures++;                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-        }                                                                                          \
-    } while (0)
-
 #define TOPIC "$aws/things/rc/defender/metrics/json"
 
 /* waits until /service/health says the MQTT connection is `up`; 1 when it did */
@@ -112,7 +98,7 @@ int main(int argc, char **argv)
     CHECK(it_service_stop(&s, SIGTERM, 10000) == 0, "clean exit after a reconnect");
     it_broker_stop(&b);
     mosquitto_lib_cleanup();
-    if (failures == 0)
+    if (it_failures == 0)
         printf("service reconnect: ok\n");
-    return failures ? 1 : 0;
+    return it_failures ? 1 : 0;
 }

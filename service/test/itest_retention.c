@@ -11,20 +11,6 @@
 
 #define T0_MS 1767225600000ull
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do                                                                                             \
-    {                                                                                              \
-        if (!(cond))                                                                               \
-        {                                                                                          \
-            failures++;                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-        }                                                                                          \
-    } while (0)
-
 static void set_clock(int port, unsigned long long ms)
 {
     char path[96], *body = NULL;
@@ -122,13 +108,13 @@ int main(int argc, char **argv)
     it_peer_close(pub);
     it_broker_stop(&b);
     mosquitto_lib_cleanup();
-    if (failures == 0)
+    if (it_failures == 0)
     {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", b.dir);
         if (system(cmd) != 0)
             fprintf(stderr, "cleanup failed\n");
     }
-    printf("retention: %d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    printf("retention: %d failure(s)\n", it_failures);
+    return it_failures ? 1 : 0;
 }

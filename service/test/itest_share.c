@@ -10,20 +10,6 @@
 
 #define N 400
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do                                                                                             \
-    {                                                                                              \
-        if (!(cond))                                                                               \
-        {                                                                                          \
-            failures++;                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-        }                                                                                          \
-    } while (0)
-
 static unsigned long long accepted_of(const it_service *s)
 {
     char *body = NULL;
@@ -131,13 +117,13 @@ int main(int argc, char **argv)
     it_peer_close(pub);
     it_broker_stop(&b);
     mosquitto_lib_cleanup();
-    if (failures == 0)
+    if (it_failures == 0)
     {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", b.dir);
         if (system(cmd) != 0)
             fprintf(stderr, "cleanup failed\n");
     }
-    printf("share: %d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    printf("share: %d failure(s)\n", it_failures);
+    return it_failures ? 1 : 0;
 }

@@ -19,6 +19,7 @@ static char g_env[1024];
 static const char *g_aws;
 static int g_port;
 
+#undef CHECK /* itest.h has one without the count of checks */
 #define CHECK(cond, ...)                                                                           \
     do                                                                                             \
     {                                                                                              \

@@ -23,6 +23,7 @@ static it_service g_svc;
 static it_peer *g_pub, *g_replies, *g_alerts;
 static char g_db[512], g_groups[512];
 
+#undef CHECK /* itest.h has one without the count of checks */
 #define CHECK(cond, ...)                                                                           \
     do                                                                                             \
     {                                                                                              \
