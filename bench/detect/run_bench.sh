@@ -1,8 +1,11 @@
 #!/bin/sh
 # defender-detect benchmark: 10,000 simulated things on a loopback Mosquitto.
 #   bench/detect/run_bench.sh BUILD_DIR [SECONDS [latency]]
-# With "latency" only the warm-up and the 10,000 reports/s phase run (on a fresh database).
-# BUILD_DIR holds defender-detect (service/) and detect_loadgen (bench/detect/).
+# First a baseline: the 10,000 reports/s phase against detect_echo_responder, which answers
+# each report at once without validating or storing it; then the service. With "latency"
+# only the baseline, the warm-up and the 10,000 reports/s phase run (on a fresh database).
+# BUILD_DIR holds defender-detect (service/), detect_loadgen and detect_echo_responder
+# (bench/detect/).
 # CPU placement: the service is pinned to CPU 0 (taskset -c 0: all its threads share one
 # core); the broker and the load generator run unpinned, so on a 2-CPU machine they share
 # both CPUs with it. The CPU time of the service, the broker and the load generator per phase
@@ -15,8 +18,10 @@ SECS=${2:-10}
 ONLY=${3:-}
 DETECT=$(find "$BUILD" -type f -name defender-detect -perm -u+x | head -n 1)
 LOADGEN=$(find "$BUILD" -type f -name detect_loadgen -perm -u+x | head -n 1)
+ECHO=$(find "$BUILD" -type f -name detect_echo_responder -perm -u+x | head -n 1)
 MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-[ -x "$DETECT" ] && [ -x "$LOADGEN" ] || { echo "build defender-detect and detect_loadgen first"; exit 1; }
+[ -x "$DETECT" ] && [ -x "$LOADGEN" ] && [ -x "$ECHO" ] ||
+    { echo "build defender-detect, detect_loadgen and detect_echo_responder first"; exit 1; }
 DIR=$(mktemp -d /tmp/detect-bench-XXXXXX)
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 PORT=$(free_port); HTTP=$(free_port)
@@ -45,6 +50,21 @@ start_service() {
     done
     sleep 0.2
 }
+# Baseline, same broker and generator: a responder that answers every report at once
+# (no validation, no storage; bench/detect/echo_responder.c), on the same CPU as the
+# service. What it measures is the latency of the broker, the generator and the machine.
+echo "== baseline: echo responder (no validation, no storage), 10,000 reports/s, $SECS s"
+taskset -c 0 "$ECHO" --port "$PORT" > "$DIR/echo.log" 2>&1 &
+SPID=$!
+sleep 0.3
+"$LOADGEN" --port "$PORT" --things 10000 --rate 5000 --duration 2 --base-id 100000 > /dev/null
+E0=$(sed 's/.*) //' "/proc/$SPID/stat" | awk '{print $12+$13}')
+"$LOADGEN" --port "$PORT" --things 10000 --rate 10000 --duration "$SECS" --base-id 200000 | tee "$DIR/out"
+E1=$(sed 's/.*) //' "/proc/$SPID/stat" | awk '{print $12+$13}')
+awk -v t="$((E1 - E0))" -v n="$(sed -n 's/.*accepted=\([0-9]*\).*/\1/p' "$DIR/out")" \
+    'BEGIN { if (n > 0) printf "echo responder CPU %.2f s = %.1f us/report\n", t/100, t*1e4/n }'
+kill "$SPID"; wait "$SPID" 2>/dev/null || true; SPID=
+
 echo "== warm-up: 10,000 things, one report each"
 start_service
 RSS0=$(awk '/VmRSS/{print $2}' "/proc/$SPID/status")

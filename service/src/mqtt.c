@@ -5,6 +5,8 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,9 +35,13 @@ struct detect_mqtt
     int net_started;
     atomic_int net_stop;
     int wake_fd; /* eventfd: a reply is waiting for the socket to take it */
+    /* wake_fd was signalled and the network thread has not written since */
+    atomic_int wake_pending;
+    unsigned long events; /* packets delivered to callbacks (network thread only) */
 };
 
 #define MAX_OUTSTANDING 1024u
+#define READS_PER_POLL  64
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
                        const mosquitto_property *props)
@@ -88,6 +94,7 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
     (void) reason;
     (void) props;
     detect_mqtt *m = obj;
+    m->events++;
     atomic_fetch_add(&m->acked, 1);
     if (atomic_load(&m->flow_waiting))
     {
@@ -103,11 +110,38 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     (void) mosq;
     (void) props;
     detect_mqtt *m = obj;
+    m->events++;
     if (msg->topic == NULL || msg->payloadlen < 0)
         return;
     if (atomic_load(&m->quiescing))
         return; /* shutting down with a persistent session: not answered (device sees NoAck) */
     service_enqueue(m->svc, msg->topic, msg->payload, (size_t) msg->payloadlen);
+}
+
+static void wake(detect_mqtt *m)
+{
+    uint64_t one = 1;
+    if (write(m->wake_fd, &one, sizeof one) < 0)
+    {
+        /* the counter is saturated: the network thread is awake anyway */
+    }
+}
+
+/* Writes everything libmosquitto has queued. libmosquitto writes each packet with a write()
+ * of its own, and with TCP_NODELAY each would leave as a segment of its own (on loopback the
+ * receiver's processing then also runs once per packet); corked, the packets of one call
+ * leave together when the cork is removed. */
+static int write_queued(detect_mqtt *m, int sock)
+{
+    int on = 1, off = 0;
+    atomic_store(&m->wake_pending, 0);
+    if (!mosquitto_want_write(m->mosq))
+        return MOSQ_ERR_SUCCESS;
+    int corked = setsockopt(sock, IPPROTO_TCP, TCP_CORK, &on, sizeof on) == 0;
+    int rc = mosquitto_loop_write(m->mosq, 1);
+    if (corked && mosquitto_socket(m->mosq) == sock)
+        (void) setsockopt(sock, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+    return rc;
 }
 
 static int do_publish(void *ctx, const char *topic, const void *payload, size_t len)
@@ -137,12 +171,10 @@ static int do_publish(void *ctx, const char *topic, const void *payload, size_t 
         log_msg(LOG_WARN, "publish to %s failed: %s", topic, mosquitto_strerror(rc));
         return -1;
     }
-    /* queued: wake the network thread, which writes it (see net_main) */
-    uint64_t one = 1;
-    if (write(m->wake_fd, &one, sizeof one) < 0)
-    {
-        /* the counter is saturated: the network thread is awake anyway */
-    }
+    /* queued: wake the network thread, which writes it (see net_main); one wake-up serves
+     * every reply queued before the network thread's next write */
+    if (atomic_exchange(&m->wake_pending, 1) == 0)
+        wake(m);
     return 0;
 }
 
@@ -201,9 +233,19 @@ static void *net_main(void *arg)
         }
         int rc = MOSQ_ERR_SUCCESS;
         if (n > 0 && (p[0].revents & (POLLIN | POLLERR | POLLHUP)))
-            rc = mosquitto_loop_read(m->mosq, 1);
-        if (rc == MOSQ_ERR_SUCCESS && mosquitto_want_write(m->mosq))
-            rc = mosquitto_loop_write(m->mosq, 1);
+        {
+            /* mosquitto_loop_read reads one packet: go on while packets arrive whole, so
+             * that a burst costs one poll() rather than one per packet */
+            for (int i = 0; i < READS_PER_POLL && rc == MOSQ_ERR_SUCCESS; i++)
+            {
+                unsigned long before = m->events;
+                rc = mosquitto_loop_read(m->mosq, 1);
+                if (m->events == before)
+                    break; /* nothing more whole to read (or a packet without a callback) */
+            }
+        }
+        if (rc == MOSQ_ERR_SUCCESS)
+            rc = write_queued(m, sock);
         if (rc == MOSQ_ERR_SUCCESS)
             (void) mosquitto_loop_misc(m->mosq);
         /* on an error libmosquitto has called on_disconnect and closed the socket */
@@ -325,11 +367,7 @@ void mqtt_quiesce(detect_mqtt *m)
     {
         for (int i = 0; i < 2; i++)
             mosquitto_unsubscribe_v5(m->mosq, NULL, m->topics[i], NULL);
-        uint64_t one = 1;
-        if (write(m->wake_fd, &one, sizeof one) < 0)
-        {
-            /* the counter is saturated: the network thread is awake anyway */
-        }
+        wake(m);
     }
     else
     {
