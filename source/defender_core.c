@@ -177,7 +177,9 @@ void Defender_DefaultSettings(DefenderSettings_t *pSettings)
     if (pSettings != NULL)
     {
         (void) memset(pSettings, 0, sizeof(*pSettings));
-        pSettings->format = DEFENDER_FORMAT_JSON;
+        /* JSON unless the build has CBOR only (DEFENDER_CONFIG_FORMAT_JSON 0). */
+        pSettings->format =
+            (DEFENDER_CONFIG_FORMAT_JSON == 1) ? DEFENDER_FORMAT_JSON : DEFENDER_FORMAT_CBOR;
         pSettings->keys = DEFENDER_KEYS_SHORT;
         pSettings->metrics = DEFENDER_METRIC_ALL;
         pSettings->periodSeconds = DEFENDER_CONFIG_DEFAULT_PERIOD_SECONDS;
@@ -196,7 +198,7 @@ DefenderStatus_t Defender_Init(DefenderContext_t *pContext, const DefenderSettin
         (pInterfaces->clock.pfMonotonicMs != NULL) &&
         /* NULL, empty and names over DEFENDER_CONFIG_MAX_THING_NAME_LENGTH are invalid. */
         Defender_ThingNameValid(pSettings->pThingName, pSettings->thingNameLength) &&
-        (pSettings->format <= DEFENDER_FORMAT_CBOR) && (pSettings->keys <= DEFENDER_KEYS_SHORT) &&
+        DEFENDER_FORMAT_SUPPORTED(pSettings->format) && (pSettings->keys <= DEFENDER_KEYS_SHORT) &&
         ((pSettings->metrics & ~DEFENDER_METRIC_ALL) == 0U) &&
         ((pSettings->metrics == 0U) || (pInterfaces->metricsSource.pfCollect != NULL)) &&
         (pSettings->maxListEntries >= 1U) &&

@@ -135,7 +135,7 @@ uint8_t *DefenderReport_Start(const DefenderReportWriter_t *pWriter, uint8_t *pO
 {
     uint8_t *p = pOut;
 
-    if (pWriter->cbor)
+    if (DEFENDER_IS_CBOR(pWriter->cbor))
     {
         p = DefenderReport_Head(p, major, argument);
     }
@@ -201,7 +201,7 @@ size_t DefenderReport_FormatUint(uint64_t value, char *pOut)
 static void Text(DefenderReportWriter_t *pWriter, const char *pText, size_t length, uint32_t flags)
 {
     const uint8_t *pBytes = (const uint8_t *) pText;
-    bool json = !pWriter->cbor;
+    bool json = !DEFENDER_IS_CBOR(pWriter->cbor);
     uint8_t *p = DefenderReport_Start(pWriter, DefenderReport_Room(pWriter), DEFENDER_CBOR_TEXT,
                                       length, (uint8_t) '"');
     size_t i = 0U;
@@ -325,7 +325,7 @@ static void Close(DefenderReportWriter_t *pWriter, uint8_t major)
 {
     uint8_t *p = DefenderReport_Room(pWriter);
 
-    if (!pWriter->cbor)
+    if (!DEFENDER_IS_CBOR(pWriter->cbor))
     {
         *p = (major == DEFENDER_CBOR_MAP) ? (uint8_t) '}' : (uint8_t) ']';
         pWriter->pCursor = &p[1];
@@ -347,7 +347,7 @@ static void KeyUint(DefenderReportWriter_t *pWriter, uint32_t key, uint64_t valu
     Key(pWriter, key);
     p = DefenderReport_Start(pWriter, DefenderReport_Room(pWriter), DEFENDER_CBOR_UINT, clamped,
                              0U);
-    if (!pWriter->cbor)
+    if (!DEFENDER_IS_CBOR(pWriter->cbor))
     {
         p = &p[DefenderReport_FormatUint(clamped, (char *) p)];
     }
@@ -745,7 +745,7 @@ static bool ValueValid(DefenderCustomMetricType_t type, const DefenderCustomValu
 static bool ContentValid(const DefenderReportContent_t *pContent, DefenderFormat_t format,
                          DefenderKeyStyle_t keys, size_t *pListed)
 {
-    bool valid = ((uint32_t) format <= (uint32_t) DEFENDER_FORMAT_CBOR) &&
+    bool valid = DEFENDER_FORMAT_SUPPORTED(format) &&
                  ((uint32_t) keys <= (uint32_t) DEFENDER_KEYS_SHORT) &&
                  (pContent->reportId != 0U) && (pContent->reportId <= MAX_INT63) &&
                  ((pContent->pCustom != NULL) || (pContent->customCount == 0U));

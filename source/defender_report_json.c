@@ -508,7 +508,7 @@ void DefenderReport_Number(DefenderReportWriter_t *pWriter, const DefenderReport
     uint64_t bits;
     size_t i;
 
-    if (pWriter->cbor && !pNumber->isInteger)
+    if (DEFENDER_IS_CBOR(pWriter->cbor) && !pNumber->isInteger)
     {
         /* A float64 (major type 7, additional information 27), IEEE 754 binary64. */
         (void) memcpy(&bits, &pNumber->rounded, sizeof(bits));
@@ -526,7 +526,7 @@ void DefenderReport_Number(DefenderReportWriter_t *pWriter, const DefenderReport
         p = DefenderReport_Start(pWriter, p,
                                  pNumber->negative ? DEFENDER_CBOR_NINT : DEFENDER_CBOR_UINT,
                                  pNumber->integer - (pNumber->negative ? 1U : 0U), 0U);
-        if (!pWriter->cbor)
+        if (!DEFENDER_IS_CBOR(pWriter->cbor))
         {
             p = &p[FormatNumber(pNumber, p)];
         }

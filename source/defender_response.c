@@ -454,7 +454,7 @@ static void readItem(Reader_t *pReader, Item_t *pItem)
     pItem->indefinite = false;
     pItem->type = ITEM_OTHER;
 
-    if (pReader->cbor)
+    if (DEFENDER_IS_CBOR(pReader->cbor))
     {
         readCborItem(pReader, pItem);
     }
@@ -474,7 +474,7 @@ static bool nextMember(Reader_t *pReader, Frame_t *pFrame)
 {
     bool more = true;
 
-    if (!pReader->cbor && ((pFrame->flags & FRAME_ROOT) == 0U))
+    if (!DEFENDER_IS_CBOR(pReader->cbor) && ((pFrame->flags & FRAME_ROOT) == 0U))
     {
         uint8_t c = peekJson(pReader);
 
@@ -594,7 +594,7 @@ static void readMember(Reader_t *pReader, Frame_t *pStack, size_t *pDepth,
         setOutput(pReader, text, sizeof(text), false);
         readItem(pReader, &item);
         pReader->failed |= (item.type != ITEM_TEXT);
-        if (!pReader->cbor)
+        if (!DEFENDER_IS_CBOR(pReader->cbor))
         {
             pReader->failed |= (peekJson(pReader) != (uint8_t) ':');
             pReader->position++;
@@ -671,8 +671,7 @@ DefenderStatus_t Defender_ParseResponse(DefenderFormat_t format, const uint8_t *
     uint32_t seen = 0U;
     size_t depth = 1U;
 
-    if ((pPayload != NULL) && (pResponse != NULL) &&
-        ((unsigned) format <= (unsigned) DEFENDER_FORMAT_CBOR))
+    if ((pPayload != NULL) && (pResponse != NULL) && DEFENDER_FORMAT_SUPPORTED(format))
     {
         (void) memset(pResponse, 0, sizeof(*pResponse));
         (void) memset(&reader, 0, sizeof(reader));
@@ -695,7 +694,7 @@ DefenderStatus_t Defender_ParseResponse(DefenderFormat_t format, const uint8_t *
             }
         }
 
-        if (!reader.cbor)
+        if (!DEFENDER_IS_CBOR(reader.cbor))
         {
             /* Trailing white space, then at most one NUL. */
             reader.position += (peekJson(&reader) == 0U) ? 1U : 0U;

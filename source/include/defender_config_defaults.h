@@ -137,6 +137,25 @@
 #endif
 
 /**
+ * @brief Report formats compiled in: JSON (`DEFENDER_CONFIG_FORMAT_JSON`) and CBOR
+ * (`DEFENDER_CONFIG_FORMAT_CBOR`).
+ *
+ * A device uses one format, chosen in DefenderSettings_t. Setting the other option to 0
+ * leaves its encoder and response reader out of the build (measured on Cortex-M4 at
+ * `-Os`: about 0.6 KB less with JSON only, 1.4 KB less with CBOR only; see
+ * docs/porting.md); Defender_Init, Defender_EncodeReport and Defender_ParseResponse then
+ * refuse that format with DEFENDER_BAD_PARAMETER, and Defender_DefaultSettings picks the
+ * one compiled in. Both long and short keys stay available.
+ * Possible values: 0 or 1 each, at least one 1. Default: 1 and 1.
+ */
+#ifndef DEFENDER_CONFIG_FORMAT_JSON
+#define DEFENDER_CONFIG_FORMAT_JSON 1
+#endif
+#ifndef DEFENDER_CONFIG_FORMAT_CBOR
+#define DEFENDER_CONFIG_FORMAT_CBOR 1
+#endif
+
+/**
  * @brief Internal assertion. Defaults to nothing; tests define it to catch
  * violated invariants.
  */
@@ -177,6 +196,29 @@
 
 #if (DEFENDER_CONFIG_EXACT_NUMBER_TEXT != 0) && (DEFENDER_CONFIG_EXACT_NUMBER_TEXT != 1)
 #error "DEFENDER_CONFIG_EXACT_NUMBER_TEXT must be 0 or 1"
+#endif
+
+#if ((DEFENDER_CONFIG_FORMAT_JSON != 0) && (DEFENDER_CONFIG_FORMAT_JSON != 1)) ||                  \
+    ((DEFENDER_CONFIG_FORMAT_CBOR != 0) && (DEFENDER_CONFIG_FORMAT_CBOR != 1))
+#error "DEFENDER_CONFIG_FORMAT_JSON and DEFENDER_CONFIG_FORMAT_CBOR must be 0 or 1"
+#endif
+#if (DEFENDER_CONFIG_FORMAT_JSON == 0) && (DEFENDER_CONFIG_FORMAT_CBOR == 0)
+#error "at least one of DEFENDER_CONFIG_FORMAT_JSON and DEFENDER_CONFIG_FORMAT_CBOR must be 1"
+#endif
+
+/* ---- Derived (internal) -------------------------------------------------------------- */
+
+/** @brief Whether a DefenderFormat_t value is a format compiled in. */
+#define DEFENDER_FORMAT_SUPPORTED(format)                                                          \
+    ((((format) == DEFENDER_FORMAT_JSON) && (DEFENDER_CONFIG_FORMAT_JSON == 1)) ||                 \
+     (((format) == DEFENDER_FORMAT_CBOR) && (DEFENDER_CONFIG_FORMAT_CBOR == 1)))
+
+/** @brief An encoder's or reader's "is CBOR" flag, constant when one format is compiled in
+ * (so that the other format's code is left out). */
+#if (DEFENDER_CONFIG_FORMAT_JSON == 1) && (DEFENDER_CONFIG_FORMAT_CBOR == 1)
+#define DEFENDER_IS_CBOR(flag) (flag)
+#else
+#define DEFENDER_IS_CBOR(flag) (DEFENDER_CONFIG_FORMAT_CBOR == 1)
 #endif
 
 #endif /* DEFENDER_CONFIG_DEFAULTS_H */

@@ -1,6 +1,7 @@
 # Report encoder and address text (source/defender_report*.c, source/defender_address.c).
 defender_add_unit_test(NAME unit_report
     SOURCES ${PROJECT_SOURCE_DIR}/test/unit/test_defender_report.c
+            ${PROJECT_SOURCE_DIR}/test/common/report_examples.c
     LIBS defender_core PkgConfig::CJSON ${CBOR_LIBRARY} m)
 target_include_directories(unit_report PRIVATE ${PROJECT_SOURCE_DIR}/source/include)
 
@@ -12,6 +13,7 @@ defender_add_unit_test(NAME unit_address
 # (DEFENDER_CONFIG_EXACT_NUMBER_TEXT 0): the encoder is compiled into the test.
 defender_add_unit_test(NAME unit_report_compact
     SOURCES ${PROJECT_SOURCE_DIR}/test/unit/test_defender_report.c
+            ${PROJECT_SOURCE_DIR}/test/common/report_examples.c
             ${PROJECT_SOURCE_DIR}/source/defender_report.c
             ${PROJECT_SOURCE_DIR}/source/defender_report_json.c
             ${PROJECT_SOURCE_DIR}/source/defender_report_cbor.c
@@ -23,3 +25,23 @@ target_include_directories(unit_report_compact PRIVATE
     $<TARGET_PROPERTY:defender_core,INTERFACE_INCLUDE_DIRECTORIES>)
 target_compile_definitions(unit_report_compact PRIVATE
     $<TARGET_PROPERTY:defender_core,INTERFACE_COMPILE_DEFINITIONS>)
+
+# The core built with one report format (DEFENDER_CONFIG_FORMAT_JSON 0, then
+# DEFENDER_CONFIG_FORMAT_CBOR 0): spec examples byte for byte, the other format refused.
+foreach(omitted JSON CBOR)
+    if(omitted STREQUAL "JSON")
+        set(built cbor)
+    else()
+        set(built json)
+    endif()
+    defender_add_unit_test(NAME unit_format_${built}_only
+        SOURCES ${PROJECT_SOURCE_DIR}/test/unit/test_format_option.c
+                ${PROJECT_SOURCE_DIR}/test/common/report_examples.c
+                ${PROJECT_SOURCE_DIR}/test/common/fake_clock.c
+                ${PROJECT_SOURCE_DIR}/test/common/fake_mqtt.c
+                ${PROJECT_SOURCE_DIR}/test/common/fake_source.c
+                ${DEFENDER_CORE_SOURCES}
+        DEFINITIONS DEFENDER_CONFIG_FORMAT_${omitted}=0 DEFENDER_DO_NOT_USE_CUSTOM_CONFIG)
+    target_include_directories(unit_format_${built}_only PRIVATE
+        ${PROJECT_SOURCE_DIR}/source/include ${PROJECT_SOURCE_DIR}/source/interface)
+endforeach()

@@ -1,0 +1,41 @@
+/**
+ * @file report_examples.h
+ * @brief The protocol spec's worked report examples (11.1, 11.2) and CBOR test vectors
+ * (11.5 V1, V2, V4), shared by the report encoder tests.
+ */
+#ifndef REPORT_EXAMPLES_H
+#define REPORT_EXAMPLES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "defender_report.h"
+
+/** @brief 11.1: the full report, long keys, JSON (776 bytes). */
+extern const char example11_1[];
+/** @brief 11.2: the same report, short keys, JSON (528 bytes). */
+extern const char example11_2[];
+/** @brief 11.5 V1: short-key report with one connection, CBOR, in hex (68 bytes). */
+extern const char vectorV1[];
+/** @brief 11.5 V2: long-key minimal report, CBOR, in hex (49 bytes). */
+extern const char vectorV2[];
+/** @brief 11.5 V4: the report of 11.2 in CBOR, in hex (371 bytes). */
+extern const char vectorV4[];
+
+/** @brief The lists and custom metrics FillExample points the content at (tests alter
+ * them to make the content invalid). */
+extern DefenderListeningPort_t exTcp[2];
+extern DefenderListeningPort_t exUdp[1];
+extern DefenderConnection_t exConn[2];
+extern DefenderCustomMetricValue_t exCustom[4];
+
+/** @brief Parses an address text (the test fails when it is invalid). */
+void SetAddress(DefenderIpAddress_t *pAddress, const char *pText);
+
+/** @brief Fills the content of the report of 11.1 (static storage; one at a time). */
+void FillExample(DefenderReportContent_t *pContent);
+
+/** @brief Decodes hex into pOut; returns the byte count. */
+size_t FromHex(const char *pHex, uint8_t *pOut);
+
+#endif /* REPORT_EXAMPLES_H */

@@ -1,0 +1,278 @@
+/**
+ * @file test_format_option.c
+ * @brief A core built with one report format (DEFENDER_CONFIG_FORMAT_JSON 0 or
+ * DEFENDER_CONFIG_FORMAT_CBOR 0): the format compiled in encodes the spec's examples
+ * byte for byte, decodes the spec's responses and runs a report through the state
+ * machine to Success; the other format is refused by Defender_Init,
+ * Defender_EncodeReport and Defender_ParseResponse with DEFENDER_BAD_PARAMETER, and
+ * Defender_DefaultSettings picks the format compiled in. This program compiles the core
+ * itself with the option (built twice, once per format).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "defender_core.h"
+#include "defender_protocol.h"
+#include "defender_report.h"
+#include "fake_clock.h"
+#include "fake_mqtt.h"
+#include "fake_source.h"
+#include "report_examples.h"
+
+#if (DEFENDER_CONFIG_FORMAT_JSON + DEFENDER_CONFIG_FORMAT_CBOR) != 1
+#error "this test must be built with exactly one of the two formats"
+#endif
+
+/** @brief The format compiled in, and the one left out. */
+#define BUILT       (DEFENDER_CONFIG_FORMAT_CBOR ? DEFENDER_FORMAT_CBOR : DEFENDER_FORMAT_JSON)
+#define OMITTED     (DEFENDER_CONFIG_FORMAT_CBOR ? DEFENDER_FORMAT_JSON : DEFENDER_FORMAT_CBOR)
+#define FORMAT_NAME (DEFENDER_CONFIG_FORMAT_CBOR ? "cbor" : "json")
+
+#define THING "sensor-42"
+
+/** @brief 11.4 R1 and R4 in JSON, 11.5 V5 and V6 (the same in CBOR). */
+static const char r1Json[] = "{\"thingName\":\"sensor-42\",\"reportId\":1735689600000,\"status\":"
+                             "\"ACCEPTED\",\"timestamp\":1735689600412}";
+static const char r4Json[] =
+    "{\"thingName\":\"sensor-42\",\"reportId\":1735689600000,\"status\":\"REJECTED\","
+    "\"statusDetails\":{\"ErrorCode\":\"Throttled\",\"ErrorMessage\":\"Metrics report rate "
+    "exceeded\"},\"timestamp\":1735689600415}";
+static const char v5[] = "a4697468696e674e616d656973656e736f722d3432687265706f727449641b000001"
+                         "941f297c00667374617475736841434345505445446974696d657374616d701b0000"
+                         "01941f297d9c";
+static const char v6[] =
+    "a5697468696e674e616d656973656e736f722d3432687265706f727449641b000001941f297c00667374617475"
+    "736852454a45435445446d73746174757344657461696c73a2694572726f72436f6465695468726f74746c6564"
+    "6c4572726f724d657373616765781c4d657472696373207265706f727420726174652065786365656465646974"
+    "696d657374616d701b000001941f297d9f";
+
+static uint8_t buffer[4096];
+
+/** @brief The bytes of a response in the format compiled in (JSON text or CBOR hex). */
+static size_t ResponseBytes(const char *pJson, const char *pCborHex, uint8_t *pOut)
+{
+    size_t length;
+
+    if (BUILT == DEFENDER_FORMAT_CBOR)
+    {
+        length = FromHex(pCborHex, pOut);
+    }
+    else
+    {
+        length = strlen(pJson);
+        memcpy(pOut, pJson, length);
+    }
+    return length;
+}
+
+/** @brief Encodes in the format compiled in and compares with the spec's bytes. */
+static void AssertEncodes(const DefenderReportContent_t *pContent, DefenderKeyStyle_t keys,
+                          const char *pJson, const char *pCborHex)
+{
+    static uint8_t expected[4096];
+    size_t expectedLength = ResponseBytes(pJson, pCborHex, expected);
+    size_t length = 0U;
+    size_t listed[3];
+
+    assert_int_equal(
+        Defender_EncodeReport(pContent, BUILT, keys, buffer, sizeof(buffer), &length, listed),
+        DEFENDER_SUCCESS);
+    assert_int_equal(length, expectedLength);
+    assert_memory_equal(buffer, expected, length);
+}
+
+static void test_EncodeReport_BuiltFormatMatchesSpecExamples(void **state)
+{
+    DefenderReportContent_t content;
+    DefenderConnection_t connection;
+
+    (void) state;
+    /* 11.2 / V4: every group, custom metrics of the four types, IPv4 and IPv6. */
+    FillExample(&content);
+    AssertEncodes(&content, DEFENDER_KEYS_SHORT, example11_2, vectorV4);
+    if (BUILT == DEFENDER_FORMAT_JSON)
+    {
+        AssertEncodes(&content, DEFENDER_KEYS_LONG, example11_1, NULL);
+    }
+
+    /* V1: one connection, short keys. */
+    memset(&content, 0, sizeof(content));
+    memset(&connection, 0, sizeof(connection));
+    SetAddress(&connection.remoteAddress, "198.51.100.7");
+    connection.remotePort = 8883;
+    content.reportId = 1735689600000ULL;
+    content.groups = DEFENDER_METRIC_TCP_CONNECTIONS;
+    content.connections.pEntries = &connection;
+    content.connections.count = 1;
+    content.connections.total = 1;
+    AssertEncodes(&content, DEFENDER_KEYS_SHORT,
+                  "{\"hed\":{\"rid\":1735689600000,\"v\":\"1.0\"},\"met\":{\"tc\":{\"ec\":{\"cs\":"
+                  "[{\"rad\":\"198.51.100.7:8883\"}],\"t\":1}}}}",
+                  vectorV1);
+
+    /* V2: minimal, long keys. */
+    memset(&content, 0, sizeof(content));
+    content.reportId = 1735689600000ULL;
+    AssertEncodes(&content, DEFENDER_KEYS_LONG,
+                  "{\"header\":{\"report_id\":1735689600000,\"version\":\"1.0\"},\"metrics\":{}}",
+                  vectorV2);
+}
+
+static void test_EncodeReport_OmittedFormatRefused(void **state)
+{
+    DefenderReportContent_t content;
+    size_t length = 0U;
+    size_t listed[3];
+
+    (void) state;
+    FillExample(&content);
+    assert_int_equal(Defender_EncodeReport(&content, OMITTED, DEFENDER_KEYS_SHORT, buffer,
+                                           sizeof(buffer), &length, listed),
+                     DEFENDER_BAD_PARAMETER);
+    assert_int_equal(Defender_EncodeReport(&content, (DefenderFormat_t) 2, DEFENDER_KEYS_SHORT,
+                                           buffer, sizeof(buffer), &length, listed),
+                     DEFENDER_BAD_PARAMETER);
+}
+
+static void test_ParseResponse_BuiltFormat(void **state)
+{
+    uint8_t payload[512];
+    size_t length;
+    DefenderResponse_t response;
+
+    (void) state;
+    length = ResponseBytes(r1Json, v5, payload);
+    assert_int_equal(Defender_ParseResponse(BUILT, payload, length, &response), DEFENDER_SUCCESS);
+    assert_int_equal(response.status, DEFENDER_RESPONSE_ACCEPTED);
+    assert_true(response.hasReportId);
+    assert_int_equal(response.reportId, 1735689600000ULL);
+    assert_int_equal(response.timestamp, 1735689600412ULL);
+    assert_string_equal(response.thingName, THING);
+
+    length = ResponseBytes(r4Json, v6, payload);
+    assert_int_equal(Defender_ParseResponse(BUILT, payload, length, &response), DEFENDER_SUCCESS);
+    assert_int_equal(response.status, DEFENDER_RESPONSE_REJECTED);
+    assert_string_equal(response.errorCode, "Throttled");
+    assert_string_equal(response.errorMessage, "Metrics report rate exceeded");
+
+    /* Truncated: malformed, as in the full build. */
+    assert_int_equal(Defender_ParseResponse(BUILT, payload, length - 1U, &response),
+                     DEFENDER_MALFORMED);
+}
+
+static void test_ParseResponse_OmittedFormatRefused(void **state)
+{
+    uint8_t payload[512];
+    size_t length;
+    DefenderResponse_t response;
+
+    (void) state;
+    /* Even a payload that is valid in the omitted format. */
+    length = (OMITTED == DEFENDER_FORMAT_CBOR) ? FromHex(v5, payload) : strlen(r1Json);
+    if (OMITTED == DEFENDER_FORMAT_JSON)
+    {
+        memcpy(payload, r1Json, length);
+    }
+    assert_int_equal(Defender_ParseResponse(OMITTED, payload, length, &response),
+                     DEFENDER_BAD_PARAMETER);
+}
+
+static void test_Agent_BuiltFormatEndToEnd(void **state)
+{
+    static DefenderContext_t context;
+    static uint8_t reportBuffer[4096];
+    FakeClock_t clock;
+    FakeMqtt_t mqtt;
+    FakeSource_t source;
+    DefenderSettings_t settings;
+    DefenderInterfaces_t interfaces;
+    DefenderReportInfo_t info;
+    char topic[DEFENDER_TOPIC_BUFFER_SIZE];
+    char payload[512];
+    uint8_t bytes[512];
+    size_t length;
+    uint32_t next = 0U;
+
+    (void) state;
+    FakeClock_Init(&clock, 1000U, 1735689600000ULL);
+    FakeMqtt_Init(&mqtt);
+    FakeSource_Init(&source);
+    Defender_DefaultSettings(&settings);
+    assert_int_equal(settings.format, BUILT);
+    settings.pThingName = THING;
+    settings.thingNameLength = strlen(THING);
+    settings.pReportBuffer = reportBuffer;
+    settings.reportBufferSize = sizeof(reportBuffer);
+    memset(&interfaces, 0, sizeof(interfaces));
+    interfaces.mqtt = FakeMqtt_Interface(&mqtt, true);
+    interfaces.clock = FakeClock_Interface(&clock, true, true);
+    interfaces.metricsSource = FakeSource_Interface(&source);
+
+    settings.format = OMITTED;
+    assert_int_equal(Defender_Init(&context, &settings, &interfaces), DEFENDER_BAD_PARAMETER);
+    settings.format = BUILT;
+    assert_int_equal(Defender_Init(&context, &settings, &interfaces), DEFENDER_SUCCESS);
+
+    Defender_OnConnectionChanged(&context, true, false);
+    assert_int_equal(Defender_Start(&context), DEFENDER_SUCCESS);
+    assert_int_equal(Defender_Process(&context, &next), DEFENDER_SUCCESS);
+    assert_int_equal(mqtt.publishSucceeded, 1);
+    (void) snprintf(topic, sizeof(topic), "$aws/things/" THING "/defender/metrics/%s", FORMAT_NAME);
+    assert_string_equal(mqtt.lastPublishTopic, topic);
+    assert_int_equal(Defender_GetLastReport(&context, &info), DEFENDER_SUCCESS);
+
+    /* The published report is in the format compiled in. */
+    if (BUILT == DEFENDER_FORMAT_CBOR)
+    {
+        assert_int_equal(mqtt.lastPayload[0] & 0xE0U, 0xA0U); /* a CBOR map */
+    }
+    else
+    {
+        assert_int_equal(mqtt.lastPayload[0], '{');
+    }
+
+    /* ACCEPTED for its id, in the same format. */
+    if (BUILT == DEFENDER_FORMAT_CBOR)
+    {
+        /* V5 with the report's id: 0x1b and 8 bytes after "reportId". */
+        length = FromHex(v5, bytes);
+        for (size_t i = 0U; i < 8U; i++)
+        {
+            bytes[31U + i] = (uint8_t) (info.reportId >> (56U - (8U * i)));
+        }
+        assert_int_equal(bytes[30], 0x1BU);
+    }
+    else
+    {
+        length = (size_t) snprintf(payload, sizeof(payload),
+                                   "{\"thingName\":\"" THING "\",\"reportId\":%llu,\"status\":"
+                                   "\"ACCEPTED\",\"timestamp\":1735689600412}",
+                                   (unsigned long long) info.reportId);
+        memcpy(bytes, payload, length);
+    }
+    (void) snprintf(topic, sizeof(topic), "$aws/things/" THING "/defender/metrics/%s/accepted",
+                    FORMAT_NAME);
+    assert_int_equal(Defender_OnMessage(&context, topic, strlen(topic), bytes, length),
+                     DEFENDER_SUCCESS);
+    assert_int_equal(Defender_GetReportStatus(&context), eDefenderRepSuccess);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_EncodeReport_BuiltFormatMatchesSpecExamples),
+        cmocka_unit_test(test_EncodeReport_OmittedFormatRefused),
+        cmocka_unit_test(test_ParseResponse_BuiltFormat),
+        cmocka_unit_test(test_ParseResponse_OmittedFormatRefused),
+        cmocka_unit_test(test_Agent_BuiltFormatEndToEnd),
+    };
+    return cmocka_run_group_tests_name(DEFENDER_CONFIG_FORMAT_CBOR ? "unit_format_cbor_only"
+                                                                   : "unit_format_json_only",
+                                       tests, NULL, NULL);
+}
