@@ -140,3 +140,16 @@ size_t FromHex(const char *pHex, uint8_t *pOut)
     }
     return n;
 }
+
+void FillVectorV1(DefenderReportContent_t *pContent, DefenderConnection_t *pConnection)
+{
+    memset(pContent, 0, sizeof(*pContent));
+    memset(pConnection, 0, sizeof(*pConnection));
+    SetAddress(&pConnection->remoteAddress, "198.51.100.7");
+    pConnection->remotePort = 8883;
+    pContent->reportId = 1735689600000ULL;
+    pContent->groups = DEFENDER_METRIC_TCP_CONNECTIONS;
+    pContent->connections.pEntries = pConnection;
+    pContent->connections.count = 1;
+    pContent->connections.total = 1;
+}

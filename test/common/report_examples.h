@@ -35,6 +35,9 @@ void SetAddress(DefenderIpAddress_t *pAddress, const char *pText);
 /** @brief Fills the content of the report of 11.1 (static storage; one at a time). */
 void FillExample(DefenderReportContent_t *pContent);
 
+/** @brief Fills the content of V1 (one connection to 198.51.100.7:8883, total 1). */
+void FillVectorV1(DefenderReportContent_t *pContent, DefenderConnection_t *pConnection);
+
 /** @brief Decodes hex into pOut; returns the byte count. */
 size_t FromHex(const char *pHex, uint8_t *pOut);
 

@@ -129,15 +129,7 @@ static void test_Defender_EncodeReport_VectorV1(void **state)
     DefenderConnection_t connection;
 
     (void) state;
-    memset(&content, 0, sizeof(content));
-    memset(&connection, 0, sizeof(connection));
-    SetAddress(&connection.remoteAddress, "198.51.100.7");
-    connection.remotePort = 8883;
-    content.reportId = 1735689600000ULL;
-    content.groups = DEFENDER_METRIC_TCP_CONNECTIONS;
-    content.connections.pEntries = &connection;
-    content.connections.count = 1;
-    content.connections.total = 1;
+    FillVectorV1(&content, &connection);
     AssertCbor(&content, DEFENDER_KEYS_SHORT, vectorV1);
     assert_int_equal(strlen(vectorV1) / 2U, 68);
     AssertJson(&content, DEFENDER_KEYS_SHORT,

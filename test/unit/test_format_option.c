@@ -102,15 +102,7 @@ static void test_EncodeReport_BuiltFormatMatchesSpecExamples(void **state)
     }
 
     /* V1: one connection, short keys. */
-    memset(&content, 0, sizeof(content));
-    memset(&connection, 0, sizeof(connection));
-    SetAddress(&connection.remoteAddress, "198.51.100.7");
-    connection.remotePort = 8883;
-    content.reportId = 1735689600000ULL;
-    content.groups = DEFENDER_METRIC_TCP_CONNECTIONS;
-    content.connections.pEntries = &connection;
-    content.connections.count = 1;
-    content.connections.total = 1;
+    FillVectorV1(&content, &connection);
     AssertEncodes(&content, DEFENDER_KEYS_SHORT,
                   "{\"hed\":{\"rid\":1735689600000,\"v\":\"1.0\"},\"met\":{\"tc\":{\"ec\":{\"cs\":"
                   "[{\"rad\":\"198.51.100.7:8883\"}],\"t\":1}}}}",
