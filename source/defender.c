@@ -50,7 +50,9 @@ static void configureDefaults(void)
         singleton.metrics = DEFENDER_METRIC_ALL;
         singleton.periodSeconds = DEFENDER_CONFIG_DEFAULT_PERIOD_SECONDS;
         singleton.ackTimeoutMs = DEFENDER_CONFIG_DEFAULT_ACK_TIMEOUT_MS;
-        singleton.format = DEFENDER_FORMAT_JSON;
+        /* JSON unless the build has CBOR only (DEFENDER_CONFIG_FORMAT_JSON 0). */
+        singleton.format =
+            (DEFENDER_CONFIG_FORMAT_JSON == 1) ? DEFENDER_FORMAT_JSON : DEFENDER_FORMAT_CBOR;
         singleton.keys = DEFENDER_KEYS_SHORT;
     }
 }
@@ -157,7 +159,7 @@ DefenderErr_t DEFENDER_FormatSet(DefenderFormat_t format, DefenderKeyStyle_t key
     {
         err = eDefenderErrAlreadyStarted;
     }
-    else if ((format <= DEFENDER_FORMAT_CBOR) && (keys <= DEFENDER_KEYS_SHORT))
+    else if (DEFENDER_FORMAT_SUPPORTED(format) && (keys <= DEFENDER_KEYS_SHORT))
     {
         singleton.format = format;
         singleton.keys = keys;

@@ -45,9 +45,11 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     (void) obj;
     (void) props;
     /* $aws/things/NAME/defender/metrics/json */
-    const char *name = msg->topic + strlen("$aws/things/");
+    if (strncmp(msg->topic, "$aws/things/", 12) != 0 || msg->payloadlen <= 0)
+        return;
+    const char *name = msg->topic + 12;
     const char *end = strstr(name, "/defender/");
-    if (strncmp(msg->topic, "$aws/things/", 12) != 0 || end == NULL || msg->payloadlen <= 0)
+    if (end == NULL)
         return;
     long long id = find_id(msg->payload, (size_t) msg->payloadlen, "\"rid\":");
     if (id < 0)

@@ -133,7 +133,9 @@ int main(void)
     Defender_DefaultSettings(&settings);
     settings.pThingName = "mcu-1";
     settings.thingNameLength = 5U;
-    settings.format = DEFENDER_FORMAT_CBOR;
+    /* CBOR unless the build leaves it out (DEFENDER_CONFIG_FORMAT_CBOR 0). */
+    settings.format =
+        (DEFENDER_CONFIG_FORMAT_CBOR == 1) ? DEFENDER_FORMAT_CBOR : DEFENDER_FORMAT_JSON;
     settings.periodSeconds = 300U;
     settings.pReportBuffer = reportBuffer;
     settings.reportBufferSize = sizeof(reportBuffer);

@@ -234,17 +234,21 @@ static void *net_main(void *arg)
         int rc = MOSQ_ERR_SUCCESS;
         if (n > 0 && (p[0].revents & (POLLIN | POLLERR | POLLHUP)))
         {
-            /* mosquitto_loop_read reads one packet: go on while packets arrive whole, so
-             * that a burst costs one poll() rather than one per packet */
+            /* mosquitto_loop_read returns after one packet here (it stops at the first
+             * EAGAIN it sees in errno, and its own wake-up socket pair, which nothing reads
+             * in this design, keeps failing with EAGAIN): go on while packets arrive whole,
+             * so that a burst costs one poll() rather than one per packet. Stop when the
+             * socket is gone (a DISCONNECT from the broker closes it with rc SUCCESS). */
             for (int i = 0; i < READS_PER_POLL && rc == MOSQ_ERR_SUCCESS; i++)
             {
                 unsigned long before = m->events;
                 rc = mosquitto_loop_read(m->mosq, 1);
-                if (m->events == before)
-                    break; /* nothing more whole to read (or a packet without a callback) */
+                if (m->events == before || mosquitto_socket(m->mosq) != sock)
+                    break; /* nothing more whole to read, or disconnected */
             }
         }
-        if (rc == MOSQ_ERR_SUCCESS)
+        /* never cork a closed socket's number: another thread may have reused it */
+        if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) == sock)
             rc = write_queued(m, sock);
         if (rc == MOSQ_ERR_SUCCESS)
             (void) mosquitto_loop_misc(m->mosq);

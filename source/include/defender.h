@@ -130,8 +130,9 @@ DefenderReportStatus_t DEFENDER_ReportStatusGet(void);
 DefenderErr_t DEFENDER_AckTimeoutSet(uint32_t ulTimeoutMs);
 
 /**
- * @brief Chooses the report encoding and key style (default JSON, short keys).
- * Only while stopped.
+ * @brief Chooses the report encoding and key style (default JSON, short keys; CBOR in a
+ * build with DEFENDER_CONFIG_FORMAT_JSON 0). Only while stopped. eDefenderErrOther for a
+ * format the build leaves out.
  */
 DefenderErr_t DEFENDER_FormatSet(DefenderFormat_t format, DefenderKeyStyle_t keys);
 

@@ -40,7 +40,8 @@ foreach(omitted JSON CBOR)
                 ${PROJECT_SOURCE_DIR}/test/common/fake_clock.c
                 ${PROJECT_SOURCE_DIR}/test/common/fake_mqtt.c
                 ${PROJECT_SOURCE_DIR}/test/common/fake_source.c
-                ${DEFENDER_CORE_SOURCES}
+                ${DEFENDER_CORE_SOURCES} ${PROJECT_SOURCE_DIR}/source/defender.c
+                ${PROJECT_SOURCE_DIR}/source/defender_runner.c
         DEFINITIONS DEFENDER_CONFIG_FORMAT_${omitted}=0 DEFENDER_DO_NOT_USE_CUSTOM_CONFIG)
     target_include_directories(unit_format_${built}_only PRIVATE
         ${PROJECT_SOURCE_DIR}/source/include ${PROJECT_SOURCE_DIR}/source/interface)

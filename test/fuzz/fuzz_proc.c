@@ -9,6 +9,7 @@
  * lines are skipped and counted), the sink stays within its capacity, listed entries are
  * at most the total, listening ports are never 0, and interface names are terminated.
  */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,17 +53,21 @@ static void removeRoot(void)
     (void) rmdir(root);
 }
 
-/** @brief Creates the private proc root once. */
+/** @brief Creates the private proc root once (a new directory of its own: mkdtemp). The
+ * files are removed at a normal exit; after a crash they stay for the report. */
 static void makeRoot(void)
 {
     char net[96];
+    const char *pTmp = getenv("TMPDIR");
 
     if (root[0] == '\0')
     {
-        (void) snprintf(root, sizeof(root), "/tmp/defender-fuzz-proc-%ld", (long) getpid());
+        (void) snprintf(root, sizeof(root), "%s/defender-fuzz-proc-XXXXXX",
+                        ((pTmp != NULL) && (pTmp[0] != '\0') && (strlen(pTmp) < 32U)) ? pTmp
+                                                                                      : "/tmp");
+        check(mkdtemp(root) != NULL);
         (void) snprintf(net, sizeof(net), "%s/net", root);
-        (void) mkdir(root, 0700);
-        (void) mkdir(net, 0700);
+        check(mkdir(net, 0700) == 0);
         (void) atexit(removeRoot);
     }
 }

@@ -5,8 +5,9 @@
  * byte for byte, decodes the spec's responses and runs a report through the state
  * machine to Success; the other format is refused by Defender_Init,
  * Defender_EncodeReport and Defender_ParseResponse with DEFENDER_BAD_PARAMETER, and
- * Defender_DefaultSettings picks the format compiled in. This program compiles the core
- * itself with the option (built twice, once per format).
+ * Defender_DefaultSettings picks the format compiled in; so do the seed API's defaults
+ * and DEFENDER_FormatSet. This program compiles the core and the seed API itself with the
+ * option (built twice, once per format).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +18,9 @@
 
 #include <cmocka.h>
 
+#include "defender.h"
 #include "defender_core.h"
+#include "defender_platform.h"
 #include "defender_protocol.h"
 #include "defender_report.h"
 #include "fake_clock.h"
@@ -255,6 +258,42 @@ static void test_Agent_BuiltFormatEndToEnd(void **state)
     assert_int_equal(Defender_GetReportStatus(&context), eDefenderRepSuccess);
 }
 
+/** @brief Format the seed API handed to the platform (99: not opened). */
+static DefenderFormat_t openedFormat = (DefenderFormat_t) 99;
+
+/** @brief A platform that records the settings and refuses to open. */
+static DefenderStatus_t recordingOpen(DefenderSettings_t *pSettings,
+                                      DefenderInterfaces_t *pInterfaces, DefenderOsInterface_t *pOs)
+{
+    (void) pInterfaces;
+    (void) pOs;
+    openedFormat = pSettings->format;
+    return DEFENDER_ERROR;
+}
+
+static void recordingClose(void)
+{
+}
+
+const DefenderPlatform_t *DefenderPlatform_Get(void)
+{
+    static const DefenderPlatform_t platform = {recordingOpen, NULL, recordingClose};
+    return &platform;
+}
+
+static void test_SeedApi_DefaultAndFormatSet(void **state)
+{
+    (void) state;
+    /* The default reaches the platform as the format compiled in. */
+    assert_int_not_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    assert_int_equal(openedFormat, BUILT);
+    assert_int_equal(DEFENDER_FormatSet(OMITTED, DEFENDER_KEYS_SHORT), eDefenderErrOther);
+    assert_int_equal(DEFENDER_FormatSet(BUILT, DEFENDER_KEYS_LONG), eDefenderErrSuccess);
+    openedFormat = (DefenderFormat_t) 99;
+    assert_int_not_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    assert_int_equal(openedFormat, BUILT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_ParseResponse_BuiltFormat),
         cmocka_unit_test(test_ParseResponse_OmittedFormatRefused),
         cmocka_unit_test(test_Agent_BuiltFormatEndToEnd),
+        cmocka_unit_test(test_SeedApi_DefaultAndFormatSet),
     };
     return cmocka_run_group_tests_name(DEFENDER_CONFIG_FORMAT_CBOR ? "unit_format_cbor_only"
                                                                    : "unit_format_json_only",

@@ -137,7 +137,8 @@ void AgentOptions_Defaults(AgentConfig_t *pConfig)
     pConfig->mode = AGENT_MODE_SERVICE;
     pConfig->periodSeconds = DEFENDER_CONFIG_DEFAULT_PERIOD_SECONDS;
     pConfig->ackTimeoutMs = DEFENDER_CONFIG_DEFAULT_ACK_TIMEOUT_MS;
-    pConfig->format = DEFENDER_FORMAT_JSON;
+    pConfig->format =
+        (DEFENDER_CONFIG_FORMAT_JSON == 1) ? DEFENDER_FORMAT_JSON : DEFENDER_FORMAT_CBOR;
     pConfig->keys = DEFENDER_KEYS_SHORT;
     pConfig->metrics = DEFENDER_METRIC_ALL;
     pConfig->maxListEntries = (uint16_t) DEFENDER_CONFIG_MAX_LIST_ENTRIES;
@@ -529,12 +530,16 @@ static bool applySpecial(AgentConfig_t *pConfig, const char *pName, const char *
     }
     else if (strcmp(pName, "format") == 0)
     {
-        ok = (strcmp(pText, "json") == 0) || (strcmp(pText, "cbor") == 0);
+        ok = ((strcmp(pText, "json") == 0) && DEFENDER_FORMAT_SUPPORTED(DEFENDER_FORMAT_JSON)) ||
+             ((strcmp(pText, "cbor") == 0) && DEFENDER_FORMAT_SUPPORTED(DEFENDER_FORMAT_CBOR));
         pConfig->format = (strcmp(pText, "cbor") == 0) ? DEFENDER_FORMAT_CBOR : pConfig->format;
         pConfig->format = (strcmp(pText, "json") == 0) ? DEFENDER_FORMAT_JSON : pConfig->format;
         if (!ok)
         {
-            setError(pError, errorSize, "invalid format '%s': json or cbor", pText);
+            setError(pError, errorSize, "invalid format '%s': %s", pText,
+                     (DEFENDER_CONFIG_FORMAT_JSON == 0)   ? "cbor (this build has CBOR only)"
+                     : (DEFENDER_CONFIG_FORMAT_CBOR == 0) ? "json (this build has JSON only)"
+                                                          : "json or cbor");
         }
     }
     else if (strcmp(pName, "keys") == 0)
