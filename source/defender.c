@@ -198,7 +198,7 @@ DefenderErr_t DEFENDER_CustomMetricAdd(const DefenderCustomMetric_t *pxMetric)
             }
         }
         if ((err == eDefenderErrSuccess) &&
-            (singleton.customCount >= DEFENDER_CONFIG_MAX_CUSTOM_METRICS))
+            ((singleton.customCount + 1U) > DEFENDER_CONFIG_MAX_CUSTOM_METRICS))
         {
             err = eDefenderErrTooManyMetrics;
         }

@@ -302,9 +302,18 @@ DefenderStatus_t Defender_AddCustomMetric(DefenderContext_t *pContext,
         (pMetric->pfRead != NULL) && (pMetric->type <= DEFENDER_CUSTOM_IP_LIST))
     {
         length = boundedLength(pMetric->pName, 128U);
-        if (Defender_CustomMetricNameValid(pMetric->pName, length))
+        if (DEFENDER_CONFIG_MAX_CUSTOM_METRICS == 0U)
+        {
+            /* A build without custom metrics: no room for any (and no code for them). */
+            status = DEFENDER_TOO_MANY;
+        }
+        else if (Defender_CustomMetricNameValid(pMetric->pName, length))
         {
             status = DEFENDER_SUCCESS;
+        }
+        else
+        {
+            /* Invalid name. */
         }
     }
 
@@ -328,7 +337,7 @@ DefenderStatus_t Defender_AddCustomMetric(DefenderContext_t *pContext,
 
     if (status == DEFENDER_SUCCESS)
     {
-        if (pContext->customMetricCount >= DEFENDER_CONFIG_MAX_CUSTOM_METRICS)
+        if ((pContext->customMetricCount + 1U) > DEFENDER_CONFIG_MAX_CUSTOM_METRICS)
         {
             status = DEFENDER_TOO_MANY;
         }
@@ -699,7 +708,9 @@ static size_t collectCustomMetrics(DefenderContext_t *pContext,
     const DefenderCustomMetric_t *pMetric;
     DefenderCustomMetricValue_t *pValue;
 
-    for (i = 0U; i < pContext->customMetricCount; i++)
+    /* Constant false without custom metrics (DEFENDER_CONFIG_MAX_CUSTOM_METRICS 0). */
+    for (i = 0U; (DEFENDER_CONFIG_MAX_CUSTOM_METRICS > 0U) && (i < pContext->customMetricCount);
+         i++)
     {
         pMetric = &pContext->customMetrics[i];
         pValue = &pValues[count];

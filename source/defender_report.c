@@ -14,6 +14,9 @@
 #include <string.h>
 
 #include "private/defender_report_private.h"
+
+/** @brief Custom metrics are compiled in (DEFENDER_CONFIG_MAX_CUSTOM_METRICS > 0). */
+#define CUSTOM_METRICS (DEFENDER_CONFIG_MAX_CUSTOM_METRICS > 0U)
 #include "private/defender_response_private.h"
 
 /** @brief Largest report id and integer value (2^63-1). */
@@ -616,7 +619,7 @@ static void EncodeReport(DefenderReportWriter_t *pWriter, const DefenderReportCo
                          const size_t *pListed)
 {
     /* `metrics` is written when a group is set, when there is nothing else, or when asked. */
-    bool hasMetrics = ((pContent->groups & DEFENDER_METRIC_ALL) != 0U) ||
+    bool hasMetrics = ((pContent->groups & DEFENDER_METRIC_ALL) != 0U) || !CUSTOM_METRICS ||
                       (pContent->customCount == 0U) || pContent->emitEmptyMetrics;
     size_t i;
 
@@ -624,7 +627,8 @@ static void EncodeReport(DefenderReportWriter_t *pWriter, const DefenderReportCo
     pWriter->pStart = NULL;
     pWriter->comma = false;
     Open(pWriter, KEY_COUNT, DEFENDER_CBOR_MAP,
-         1U + (hasMetrics ? 1U : 0U) + ((pContent->customCount != 0U) ? 1U : 0U));
+         1U + (hasMetrics ? 1U : 0U) +
+             ((CUSTOM_METRICS && (pContent->customCount != 0U)) ? 1U : 0U));
     Open(pWriter, KEY_HEADER, DEFENDER_CBOR_MAP, 2U);
     KeyUint(pWriter, KEY_REPORT_ID, pContent->reportId);
     Key(pWriter, KEY_VERSION);
@@ -634,7 +638,7 @@ static void EncodeReport(DefenderReportWriter_t *pWriter, const DefenderReportCo
     {
         EncodeMetrics(pWriter, pContent, pListed);
     }
-    if (pContent->customCount != 0U)
+    if (CUSTOM_METRICS && (pContent->customCount != 0U))
     {
         Open(pWriter, KEY_CUSTOM_METRICS, DEFENDER_CBOR_MAP, pContent->customCount);
         for (i = 0U; i < pContent->customCount; i++)
@@ -763,7 +767,9 @@ static bool ContentValid(const DefenderReportContent_t *pContent, DefenderFormat
         /* A list is listed whole when its group is present. */
         pListed[i] = (((pContent->groups >> i) & 1U) != 0U) ? count : 0U;
     }
-    for (i = 0U; valid && (i < pContent->customCount); i++)
+    /* A build without custom metrics refuses them (and leaves their code out). */
+    valid = valid && (CUSTOM_METRICS || (pContent->customCount == 0U));
+    for (i = 0U; CUSTOM_METRICS && valid && (i < pContent->customCount); i++)
     {
         pMetric = &pContent->pCustom[i];
         valid = (pMetric->pName != NULL) && ValueValid(pMetric->type, &pMetric->value, false);
@@ -902,5 +908,5 @@ static bool ValueValid(DefenderCustomMetricType_t type, const DefenderCustomValu
 bool Defender_CustomMetricValueValid(DefenderCustomMetricType_t type,
                                      const DefenderCustomValue_t *pValue)
 {
-    return (pValue != NULL) && ValueValid(type, pValue, true);
+    return CUSTOM_METRICS && (pValue != NULL) && ValueValid(type, pValue, true);
 }

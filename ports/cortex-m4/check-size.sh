@@ -46,16 +46,22 @@ echo
 echo "Core (without defender_names.c): .text $text B (budget 8192), .data $data B, .bss $bss B (budget 256 with .data);"
 echo "      linked into the demo program: $linked B of .text/.rodata;"
 echo "      DefenderContext_t (caller-owned, MCU config: 10 entries/list) $ctx B"
-# One-format builds (DEFENDER_CONFIG_FORMAT_JSON / _CBOR = 0): for information.
-for omitted in CBOR JSON; do
-    one="$build-no-$omitted"
+# Builds that leave a feature out, for information: one report format
+# (DEFENDER_CONFIG_FORMAT_JSON / _CBOR 0), no custom metrics (DEFENDER_CONFIG_MAX_CUSTOM_METRICS 0).
+variant() { # name, label, definitions (;-separated)
+    one="$build-$1"
     cmake -S "$here" -B "$one" -DCMAKE_TOOLCHAIN_FILE="$here/toolchain-arm-none-eabi.cmake" \
-          -DDEFENDER_M4_DEFINITIONS="DEFENDER_CONFIG_FORMAT_$omitted=0" >/dev/null
+          -DDEFENDER_M4_DEFINITIONS="$3" >/dev/null
     cmake --build "$one" -j"$(nproc)" --target defender_core_m4 >/dev/null
-    kept=$([ "$omitted" = CBOR ] && echo JSON || echo CBOR)
-    echo "      with $kept only (DEFENDER_CONFIG_FORMAT_$omitted 0): .text $(arm-none-eabi-size \
-          "$one/libdefender_core_m4.a" | awk 'NR > 1 && !/defender_names/ {s += $1} END {print s}') B"
-done
+    echo "      $2: .text $(arm-none-eabi-size "$one/libdefender_core_m4.a" |
+          awk 'NR > 1 && !/defender_names/ {s += $1} END {print s}') B"
+}
+variant json-only "JSON only (DEFENDER_CONFIG_FORMAT_CBOR 0)" "DEFENDER_CONFIG_FORMAT_CBOR=0"
+variant cbor-only "CBOR only (DEFENDER_CONFIG_FORMAT_JSON 0)" "DEFENDER_CONFIG_FORMAT_JSON=0"
+variant no-custom "no custom metrics (DEFENDER_CONFIG_MAX_CUSTOM_METRICS 0)" \
+        "DEFENDER_CONFIG_MAX_CUSTOM_METRICS=0U"
+variant cbor-only-no-custom "CBOR only, no custom metrics" \
+        "DEFENDER_CONFIG_FORMAT_JSON=0;DEFENDER_CONFIG_MAX_CUSTOM_METRICS=0U"
 if [ $((data + bss)) -gt 256 ]; then
     echo "FAIL: the core has more than 256 B of static RAM"
     exit 1

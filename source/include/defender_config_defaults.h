@@ -49,6 +49,10 @@
 /**
  * @brief Most custom metrics that can be registered on one agent.
  *
+ * With 0 the custom-metric code is left out of the build (measured on Cortex-M4 at `-Os`:
+ * about 0.8 KB less, see docs/porting.md): Defender_AddCustomMetric refuses every metric,
+ * Defender_EncodeReport refuses content holding custom metrics, and
+ * Defender_CustomMetricValueValid returns false.
  * Possible values: 0..64. Default: 4.
  */
 #ifndef DEFENDER_CONFIG_MAX_CUSTOM_METRICS

@@ -46,3 +46,16 @@ foreach(omitted JSON CBOR)
     target_include_directories(unit_format_${built}_only PRIVATE
         ${PROJECT_SOURCE_DIR}/source/include ${PROJECT_SOURCE_DIR}/source/interface)
 endforeach()
+
+# The core and the seed API built without custom metrics (DEFENDER_CONFIG_MAX_CUSTOM_METRICS 0).
+defender_add_unit_test(NAME unit_no_custom_metrics
+    SOURCES ${PROJECT_SOURCE_DIR}/test/unit/test_no_custom_metrics.c
+            ${PROJECT_SOURCE_DIR}/test/common/report_examples.c
+            ${PROJECT_SOURCE_DIR}/test/common/fake_clock.c
+            ${PROJECT_SOURCE_DIR}/test/common/fake_mqtt.c
+            ${PROJECT_SOURCE_DIR}/test/common/fake_source.c
+            ${DEFENDER_CORE_SOURCES} ${PROJECT_SOURCE_DIR}/source/defender.c
+            ${PROJECT_SOURCE_DIR}/source/defender_runner.c
+    DEFINITIONS DEFENDER_CONFIG_MAX_CUSTOM_METRICS=0U DEFENDER_DO_NOT_USE_CUSTOM_CONFIG)
+target_include_directories(unit_no_custom_metrics PRIVATE
+    ${PROJECT_SOURCE_DIR}/source/include ${PROJECT_SOURCE_DIR}/source/interface)
