@@ -197,8 +197,12 @@ DefenderErr_t DEFENDER_CustomMetricAdd(const DefenderCustomMetric_t *pxMetric)
                 err = eDefenderErrOther;
             }
         }
+#if DEFENDER_CONFIG_MAX_CUSTOM_METRICS == 0
+        /* A build without custom metrics: no room for any. */
+        err = (err == eDefenderErrSuccess) ? eDefenderErrTooManyMetrics : err;
+#else
         if ((err == eDefenderErrSuccess) &&
-            ((singleton.customCount + 1U) > DEFENDER_CONFIG_MAX_CUSTOM_METRICS))
+            (singleton.customCount >= DEFENDER_CONFIG_MAX_CUSTOM_METRICS))
         {
             err = eDefenderErrTooManyMetrics;
         }
@@ -207,6 +211,7 @@ DefenderErr_t DEFENDER_CustomMetricAdd(const DefenderCustomMetric_t *pxMetric)
             singleton.custom[singleton.customCount] = *pxMetric;
             singleton.customCount++;
         }
+#endif
     }
     else
     {

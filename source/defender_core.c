@@ -335,9 +335,10 @@ DefenderStatus_t Defender_AddCustomMetric(DefenderContext_t *pContext,
         }
     }
 
+#if DEFENDER_CONFIG_MAX_CUSTOM_METRICS > 0
     if (status == DEFENDER_SUCCESS)
     {
-        if ((pContext->customMetricCount + 1U) > DEFENDER_CONFIG_MAX_CUSTOM_METRICS)
+        if (pContext->customMetricCount >= DEFENDER_CONFIG_MAX_CUSTOM_METRICS)
         {
             status = DEFENDER_TOO_MANY;
         }
@@ -347,6 +348,7 @@ DefenderStatus_t Defender_AddCustomMetric(DefenderContext_t *pContext,
             pContext->customMetricCount++;
         }
     }
+#endif
 
     return status;
 }
