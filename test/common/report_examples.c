@@ -42,6 +42,12 @@ const char vectorV1[] = "a263686564a2637269641b000001941f297c00617663312e30636d6
                         "63a1626563a262637381a163726164713139382e35312e3130302e373a3838"
                         "3833617401";
 
+const char jsonV1[] = "{\"hed\":{\"rid\":1735689600000,\"v\":\"1.0\"},\"met\":{\"tc\":{\"ec\":"
+                      "{\"cs\":[{\"rad\":\"198.51.100.7:8883\"}],\"t\":1}}}}";
+
+const char jsonV2[] =
+    "{\"header\":{\"report_id\":1735689600000,\"version\":\"1.0\"},\"metrics\":{}}";
+
 const char vectorV2[] = "a266686561646572a2697265706f72745f69641b000001941f297c00677665"
                         "7273696f6e63312e30676d657472696373a0";
 
@@ -152,4 +158,29 @@ void FillVectorV1(DefenderReportContent_t *pContent, DefenderConnection_t *pConn
     pContent->connections.pEntries = pConnection;
     pContent->connections.count = 1;
     pContent->connections.total = 1;
+}
+
+void AssertEncodesTo(const DefenderReportContent_t *pContent, DefenderFormat_t format,
+                     DefenderKeyStyle_t keys, const char *pJson, const char *pCborHex)
+{
+    static uint8_t expected[4096];
+    static uint8_t encoded[4096];
+    size_t expectedLength;
+    size_t length = 0U;
+    size_t listed[3];
+
+    if (format == DEFENDER_FORMAT_CBOR)
+    {
+        expectedLength = FromHex(pCborHex, expected);
+    }
+    else
+    {
+        expectedLength = strlen(pJson);
+        memcpy(expected, pJson, expectedLength);
+    }
+    assert_int_equal(
+        Defender_EncodeReport(pContent, format, keys, encoded, sizeof(encoded), &length, listed),
+        DEFENDER_SUCCESS);
+    assert_int_equal(length, expectedLength);
+    assert_memory_equal(encoded, expected, length);
 }

@@ -17,6 +17,10 @@ extern const char example11_1[];
 extern const char example11_2[];
 /** @brief 11.5 V1: short-key report with one connection, CBOR, in hex (68 bytes). */
 extern const char vectorV1[];
+/** @brief V1 as JSON (short keys). */
+extern const char jsonV1[];
+/** @brief V2 as JSON (long keys; 11.3's minimal report with the id of V1). */
+extern const char jsonV2[];
 /** @brief 11.5 V2: long-key minimal report, CBOR, in hex (49 bytes). */
 extern const char vectorV2[];
 /** @brief 11.5 V4: the report of 11.2 in CBOR, in hex (371 bytes). */
@@ -37,6 +41,11 @@ void FillExample(DefenderReportContent_t *pContent);
 
 /** @brief Fills the content of V1 (one connection to 198.51.100.7:8883, total 1). */
 void FillVectorV1(DefenderReportContent_t *pContent, DefenderConnection_t *pConnection);
+
+/** @brief Encodes the content in one format and asserts the bytes: the JSON text, or the
+ * CBOR given in hex. */
+void AssertEncodesTo(const DefenderReportContent_t *pContent, DefenderFormat_t format,
+                     DefenderKeyStyle_t keys, const char *pJson, const char *pCborHex);
 
 /** @brief Decodes hex into pOut; returns the byte count. */
 size_t FromHex(const char *pHex, uint8_t *pOut);

@@ -132,9 +132,7 @@ static void test_Defender_EncodeReport_VectorV1(void **state)
     FillVectorV1(&content, &connection);
     AssertCbor(&content, DEFENDER_KEYS_SHORT, vectorV1);
     assert_int_equal(strlen(vectorV1) / 2U, 68);
-    AssertJson(&content, DEFENDER_KEYS_SHORT,
-               "{\"hed\":{\"rid\":1735689600000,\"v\":\"1.0\"},\"met\":{\"tc\":{\"ec\":{\"cs\":"
-               "[{\"rad\":\"198.51.100.7:8883\"}],\"t\":1}}}}");
+    AssertJson(&content, DEFENDER_KEYS_SHORT, jsonV1);
 }
 
 static void test_Defender_EncodeReport_VectorV2(void **state)

@@ -23,10 +23,8 @@
 #include "defender_platform.h"
 #include "defender_protocol.h"
 #include "defender_report.h"
-#include "fake_clock.h"
-#include "fake_mqtt.h"
-#include "fake_source.h"
 #include "report_examples.h"
+#include "test_agent.h"
 
 #if (DEFENDER_CONFIG_FORMAT_JSON + DEFENDER_CONFIG_FORMAT_CBOR) != 1
 #error "this test must be built with exactly one of the two formats"
@@ -37,7 +35,7 @@
 #define OMITTED     (DEFENDER_CONFIG_FORMAT_CBOR ? DEFENDER_FORMAT_JSON : DEFENDER_FORMAT_CBOR)
 #define FORMAT_NAME (DEFENDER_CONFIG_FORMAT_CBOR ? "cbor" : "json")
 
-#define THING "sensor-42"
+#define THING TEST_AGENT_THING
 
 /** @brief 11.4 R1 and R4 in JSON, 11.5 V5 and V6 (the same in CBOR). */
 static const char r1Json[] = "{\"thingName\":\"sensor-42\",\"reportId\":1735689600000,\"status\":"
@@ -74,22 +72,6 @@ static size_t ResponseBytes(const char *pJson, const char *pCborHex, uint8_t *pO
     return length;
 }
 
-/** @brief Encodes in the format compiled in and compares with the spec's bytes. */
-static void AssertEncodes(const DefenderReportContent_t *pContent, DefenderKeyStyle_t keys,
-                          const char *pJson, const char *pCborHex)
-{
-    static uint8_t expected[4096];
-    size_t expectedLength = ResponseBytes(pJson, pCborHex, expected);
-    size_t length = 0U;
-    size_t listed[3];
-
-    assert_int_equal(
-        Defender_EncodeReport(pContent, BUILT, keys, buffer, sizeof(buffer), &length, listed),
-        DEFENDER_SUCCESS);
-    assert_int_equal(length, expectedLength);
-    assert_memory_equal(buffer, expected, length);
-}
-
 static void test_EncodeReport_BuiltFormatMatchesSpecExamples(void **state)
 {
     DefenderReportContent_t content;
@@ -98,25 +80,20 @@ static void test_EncodeReport_BuiltFormatMatchesSpecExamples(void **state)
     (void) state;
     /* 11.2 / V4: every group, custom metrics of the four types, IPv4 and IPv6. */
     FillExample(&content);
-    AssertEncodes(&content, DEFENDER_KEYS_SHORT, example11_2, vectorV4);
+    AssertEncodesTo(&content, BUILT, DEFENDER_KEYS_SHORT, example11_2, vectorV4);
     if (BUILT == DEFENDER_FORMAT_JSON)
     {
-        AssertEncodes(&content, DEFENDER_KEYS_LONG, example11_1, NULL);
+        AssertEncodesTo(&content, BUILT, DEFENDER_KEYS_LONG, example11_1, NULL);
     }
 
     /* V1: one connection, short keys. */
     FillVectorV1(&content, &connection);
-    AssertEncodes(&content, DEFENDER_KEYS_SHORT,
-                  "{\"hed\":{\"rid\":1735689600000,\"v\":\"1.0\"},\"met\":{\"tc\":{\"ec\":{\"cs\":"
-                  "[{\"rad\":\"198.51.100.7:8883\"}],\"t\":1}}}}",
-                  vectorV1);
+    AssertEncodesTo(&content, BUILT, DEFENDER_KEYS_SHORT, jsonV1, vectorV1);
 
     /* V2: minimal, long keys. */
     memset(&content, 0, sizeof(content));
     content.reportId = 1735689600000ULL;
-    AssertEncodes(&content, DEFENDER_KEYS_LONG,
-                  "{\"header\":{\"report_id\":1735689600000,\"version\":\"1.0\"},\"metrics\":{}}",
-                  vectorV2);
+    AssertEncodesTo(&content, BUILT, DEFENDER_KEYS_LONG, jsonV2, vectorV2);
 }
 
 static void test_EncodeReport_OmittedFormatRefused(void **state)
@@ -180,56 +157,34 @@ static void test_ParseResponse_OmittedFormatRefused(void **state)
 
 static void test_Agent_BuiltFormatEndToEnd(void **state)
 {
-    static DefenderContext_t context;
-    static uint8_t reportBuffer[4096];
-    FakeClock_t clock;
-    FakeMqtt_t mqtt;
-    FakeSource_t source;
-    DefenderSettings_t settings;
-    DefenderInterfaces_t interfaces;
-    DefenderReportInfo_t info;
+    static TestAgent_t agent;
     char topic[DEFENDER_TOPIC_BUFFER_SIZE];
     char payload[512];
     uint8_t bytes[512];
     size_t length;
-    uint32_t next = 0U;
+    uint64_t reportId;
 
     (void) state;
-    FakeClock_Init(&clock, 1000U, 1735689600000ULL);
-    FakeMqtt_Init(&mqtt);
-    FakeSource_Init(&source);
-    Defender_DefaultSettings(&settings);
-    assert_int_equal(settings.format, BUILT);
-    settings.pThingName = THING;
-    settings.thingNameLength = strlen(THING);
-    settings.pReportBuffer = reportBuffer;
-    settings.reportBufferSize = sizeof(reportBuffer);
-    memset(&interfaces, 0, sizeof(interfaces));
-    interfaces.mqtt = FakeMqtt_Interface(&mqtt, true);
-    interfaces.clock = FakeClock_Interface(&clock, true, true);
-    interfaces.metricsSource = FakeSource_Interface(&source);
-
-    settings.format = OMITTED;
-    assert_int_equal(Defender_Init(&context, &settings, &interfaces), DEFENDER_BAD_PARAMETER);
-    settings.format = BUILT;
-    assert_int_equal(Defender_Init(&context, &settings, &interfaces), DEFENDER_SUCCESS);
-
-    Defender_OnConnectionChanged(&context, true, false);
-    assert_int_equal(Defender_Start(&context), DEFENDER_SUCCESS);
-    assert_int_equal(Defender_Process(&context, &next), DEFENDER_SUCCESS);
-    assert_int_equal(mqtt.publishSucceeded, 1);
+    TestAgent_Setup(&agent);
+    assert_int_equal(agent.settings.format, BUILT);
+    agent.settings.format = OMITTED;
+    assert_int_equal(Defender_Init(&agent.context, &agent.settings, &agent.interfaces),
+                     DEFENDER_BAD_PARAMETER);
+    agent.settings.format = BUILT;
+    assert_int_equal(Defender_Init(&agent.context, &agent.settings, &agent.interfaces),
+                     DEFENDER_SUCCESS);
+    reportId = TestAgent_StartAndPublish(&agent);
     (void) snprintf(topic, sizeof(topic), "$aws/things/" THING "/defender/metrics/%s", FORMAT_NAME);
-    assert_string_equal(mqtt.lastPublishTopic, topic);
-    assert_int_equal(Defender_GetLastReport(&context, &info), DEFENDER_SUCCESS);
+    assert_string_equal(agent.mqtt.lastPublishTopic, topic);
 
     /* The published report is in the format compiled in. */
     if (BUILT == DEFENDER_FORMAT_CBOR)
     {
-        assert_int_equal(mqtt.lastPayload[0] & 0xE0U, 0xA0U); /* a CBOR map */
+        assert_int_equal(agent.mqtt.lastPayload[0] & 0xE0U, 0xA0U); /* a CBOR map */
     }
     else
     {
-        assert_int_equal(mqtt.lastPayload[0], '{');
+        assert_int_equal(agent.mqtt.lastPayload[0], '{');
     }
 
     /* ACCEPTED for its id, in the same format. */
@@ -239,7 +194,7 @@ static void test_Agent_BuiltFormatEndToEnd(void **state)
         length = FromHex(v5, bytes);
         for (size_t i = 0U; i < 8U; i++)
         {
-            bytes[31U + i] = (uint8_t) (info.reportId >> (56U - (8U * i)));
+            bytes[31U + i] = (uint8_t) (reportId >> (56U - (8U * i)));
         }
         assert_int_equal(bytes[30], 0x1BU);
     }
@@ -248,14 +203,14 @@ static void test_Agent_BuiltFormatEndToEnd(void **state)
         length = (size_t) snprintf(payload, sizeof(payload),
                                    "{\"thingName\":\"" THING "\",\"reportId\":%llu,\"status\":"
                                    "\"ACCEPTED\",\"timestamp\":1735689600412}",
-                                   (unsigned long long) info.reportId);
+                                   (unsigned long long) reportId);
         memcpy(bytes, payload, length);
     }
     (void) snprintf(topic, sizeof(topic), "$aws/things/" THING "/defender/metrics/%s/accepted",
                     FORMAT_NAME);
-    assert_int_equal(Defender_OnMessage(&context, topic, strlen(topic), bytes, length),
+    assert_int_equal(Defender_OnMessage(&agent.context, topic, strlen(topic), bytes, length),
                      DEFENDER_SUCCESS);
-    assert_int_equal(Defender_GetReportStatus(&context), eDefenderRepSuccess);
+    assert_int_equal(Defender_GetReportStatus(&agent.context), eDefenderRepSuccess);
 }
 
 /** @brief Format the seed API handed to the platform (99: not opened). */

@@ -21,16 +21,14 @@
 #include "defender_core.h"
 #include "defender_platform.h"
 #include "defender_report.h"
-#include "fake_clock.h"
-#include "fake_mqtt.h"
-#include "fake_source.h"
 #include "report_examples.h"
+#include "test_agent.h"
 
 #if DEFENDER_CONFIG_MAX_CUSTOM_METRICS != 0
 #error "this test must be built with DEFENDER_CONFIG_MAX_CUSTOM_METRICS=0"
 #endif
 
-#define THING "sensor-42"
+#define THING TEST_AGENT_THING
 
 /** @brief No platform: only the seed API's registration is exercised. */
 const DefenderPlatform_t *DefenderPlatform_Get(void)
@@ -47,24 +45,12 @@ static bool readNumber(void *pUserContext, DefenderCustomValue_t *pValue)
 
 static uint8_t buffer[4096];
 
+/** @brief Asserts the encoding in both formats. */
 static void AssertBoth(const DefenderReportContent_t *pContent, DefenderKeyStyle_t keys,
                        const char *pJson, const char *pCborHex)
 {
-    static uint8_t expected[1024];
-    size_t expectedLength = FromHex(pCborHex, expected);
-    size_t length = 0U;
-    size_t listed[3];
-
-    assert_int_equal(Defender_EncodeReport(pContent, DEFENDER_FORMAT_JSON, keys, buffer,
-                                           sizeof(buffer), &length, listed),
-                     DEFENDER_SUCCESS);
-    assert_int_equal(length, strlen(pJson));
-    assert_memory_equal(buffer, pJson, length);
-    assert_int_equal(Defender_EncodeReport(pContent, DEFENDER_FORMAT_CBOR, keys, buffer,
-                                           sizeof(buffer), &length, listed),
-                     DEFENDER_SUCCESS);
-    assert_int_equal(length, expectedLength);
-    assert_memory_equal(buffer, expected, length);
+    AssertEncodesTo(pContent, DEFENDER_FORMAT_JSON, keys, pJson, pCborHex);
+    AssertEncodesTo(pContent, DEFENDER_FORMAT_CBOR, keys, pJson, pCborHex);
 }
 
 static void test_EncodeReport_StandardMetricsMatchSpec(void **state)
@@ -74,15 +60,10 @@ static void test_EncodeReport_StandardMetricsMatchSpec(void **state)
 
     (void) state;
     FillVectorV1(&content, &connection);
-    AssertBoth(&content, DEFENDER_KEYS_SHORT,
-               "{\"hed\":{\"rid\":1735689600000,\"v\":\"1.0\"},\"met\":{\"tc\":{\"ec\":{\"cs\":"
-               "[{\"rad\":\"198.51.100.7:8883\"}],\"t\":1}}}}",
-               vectorV1);
+    AssertBoth(&content, DEFENDER_KEYS_SHORT, jsonV1, vectorV1);
     memset(&content, 0, sizeof(content));
     content.reportId = 1735689600000ULL;
-    AssertBoth(&content, DEFENDER_KEYS_LONG,
-               "{\"header\":{\"report_id\":1735689600000,\"version\":\"1.0\"},\"metrics\":{}}",
-               vectorV2);
+    AssertBoth(&content, DEFENDER_KEYS_LONG, jsonV2, vectorV2);
 }
 
 static void test_CustomMetricsRefused(void **state)
@@ -118,50 +99,28 @@ static void test_CustomMetricsRefused(void **state)
 
 static void test_Agent_ReportWithoutCustomMetrics(void **state)
 {
-    static DefenderContext_t context;
-    static uint8_t reportBuffer[4096];
-    FakeClock_t clock;
-    FakeMqtt_t mqtt;
-    FakeSource_t source;
-    DefenderSettings_t settings;
-    DefenderInterfaces_t interfaces;
-    DefenderReportInfo_t info;
+    static TestAgent_t agent;
     const char *pTopic = "$aws/things/" THING "/defender/metrics/json/accepted";
     char payload[256];
-    uint32_t next = 0U;
+    uint64_t reportId;
 
     (void) state;
-    FakeClock_Init(&clock, 1000U, 1735689600000ULL);
-    FakeMqtt_Init(&mqtt);
-    FakeSource_Init(&source);
-    Defender_DefaultSettings(&settings);
-    settings.pThingName = THING;
-    settings.thingNameLength = strlen(THING);
-    settings.keys = DEFENDER_KEYS_LONG;
-    settings.pReportBuffer = reportBuffer;
-    settings.reportBufferSize = sizeof(reportBuffer);
-    memset(&interfaces, 0, sizeof(interfaces));
-    interfaces.mqtt = FakeMqtt_Interface(&mqtt, true);
-    interfaces.clock = FakeClock_Interface(&clock, true, true);
-    interfaces.metricsSource = FakeSource_Interface(&source);
-    assert_int_equal(Defender_Init(&context, &settings, &interfaces), DEFENDER_SUCCESS);
+    TestAgent_Setup(&agent);
+    agent.settings.keys = DEFENDER_KEYS_LONG;
+    assert_int_equal(Defender_Init(&agent.context, &agent.settings, &agent.interfaces),
+                     DEFENDER_SUCCESS);
+    reportId = TestAgent_StartAndPublish(&agent);
+    assert_non_null(strstr((const char *) agent.mqtt.lastPayload, "\"metrics\":{"));
+    assert_null(strstr((const char *) agent.mqtt.lastPayload, "custom_metrics"));
 
-    Defender_OnConnectionChanged(&context, true, false);
-    assert_int_equal(Defender_Start(&context), DEFENDER_SUCCESS);
-    assert_int_equal(Defender_Process(&context, &next), DEFENDER_SUCCESS);
-    assert_int_equal(mqtt.publishSucceeded, 1);
-    assert_non_null(strstr((const char *) mqtt.lastPayload, "\"metrics\":{"));
-    assert_null(strstr((const char *) mqtt.lastPayload, "custom_metrics"));
-
-    assert_int_equal(Defender_GetLastReport(&context, &info), DEFENDER_SUCCESS);
     (void) snprintf(payload, sizeof(payload),
                     "{\"thingName\":\"" THING "\",\"reportId\":%llu,\"status\":\"ACCEPTED\","
                     "\"timestamp\":1735689600412}",
-                    (unsigned long long) info.reportId);
-    assert_int_equal(Defender_OnMessage(&context, pTopic, strlen(pTopic), (const uint8_t *) payload,
-                                        strlen(payload)),
+                    (unsigned long long) reportId);
+    assert_int_equal(Defender_OnMessage(&agent.context, pTopic, strlen(pTopic),
+                                        (const uint8_t *) payload, strlen(payload)),
                      DEFENDER_SUCCESS);
-    assert_int_equal(Defender_GetReportStatus(&context), eDefenderRepSuccess);
+    assert_int_equal(Defender_GetReportStatus(&agent.context), eDefenderRepSuccess);
 }
 
 int main(void)
