@@ -203,6 +203,22 @@ int it_service_start(it_service *s, const char *exe, const it_broker *b, const c
     return -1;
 }
 
+int it_start(it_broker *b, it_service *s, const char *detect_exe, const char *mosquitto_exe,
+             const char *db_name, const char *const *argv_extra)
+{
+    mosquitto_lib_init();
+    if (it_broker_start(b, mosquitto_exe, NULL) != 0)
+        return -1;
+    char db[400];
+    snprintf(db, sizeof db, "%s/%s", b->dir, db_name);
+    if (it_service_start(s, detect_exe, b, db, argv_extra) != 0)
+    {
+        it_broker_stop(b);
+        return -1;
+    }
+    return 0;
+}
+
 int it_service_stop(it_service *s, int sig, int timeout_ms)
 {
     if (s->pid <= 0)

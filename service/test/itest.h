@@ -53,6 +53,10 @@ int it_broker_restart(it_broker *b, const char *mosquitto_exe);
 /* argv_extra: NULL-terminated list of extra options. */
 int it_service_start(it_service *s, const char *exe, const it_broker *b, const char *db,
                      const char *const *argv_extra);
+/* The usual start of a test: mosquitto_lib_init, a broker, and the service on it with its
+ * database `db_name` in the broker's directory. Returns 0, or -1 with nothing left running. */
+int it_start(it_broker *b, it_service *s, const char *detect_exe, const char *mosquitto_exe,
+             const char *db_name, const char *const *argv_extra);
 /* Sends sig and waits (up to timeout_ms) for exit. Returns exit status or -1. */
 int it_service_stop(it_service *s, int sig, int timeout_ms);
 

@@ -56,18 +56,10 @@ int main(int argc, char **argv)
 {
     if (argc < 3)
         return 2;
-    mosquitto_lib_init();
     it_broker b;
-    if (it_broker_start(&b, argv[2], NULL) != 0)
-        return 1;
-    char db[400];
-    snprintf(db, sizeof db, "%s/http.db", b.dir);
     it_service s;
-    if (it_service_start(&s, argv[1], &b, db, NULL) != 0)
-    {
-        it_broker_stop(&b);
+    if (it_start(&b, &s, argv[1], argv[2], "http.db", NULL) != 0)
         return 1;
-    }
     g_port = s.http_port;
     const char *IRE = "InvalidRequestException";
     expect("GET", "/metric-values", NULL, 400, IRE);

@@ -68,19 +68,11 @@ int main(int argc, char **argv)
 {
     if (argc < 3)
         return 2;
-    mosquitto_lib_init();
-    it_broker b;
-    if (it_broker_start(&b, argv[2], NULL) != 0)
-        return 1;
-    char db[400];
-    snprintf(db, sizeof db, "%s/rc.db", b.dir);
     const char *args[] = {"--throttle-seconds", "0", NULL};
+    it_broker b;
     it_service s;
-    if (it_service_start(&s, argv[1], &b, db, args) != 0)
-    {
-        it_broker_stop(&b);
+    if (it_start(&b, &s, argv[1], argv[2], "rc.db", args) != 0)
         return 1;
-    }
 
     report_accepted(b.port, 1735689600000ull);
 

@@ -40,19 +40,11 @@ int main(int argc, char **argv)
 {
     if (argc < 3)
         return 2;
-    mosquitto_lib_init();
-    it_broker b;
-    if (it_broker_start(&b, argv[2], NULL) != 0)
-        return 1;
-    char db[400];
-    snprintf(db, sizeof db, "%s/ret.db", b.dir);
     const char *args[] = {"--test-hooks", "--retention-days", "1", NULL};
+    it_broker b;
     it_service s;
-    if (it_service_start(&s, argv[1], &b, db, args) != 0)
-    {
-        it_broker_stop(&b);
+    if (it_start(&b, &s, argv[1], argv[2], "ret.db", args) != 0)
         return 1;
-    }
     it_peer *sub = it_peer_connect(b.port, "$aws/things/ret/defender/metrics/json/+");
     it_peer *pub = it_peer_connect(b.port, NULL);
     if (sub == NULL || pub == NULL)
@@ -78,7 +70,7 @@ int main(int argc, char **argv)
     CHECK(it_http(s.http_port, "GET", q, NULL, &body) == 200 && strstr(body, "\"count\":7"),
           "datapoint listed: %s", body ? body : "");
     free(body);
-    CHECK(datapoints_present(db) == 1001, "one report with datapoints");
+    CHECK(datapoints_present(s.db) == 1001, "one report with datapoints");
     /* two days later the retention pass (run by the worker at least once a second when due)
      * removes the datapoints */
     set_clock(s.http_port, T0_MS + 2ull * 86400 * 1000);
@@ -86,7 +78,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 50 && n != 1; i++)
     {
         it_sleep_ms(100);
-        n = datapoints_present(db);
+        n = datapoints_present(s.db);
     }
     CHECK(n == 1, "datapoints deleted, id kept (got %d)", n);
     body = NULL;
