@@ -249,9 +249,11 @@ DefenderStatus_t Defender_SetPeriod(DefenderContext_t *pContext, uint32_t period
         if (status == DEFENDER_SUCCESS)
         {
             pContext->settings.periodSeconds = periodSeconds;
-            if ((pContext->state != DEFENDER_STATE_STOPPED) && pContext->firstReportDone)
+            if ((pContext->state != DEFENDER_STATE_STOPPED) && pContext->firstReportDone &&
+                !reached(nowMs(pContext), pContext->nextReportMs))
             {
-                /* The next report is due one (new) period after the last attempt. */
+                /* The next report is due one (new) period after the last attempt (which is
+                 * then less than a period ago); a report already due stays due. */
                 scheduleAfter(pContext, pContext->lastAttemptMs);
             }
         }
@@ -925,6 +927,9 @@ static bool reportDue(DefenderContext_t *pContext, uint32_t now, uint32_t *pWait
     }
     else
     {
+        /* Still due and past its grace: kept within one acknowledgement wait of now, so
+         * that it stays due (in 32-bit time) however long the report cannot go out. */
+        pContext->nextReportMs = now - ackWaitMs(pContext);
         if (!pContext->notSentRecorded || reached(now, pContext->notSentUntilMs))
         {
             (void) memset(&pContext->last, 0, sizeof(pContext->last));
@@ -970,6 +975,12 @@ DefenderStatus_t Defender_Process(DefenderContext_t *pContext, uint32_t *pMsUnti
 
         subscribe(pContext, false);
 
+        if ((pContext->state == DEFENDER_STATE_WAITING) && reached(now, pContext->nextReportMs))
+        {
+            /* Due: a Throttled postponement, which the due time includes, is over (and
+             * throttledUntilMs is never compared again, however long ago it becomes). */
+            pContext->throttled = false;
+        }
         if ((pContext->state == DEFENDER_STATE_WAITING) && reached(now, pContext->nextReportMs) &&
             reportDue(pContext, now, &wait))
         {

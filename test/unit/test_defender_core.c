@@ -1521,6 +1521,120 @@ static void test_Defender_OnMessage_ThrottledPostpones(void **state)
     assert_int_equal(f->mqtt.publishCalls, 3);
 }
 
+/** @brief Hours in the long-running schedule tests (60 days: past 2^31 ms, and the 32-bit
+ * monotonic clock wraps once, at 49.7 days). */
+#define LONG_RUN_HOURS (60U * 24U)
+
+/** @brief Runs the agent event-driven (the clock advances by the wait Defender_Process
+ * asks for) for `hours` hours with an hourly period, accepting each report at once, and
+ * checks that reports go out exactly one period apart.
+ * @param[in,out] f Fixture, started, the latest report published.
+ * @param[in] hours How long.
+ */
+static void runHourlyAccepting(Fixture_t *f, uint32_t hours)
+{
+    uint64_t now = 0U;
+    uint64_t lastPublishAt = 0U;
+    uint32_t published = f->mqtt.publishSucceeded;
+    const uint32_t before = published;
+    uint32_t wait;
+    size_t steps = 0U;
+
+    assert_int_equal(accept(f, lastInfo(f).reportId), DEFENDER_SUCCESS);
+    wait = process(f);
+    while (now < ((uint64_t) hours * 3600000U))
+    {
+        assert_true((wait > 0U) && (wait <= 3600000U));
+        now += wait;
+        wait = advance(f, wait);
+        if (f->mqtt.publishSucceeded != published)
+        {
+            assert_int_equal(f->mqtt.publishSucceeded, published + 1U);
+            assert_int_equal(now - lastPublishAt, 3600000U);
+            lastPublishAt = now;
+            published = f->mqtt.publishSucceeded;
+            assert_int_equal(accept(f, lastInfo(f).reportId), DEFENDER_SUCCESS);
+            wait = process(f);
+        }
+        assert_true(++steps < (4U * hours));
+    }
+    assert_int_equal(published - before, hours);
+}
+
+/** @brief Once a Throttled postponement is over it never comes back: 60 days of hourly
+ * reports after one, exactly an hour apart (the postponement's time, compared in 32-bit
+ * time, flipped to "in the future" after 2^31 ms and made a burst, then weeks of silence). */
+static void test_Defender_Process_ThrottledOnceThenMonths(void **state)
+{
+    Fixture_t *f = *state;
+
+    assert_int_equal(Defender_SetPeriod(&f->ctx, 3600U), DEFENDER_SUCCESS);
+    startAndPublishFirst(f);
+    assert_int_equal(reject(f, lastInfo(f).reportId, "Throttled"), DEFENDER_SUCCESS);
+    /* The throttled report's successor one period after the rejection, then hourly. */
+    assert_int_equal(process(f), 3600000U);
+    assert_int_equal(advance(f, 3600000U) > 0U, true);
+    assert_int_equal(f->mqtt.publishSucceeded, 2);
+    runHourlyAccepting(f, LONG_RUN_HOURS);
+    assert_int_equal(counters(f).reportsThrottled, 1);
+}
+
+/** @brief A connection down for weeks: NotSent once a period all along, and the report
+ * goes out as soon as the connection is back (the due time, compared in 32-bit time,
+ * used to look weeks ahead after 2^31 ms). */
+static void test_Defender_Process_OfflineForWeeks(void **state)
+{
+    Fixture_t *f = *state;
+    uint64_t now = 0U;
+    uint32_t wait;
+    uint32_t notSent = 0U;
+
+    assert_int_equal(Defender_SetPeriod(&f->ctx, 3600U), DEFENDER_SUCCESS);
+    startAndPublishFirst(f);
+    assert_int_equal(accept(f, lastInfo(f).reportId), DEFENDER_SUCCESS);
+    Defender_OnConnectionChanged(&f->ctx, false, false);
+    wait = process(f);
+    while (now < (30ULL * 86400000ULL))
+    {
+        assert_true((wait > 0U) && (wait <= 3600000U));
+        now += wait;
+        f->eventCount = 0U;
+        wait = advance(f, wait);
+        notSent += (f->eventCount == 1U) && (f->events[0].event == DEFENDER_EVENT_NOT_SENT);
+    }
+    /* One NotSent per period from the first due report on (30 days: 720 periods). */
+    assert_int_equal(notSent, 720U);
+    assert_int_equal(Defender_GetReportStatus(&f->ctx), eDefenderRepNotSent);
+    assert_int_equal(f->mqtt.publishSucceeded, 1);
+
+    /* Back: the due report goes out at once, and hourly after it. */
+    Defender_OnConnectionChanged(&f->ctx, true, false);
+    (void) process(f);
+    assert_int_equal(f->mqtt.publishSucceeded, 2);
+    runHourlyAccepting(f, 24U * 30U);
+}
+
+/** @brief A new period while a report is due and cannot go out: it stays due (and goes out
+ * as soon as it can), rather than being moved to a period after the last attempt. */
+static void test_Defender_SetPeriod_WhileReportBlocked(void **state)
+{
+    Fixture_t *f = *state;
+
+    startAndPublishFirst(f);
+    assert_int_equal(accept(f, lastInfo(f).reportId), DEFENDER_SUCCESS);
+    Defender_OnConnectionChanged(&f->ctx, false, false);
+    (void) advance(f, PERIOD_MS + ACK_MS);
+    assert_int_equal(Defender_GetReportStatus(&f->ctx), eDefenderRepNotSent);
+    assert_int_equal(Defender_SetPeriod(&f->ctx, 3600U), DEFENDER_SUCCESS);
+    Defender_OnConnectionChanged(&f->ctx, true, false);
+    (void) advance(f, 1U);
+    assert_int_equal(f->mqtt.publishSucceeded, 2);
+    /* From that report on, the new period. */
+    assert_int_equal(process(f), ACK_MS);
+    assert_int_equal(accept(f, lastInfo(f).reportId), DEFENDER_SUCCESS);
+    assert_int_equal(process(f), 3600000U);
+}
+
 /** @brief CBOR: V5 accepted, V6 throttled, V7 (no reportId) rejected. */
 static void test_Defender_OnMessage_Cbor(void **state)
 {
@@ -2525,6 +2639,9 @@ int main(void)
         T(test_Defender_OnMessage_LateAfterNextPublishForeign),
         T(test_Defender_OnMessage_LateAfterNotSentIgnored),
         T(test_Defender_OnMessage_ThrottledPostpones),
+        T(test_Defender_Process_ThrottledOnceThenMonths),
+        T(test_Defender_Process_OfflineForWeeks),
+        T(test_Defender_SetPeriod_WhileReportBlocked),
         T(test_Defender_OnMessage_Cbor),
         T(test_Defender_Stop_AbandonsInFlight),
         T(test_Defender_Process_OneReportPerPeriod),
