@@ -132,6 +132,8 @@ static void onDisconnect(struct mosquitto *pClient, void *pObject, int rc,
     (void) pthread_mutex_lock(&pConnection->mutex);
     wasConnected = pConnection->connected;
     pConnection->connected = false;
+    /* SUBACKs still awaited will not come on a new connection: free their slots. */
+    (void) memset(pConnection->pending, 0, sizeof(pConnection->pending));
     if (wasConnected)
     {
         pConnection->disconnects++;

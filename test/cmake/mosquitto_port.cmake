@@ -1,0 +1,8 @@
+# The agent's libmosquitto connection against a scripted broker, then a real one.
+if(DEFENDER_BUILD_LINUX)
+    defender_add_unit_test(NAME integration_mosquitto_resubscribe
+        SOURCES ${PROJECT_SOURCE_DIR}/test/integration/test_mosquitto_resubscribe.c
+        LIBS defender defender_test_support)
+    set_tests_properties(integration_mosquitto_resubscribe PROPERTIES TIMEOUT 60
+                         LABELS integration)
+endif()
