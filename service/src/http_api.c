@@ -21,6 +21,11 @@
 #define MAX_BODY   (64u * 1024u)
 #define MAX_QUERY  32
 #define MAX_RESULT 250
+/* ListMetricValues: the response buffer's hard cap, and the byte budget of one page's
+ * datapoints. A page ends early (with a nextToken) before its datapoints exceed the budget;
+ * the first datum of a page is always included (one report's value is far smaller). */
+#define MV_BUF_MAX     (8u * 1024u * 1024u)
+#define MV_PAGE_BUDGET (4u * 1024u * 1024u)
 
 typedef struct
 {
@@ -253,9 +258,11 @@ typedef struct
 static int mv_cb(void *ctx, int64_t row, int64_t ms, const char *value)
 {
     mv_ctx *m = ctx;
-    if (m->n == m->limit)
+    /* {"timestamp":<epoch>.<ms>,"value":<value>}, plus the separator */
+    size_t need = strlen(value) + 64;
+    if (m->n == m->limit || (m->n > 0 && m->b->len + need > MV_PAGE_BUDGET))
     {
-        m->more = 1;
+        m->more = 1; /* this row follows the last one included */
         return 1;
     }
     if (m->n > 0)
@@ -285,6 +292,41 @@ static int metric_name_ok(const char *s)
     return 1;
 }
 
+/* Parses a lowercase hex number without leading zeros (as printed by %llx) of at most 16
+ * digits that fits an int64_t; advances *p past it. Returns 0, or -1 if malformed. */
+static int parse_hex_i64(const char **p, int64_t *out)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+    size_t n = 0;
+    while ((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f'))
+    {
+        if (n == 16)
+            return -1;
+        v = v * 16u + (uint64_t) hexval(s[n]);
+        n++;
+    }
+    if (n == 0 || (n > 1 && s[0] == '0') || v > (uint64_t) INT64_MAX)
+        return -1;
+    *out = (int64_t) v;
+    *p = s + n;
+    return 0;
+}
+
+/* Accepts exactly the tokens list_metric_values issues: "mv1-<ms>-<row>". */
+static int parse_mv_token(const char *tok, int64_t *after_ms, int64_t *after_row)
+{
+    if (strncmp(tok, "mv1-", 4) != 0)
+        return -1;
+    const char *p = tok + 4;
+    if (parse_hex_i64(&p, after_ms) != 0 || *p != '-')
+        return -1;
+    p++;
+    if (parse_hex_i64(&p, after_row) != 0 || *p != '\0')
+        return -1;
+    return 0;
+}
+
 static enum MHD_Result list_metric_values(detect_http *h, struct MHD_Connection *c,
                                           const query_list *q)
 {
@@ -309,23 +351,14 @@ static enum MHD_Result list_metric_values(detect_http *h, struct MHD_Connection 
         return bad_request(c, "maxResults must be 1..250");
     int64_t after_ms = -1, after_row = -1;
     r = qparam(q, "nextToken", tok, sizeof tok);
-    if (r < 0)
-        return bad_request(c, "invalid nextToken");
-    if (r == 1)
-    {
-        long long a, b;
-        char tail;
-        if (sscanf(tok, "mv1-%llx-%llx%c", &a, &b, &tail) != 2 || a < 0 || b < 0)
-            return bad_request(c, "invalid nextToken");
-        after_ms = a;
-        after_row = b;
-    }
+    if (r < 0 || (r == 1 && parse_mv_token(tok, &after_ms, &after_row) != 0))
+        return bad_request(c, "invalid nextToken: not a token returned by ListMetricValues");
     /* retention: older data is not returned even if not yet purged */
     int64_t floor_ms = service_now_ms(h->svc) - (int64_t) h->svc->cfg.retention_days * 86400 * 1000;
     if (start_ms < floor_ms)
         start_ms = floor_ms;
     strbuf b;
-    sb_init(&b, 8u * 1024u * 1024u);
+    sb_init(&b, MV_BUF_MAX);
     sb_puts(&b, "{\"metricDatumList\":[");
     mv_ctx m = {&b, 0, limit, 0, 0, 0};
     int n = h->db->ops->list_metric_values(h->db, thing, metric, start_ms, end_ms, after_ms,
@@ -399,6 +432,29 @@ static void describe_json(detect_http *h, strbuf *b, const store_custom_metric *
     sb_putc(b, '}');
 }
 
+/* cJSON ends a string at U+0000 (escaped "\\u0000" or a raw NUL byte), which would silently
+ * truncate e.g. a displayName; such requests are refused. For a body that parsed as JSON. */
+static int body_has_nul(const req_ctx *rc)
+{
+    const char *s = rc->body.data;
+    size_t n = rc->body.len;
+    if (n == 0)
+        return 0;
+    if (memchr(s, '\0', n) != NULL)
+        return 1;
+    for (size_t i = 0; i + 1 < n; i++)
+    {
+        if (s[i] != '\\')
+            continue;
+        if (s[i + 1] == 'u' && i + 6 <= n && memcmp(s + i + 2, "0000", 4) == 0)
+            return 1;
+        i++; /* skip the escaped character */
+    }
+    return 0;
+}
+
+#define NUL_STRING_MSG "strings in the request (e.g. displayName) must not contain U+0000"
+
 static cJSON *parse_body(const req_ctx *rc, int required)
 {
     if (rc->body.len == 0)
@@ -425,6 +481,11 @@ static enum MHD_Result create_custom_metric(detect_http *h, struct MHD_Connectio
     cJSON *j = parse_body(rc, 1);
     if (j == NULL)
         return bad_request(c, "request body must be a JSON object");
+    if (body_has_nul(rc))
+    {
+        cJSON_Delete(j);
+        return bad_request(c, NUL_STRING_MSG);
+    }
     store_custom_metric m;
     memset(&m, 0, sizeof m);
     snprintf(m.name, sizeof m.name, "%s", name);
@@ -532,6 +593,11 @@ static enum MHD_Result update_custom_metric(detect_http *h, struct MHD_Connectio
     cJSON *j = parse_body(rc, 1);
     if (j == NULL)
         return bad_request(c, "request body must be a JSON object");
+    if (body_has_nul(rc))
+    {
+        cJSON_Delete(j);
+        return bad_request(c, NUL_STRING_MSG);
+    }
     const cJSON *dn = cJSON_GetObjectItemCaseSensitive(j, "displayName");
     if (!cJSON_IsString(dn) || !display_name_ok(dn->valuestring))
     {
@@ -584,6 +650,18 @@ static void cl_cb(void *ctx, const char *name, const char *type)
     l->n++;
 }
 
+/* Accepts exactly the tokens list_custom_metrics issues: "cm1-" and the last name listed,
+ * lowercase hex; an empty name (which would restart the list) is refused. */
+static int parse_cm_token(const char *tok, char *after, size_t cap)
+{
+    if (strncmp(tok, "cm1-", 4) != 0 || tok[4] == '\0' || hex_decode(tok + 4, after, cap) != 0 ||
+        !metric_name_ok(after))
+        return -1;
+    char canon[300];
+    hex_encode(after, canon, sizeof canon);
+    return strcmp(canon, tok + 4) == 0 ? 0 : -1;
+}
+
 static enum MHD_Result list_custom_metrics(detect_http *h, struct MHD_Connection *c,
                                            const query_list *q)
 {
@@ -592,9 +670,8 @@ static enum MHD_Result list_custom_metrics(detect_http *h, struct MHD_Connection
         return bad_request(c, "maxResults must be 1..250");
     char tok[300], after[140] = "";
     int r = qparam(q, "nextToken", tok, sizeof tok);
-    if (r < 0 ||
-        (r == 1 && (strncmp(tok, "cm1-", 4) != 0 || hex_decode(tok + 4, after, sizeof after) != 0)))
-        return bad_request(c, "invalid nextToken");
+    if (r < 0 || (r == 1 && parse_cm_token(tok, after, sizeof after) != 0))
+        return bad_request(c, "invalid nextToken: not a token returned by ListCustomMetrics");
     strbuf b;
     sb_init(&b, 1u << 20);
     sb_puts(&b, "{\"metricNames\":[");

@@ -96,6 +96,82 @@ static void set_clock(int http_port, unsigned long long ms)
     free(body);
 }
 
+/* Report i of thing cli-big (CBOR, short keys) lists the 10,000 TCP ports 10000+i .. 19999+i:
+ * about 60 KB of datapoint each, so BIG_REPORTS of them exceed one page's byte budget. */
+#define BIG_REPORTS 80
+#define BIG_PORTS   10000
+
+static void publish_big(it_peer *pub, it_peer *sub, int i)
+{
+    size_t cap = (size_t) BIG_PORTS * 16 + 256;
+    char *json = malloc(cap);
+    if (json == NULL)
+        return;
+    size_t o = (size_t) snprintf(
+        json, cap, "{\"hed\":{\"rid\":%d,\"v\":\"1.0\"},\"met\":{\"tp\":{\"pts\":[", i + 1);
+    for (int k = 0; k < BIG_PORTS; k++)
+        o += (size_t) snprintf(json + o, cap - o, "%s{\"pt\":%d}", k ? "," : "", 10000 + i + k);
+    snprintf(json + o, cap - o, "],\"t\":%d}}}", BIG_PORTS);
+    uint8_t *cbor = NULL;
+    size_t cl = 0;
+    int rc = it_json_to_cbor(json, strlen(json), &cbor, &cl);
+    free(json);
+    CHECK(rc == 0 && cl <= 131072, "big report %d: %d, %zu bytes", i + 1, rc, cl);
+    if (rc == 0)
+        it_peer_publish(pub, "$aws/things/cli-big/defender/metrics/cbor", cbor, cl, 1);
+    free(cbor);
+    it_msg m;
+    if (it_peer_next(sub, &m, 10000))
+    {
+        CHECK(strstr(m.topic, "/accepted") != NULL, "big report %d not accepted", i + 1);
+        free(m.payload);
+    }
+    else
+        CHECK(0, "big report %d: no reply", i + 1);
+}
+
+static void set_clock(int http_port, unsigned long long ms);
+
+/* list-metric-values pages that end early by size are followed by the CLI's paging */
+static void check_big_paging(const it_broker *b, int http_port)
+{
+    it_peer *sub = it_peer_connect(b->port, "$aws/things/cli-big/defender/metrics/cbor/+");
+    it_peer *pub = it_peer_connect(b->port, NULL);
+    CHECK(sub != NULL && pub != NULL, "mqtt peers");
+    if (sub != NULL && pub != NULL)
+        for (int i = 0; i < BIG_REPORTS; i++)
+        {
+            set_clock(http_port, T0_MS + 86400000ull + (unsigned long long) i * 300000);
+            publish_big(pub, sub, i);
+        }
+    if (sub != NULL)
+        it_peer_close(sub);
+    if (pub != NULL)
+        it_peer_close(pub);
+    cJSON *j = aws_json("list-metric-values --thing-name cli-big --metric-name "
+                        "aws:listening-tcp-ports --start-time 2026-01-02T00:00:00Z "
+                        "--end-time 2026-01-03T00:00:00Z "
+                        "--query 'metricDatumList[].value.ports[0]'");
+    CHECK(cJSON_GetArraySize(j) == BIG_REPORTS, "%d of %d datapoints", cJSON_GetArraySize(j),
+          BIG_REPORTS);
+    for (int i = 0; i < cJSON_GetArraySize(j); i++)
+    {
+        const cJSON *p = cJSON_GetArrayItem(j, i);
+        CHECK(cJSON_IsNumber(p) && p->valueint == 10000 + i, "datum %d is not report %d", i, i + 1);
+    }
+    cJSON_Delete(j);
+    /* the first page alone ends early, with a nextToken */
+    j = aws_json("list-metric-values --thing-name cli-big --metric-name "
+                 "aws:listening-tcp-ports --start-time 2026-01-02T00:00:00Z "
+                 "--end-time 2026-01-03T00:00:00Z --no-paginate "
+                 "--query '[length(metricDatumList), nextToken]'");
+    const cJSON *n = cJSON_GetArrayItem(j, 0);
+    CHECK(cJSON_IsNumber(n) && n->valueint >= 1 && n->valueint < BIG_REPORTS &&
+              cJSON_IsString(cJSON_GetArrayItem(j, 1)),
+          "first page ends early by size");
+    cJSON_Delete(j);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4 || argv[3][0] == '\0' || strstr(argv[3], "NOTFOUND") != NULL)
@@ -242,6 +318,7 @@ int main(int argc, char **argv)
         free(out);
         g_akid = "AKIDTEST";
     }
+    check_big_paging(&b, s.http_port);
     int rc = it_service_stop(&s, SIGTERM, 10000);
     CHECK(rc == 0, "SIGTERM exit %d", rc);
     it_peer_close(sub);

@@ -3,6 +3,7 @@
 #include "itest.h"
 
 #include <arpa/inet.h>
+#include <cjson/cJSON.h>
 #include <mosquitto.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -52,13 +53,131 @@ static void raw(const char *bytes, size_t n)
     close(fd);
 }
 
+/* Reports big enough that the datapoints of one 250-row page exceed the 8 MB response buffer:
+ * every page ends early by size, and paging with nextToken still returns every datum once and
+ * in order. Report i lists the 10,000 TCP ports 10000+i .. 19999+i. */
+#define BIG_REPORTS 150
+#define BIG_PORTS   10000
+
+static int publish_big(it_peer *pub, it_peer *sub, int i)
+{
+    size_t cap = (size_t) BIG_PORTS * 16 + 256;
+    char *json = malloc(cap);
+    if (json == NULL)
+        return -1;
+    size_t o = (size_t) snprintf(
+        json, cap, "{\"hed\":{\"rid\":%d,\"v\":\"1.0\"},\"met\":{\"tp\":{\"pts\":[", i + 1);
+    for (int k = 0; k < BIG_PORTS; k++)
+        o += (size_t) snprintf(json + o, cap - o, "%s{\"pt\":%d}", k ? "," : "", 10000 + i + k);
+    snprintf(json + o, cap - o, "],\"t\":%d}}}", BIG_PORTS);
+    uint8_t *cbor = NULL;
+    size_t cl = 0;
+    int rc = it_json_to_cbor(json, strlen(json), &cbor, &cl);
+    free(json);
+    if (rc != 0 || cl > 131072)
+    {
+        free(cbor);
+        return -1;
+    }
+    it_peer_publish(pub, "$aws/things/big/defender/metrics/cbor", cbor, cl, 1);
+    free(cbor);
+    it_msg m;
+    if (!it_peer_next(sub, &m, 10000))
+        return -1;
+    rc = strstr(m.topic, "/accepted") != NULL ? 0 : -1;
+    free(m.payload);
+    return rc;
+}
+
+static void check_big_paging(const it_broker *b)
+{
+    it_peer *sub = it_peer_connect(b->port, "$aws/things/big/defender/metrics/cbor/+");
+    it_peer *pub = it_peer_connect(b->port, NULL);
+    CHECK(sub != NULL && pub != NULL, "mqtt peers");
+    if (sub == NULL || pub == NULL)
+    {
+        if (sub)
+            it_peer_close(sub);
+        if (pub)
+            it_peer_close(pub);
+        return;
+    }
+    for (int i = 0; i < BIG_REPORTS; i++)
+    {
+        if (publish_big(pub, sub, i) != 0)
+        {
+            CHECK(0, "big report %d not accepted", i + 1);
+            break;
+        }
+    }
+    it_peer_close(sub);
+    it_peer_close(pub);
+    const char *base = "/metric-values?thingName=big&metricName=aws:listening-tcp-ports"
+                       "&startTime=0&endTime=2000000000";
+    char tok[128] = "";
+    int seen = 0, pages = 0;
+    for (;;)
+    {
+        char pq[512];
+        snprintf(pq, sizeof pq, "%s%s%s", base, tok[0] ? "&nextToken=" : "", tok);
+        char *body = NULL;
+        int st = it_http(g_port, "GET", pq, NULL, &body);
+        pages++;
+        CHECK(st == 200, "page %d: status %d: %.200s", pages, st, body ? body : "");
+        CHECK(body == NULL || strlen(body) <= 4u * 1024u * 1024u + 70000u,
+              "page %d is %zu bytes, above the page budget", pages, body ? strlen(body) : 0);
+        cJSON *j = st == 200 ? cJSON_Parse(body) : NULL;
+        free(body);
+        if (j == NULL)
+        {
+            CHECK(0, "page %d is not JSON", pages);
+            break;
+        }
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(j, "metricDatumList");
+        CHECK(cJSON_GetArraySize(l) >= 1, "page %d is empty", pages);
+        const cJSON *d;
+        cJSON_ArrayForEach(d, l)
+        {
+            const cJSON *ports = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(d, "value"), "ports");
+            const cJSON *first = cJSON_GetArrayItem(ports, 0);
+            CHECK(cJSON_GetArraySize(ports) == BIG_PORTS && cJSON_IsNumber(first) &&
+                      first->valueint == 10000 + seen,
+                  "page %d: datum %d is not report %d", pages, seen, seen + 1);
+            seen++;
+        }
+        const cJSON *nt = cJSON_GetObjectItemCaseSensitive(j, "nextToken");
+        int more = cJSON_IsString(nt) && strlen(nt->valuestring) < sizeof tok;
+        if (more)
+            snprintf(tok, sizeof tok, "%s", nt->valuestring);
+        cJSON_Delete(j);
+        if (!more || pages > BIG_REPORTS + 1)
+            break;
+    }
+    CHECK(seen == BIG_REPORTS, "%d of %d datapoints returned", seen, BIG_REPORTS);
+    CHECK(pages >= 3, "%d page(s): expected the byte budget to split the list", pages);
+    /* the count limit still applies */
+    char pq[512];
+    snprintf(pq, sizeof pq, "%s&maxResults=2", base);
+    char *body = NULL;
+    int st = it_http(g_port, "GET", pq, NULL, &body);
+    cJSON *j = st == 200 ? cJSON_Parse(body) : NULL;
+    CHECK(j != NULL &&
+              cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "metricDatumList")) == 2 &&
+              cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "nextToken")),
+          "maxResults=2: %d", st);
+    cJSON_Delete(j);
+    free(body);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
         return 2;
     it_broker b;
     it_service s;
-    if (it_start(&b, &s, argv[1], argv[2], "http.db", NULL) != 0)
+    const char *args[] = {"--throttle-seconds", "0", NULL};
+    if (it_start(&b, &s, argv[1], argv[2], "http.db", args) != 0)
         return 1;
     g_port = s.http_port;
     const char *IRE = "InvalidRequestException";
@@ -80,6 +199,41 @@ int main(int argc, char **argv)
            NULL, 400, IRE);
     expect("GET", "/metric-values?thingName=a&metricName=x&startTime=0&endTime=1&nextToken=zz",
            NULL, 400, IRE);
+    /* nextToken: only the exact form the service issues ("mv1-<hex ms>-<hex row>") */
+    static const char *const bad_mv[] = {
+        "mv1-0x10-%2B5",
+        "mv1-10-%2B5",
+        "mv1-10-5x",
+        "mv1-010-5",
+        "mv1-10",
+        "mv1-10-",
+        "mv1--1-5",
+        "mv1-A-5",
+        "mv1-10-5%20",
+        "mv2-10-5",
+        "mv1-8000000000000000-0",
+        "mv1-10000000000000000-0",
+        "mv1-10--5",
+    };
+    for (size_t i = 0; i < sizeof bad_mv / sizeof bad_mv[0]; i++)
+    {
+        char pq[256];
+        snprintf(pq, sizeof pq,
+                 "/metric-values?thingName=a&metricName=x&startTime=0&endTime=1&nextToken=%s",
+                 bad_mv[i]);
+        expect("GET", pq, NULL, 400, IRE);
+        char *resp = NULL;
+        it_http(g_port, "GET", pq, NULL, &resp);
+        CHECK(resp != NULL && strstr(resp, "nextToken") != NULL, "message names nextToken: %s",
+              resp ? resp : "");
+        free(resp);
+    }
+    expect("GET", "/metric-values?thingName=a&metricName=x&startTime=0&endTime=1&nextToken=mv1-0-0",
+           NULL, 200, NULL);
+    expect("GET",
+           "/metric-values?thingName=a&metricName=x&startTime=0&endTime=1&nextToken="
+           "mv1-7fffffffffffffff-1a",
+           NULL, 200, NULL);
     expect("GET", "/metric-values?thingName=a&metricName=x%zz&startTime=0&endTime=1", NULL, 400,
            IRE);
     expect("GET", "/metric-values?thingName=a%00b&metricName=x&startTime=0&endTime=1", NULL, 400,
@@ -104,6 +258,12 @@ int main(int argc, char **argv)
     expect("GET", many, NULL, 400, IRE);
     expect("GET", "/custom-metrics?maxResults=-1", NULL, 400, IRE);
     expect("GET", "/custom-metrics?nextToken=cm1-zz", NULL, 400, IRE);
+    expect("GET", "/custom-metrics?nextToken=cm1-", NULL, 400, IRE); /* would restart the list */
+    expect("GET", "/custom-metrics?nextToken=cm1", NULL, 400, IRE);
+    expect("GET", "/custom-metrics?nextToken=cm1-6D31", NULL, 400, IRE); /* not as issued */
+    expect("GET", "/custom-metrics?nextToken=cm1-2f", NULL, 400, IRE);   /* "/": not a name */
+    expect("GET", "/custom-metrics?nextToken=cm1-6d3", NULL, 400, IRE);
+    expect("GET", "/custom-metrics?nextToken=cm1-6d31", NULL, 200, NULL);
     expect("POST", "/custom-metric/m1", "not json", 400, IRE);
     expect("POST", "/custom-metric/m1", "[]", 400, IRE);
     expect("POST", "/custom-metric/m1", "{\"metricType\":\"number\"} trailing", 400, IRE);
@@ -116,6 +276,10 @@ int main(int argc, char **argv)
     expect("POST", "/custom-metric/m1",
            "{\"metricType\":\"number\",\"clientRequestToken\":\"t\",\"tags\":[{\"Value\":1}]}", 400,
            IRE);
+    expect("POST", "/custom-metric/m0",
+           "{\"metricType\":\"number\",\"clientRequestToken\":\"t\",\"displayName\":\"a\\u0000b\"}",
+           400, IRE);
+    expect("GET", "/custom-metric/m0", NULL, 404, "ResourceNotFoundException");
     expect("POST", "/custom-metric/aws:m",
            "{\"metricType\":\"number\",\"clientRequestToken\":\"t\"}", 400, IRE);
     expect("POST", "/custom-metric/a%2Fb",
@@ -145,6 +309,19 @@ int main(int argc, char **argv)
            409, "ResourceAlreadyExistsException");
     expect("PATCH", "/custom-metric/m1", NULL, 400, IRE);
     expect("PATCH", "/custom-metric/m1", "{\"displayName\":5}", 400, IRE);
+    /* U+0000 would truncate the name ("a"): refused, and the metric is unchanged */
+    expect("PATCH", "/custom-metric/m1", "{\"displayName\":\"ok\"}", 200, NULL);
+    expect("PATCH", "/custom-metric/m1", "{\"displayName\":\"a\\u0000b\"}", 400, IRE);
+    expect("PATCH", "/custom-metric/m1", "{\"displayName\":\"\\u0000\"}", 400, IRE);
+    {
+        char *resp = NULL;
+        int st = it_http(g_port, "GET", "/custom-metric/m1", NULL, &resp);
+        CHECK(st == 200 && resp != NULL && strstr(resp, "\"displayName\":\"ok\"") != NULL,
+              "displayName unchanged after refused update: %s", resp ? resp : "");
+        free(resp);
+    }
+    /* an escaped backslash followed by "u0000" is an ordinary displayName */
+    expect("PATCH", "/custom-metric/m1", "{\"displayName\":\"a\\\\u0000b\"}", 200, NULL);
     expect("PATCH", "/custom-metric/nope", "{\"displayName\":\"x\"}", 404,
            "ResourceNotFoundException");
     expect("GET", "/custom-metric/nope", NULL, 404, "ResourceNotFoundException");
@@ -174,6 +351,9 @@ int main(int argc, char **argv)
         free(longurl);
     }
     expect("GET", "/service/health", NULL, 200, NULL);
+    int64_t t0 = it_now_ms();
+    check_big_paging(&b);
+    printf("large ListMetricValues paging: %lld ms\n", (long long) (it_now_ms() - t0));
     int rc = it_service_stop(&s, SIGTERM, 10000);
     CHECK(rc == 0, "exit status %d", rc);
     it_broker_stop(&b);
