@@ -319,6 +319,28 @@ int config_load_file(detect_config *c, const char *path, char *err, size_t errsz
     return 0;
 }
 
+/* TLS options come as a set: libmosquitto takes a certificate only with its key, and a
+ * client certificate only together with the CA that verifies the broker. */
+static int check_tls(const detect_config *c, char *err, size_t errsz)
+{
+    if (c->cert[0] && !c->key[0])
+    {
+        snprintf(err, errsz, "--cert needs --key (the private key of the certificate)");
+        return -1;
+    }
+    if (c->key[0] && !c->cert[0])
+    {
+        snprintf(err, errsz, "--key needs --cert (the certificate of the key)");
+        return -1;
+    }
+    if (c->cert[0] && !c->ca[0])
+    {
+        snprintf(err, errsz, "--cert and --key need --ca (the CA file that verifies the broker)");
+        return -1;
+    }
+    return 0;
+}
+
 int config_parse_args(detect_config *c, int argc, char **argv, char *err, size_t errsz)
 {
     /* config file first, so that command-line options override it */
@@ -373,5 +395,5 @@ int config_parse_args(detect_config *c, int argc, char **argv, char *err, size_t
         if (r == 1 && eq == NULL)
             i++;
     }
-    return 0;
+    return check_tls(c, err, errsz);
 }

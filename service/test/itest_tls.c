@@ -1,0 +1,319 @@
+/* Mutual TLS from defender-detect to the broker, through the real path: a CA and
+ * certificates made with openssl at test time, mosquitto with a plain listener (the test
+ * peer) and a TLS listener with `require_certificate true` (the service).
+ * - --ca/--cert/--key of the right CA: the service connects, a report published on the
+ *   plain listener is ACCEPTED.
+ * - a CA that did not sign the broker's certificate, or no client certificate: the
+ *   service runs but never connects (health mqttConnected false) and says so in its log.
+ * - --cert without --key, --key without --cert, --cert/--key without --ca (command line
+ *   and config file): the service exits 2 with a message naming the missing option. */
+#include "itest.h"
+
+#include <fcntl.h>
+#include <mosquitto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *g_exe;
+static char g_certs[64];
+
+static const char *cfile(const char *name)
+{
+    static char paths[8][160];
+    static size_t next;
+    char *p = paths[next++ % 8];
+    snprintf(p, 160, "%s/%s", g_certs, name);
+    return p;
+}
+
+static int make_certificates(void)
+{
+    /* EC P-256 keys: quick to generate */
+    static const char *const steps[] = {
+        "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > server.ext",
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout ca.key -out ca.pem -days 2 -subj /CN=detect-test-ca",
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout other-ca.key -out other-ca.pem -days 2 -subj /CN=detect-other-ca",
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout server.key -out server.csr -subj /CN=localhost",
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "-out server.pem -days 2 -extfile server.ext",
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout client.key -out client.csr -subj /CN=defender-detect",
+        "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "-out client.pem -days 2",
+        "chmod 644 *.key *.pem",
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+    {
+        char line[1024];
+        snprintf(line, sizeof line, "cd '%s' && (%s) >/dev/null 2>&1", g_certs, steps[i]);
+        if (system(line) != 0)
+        {
+            fprintf(stderr, "certificate step failed: %s\n", steps[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int log_contains(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    char line[2048];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f) != NULL)
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+/* Starts the service without waiting for the broker (it_service_start requires the MQTT
+ * connection); waits for its HTTP API only. */
+static int start_unconnected(it_service *s, const char *broker, const char *db,
+                             const char *const *extra)
+{
+    char http[64];
+    s->http_port = it_free_port();
+    snprintf(http, sizeof http, "127.0.0.1:%d", s->http_port);
+    snprintf(s->db, sizeof s->db, "%s", db);
+    snprintf(s->log, sizeof s->log, "%s.log", db);
+    const char *argv[32] = {g_exe, "serve", "--broker", broker, "--db", db, "--http", http};
+    size_t n = 8;
+    for (size_t i = 0; extra[i] != NULL && n < 31; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    s->pid = fork();
+    if (s->pid < 0)
+        return -1;
+    if (s->pid == 0)
+    {
+        int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0)
+        {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        char *av[32];
+        for (size_t i = 0; i <= n; i++)
+            av[i] = argv[i] != NULL ? strdup(argv[i]) : NULL;
+        execv(av[0], av);
+        _exit(127);
+    }
+    int64_t end = it_now_ms() + 5000;
+    while (it_now_ms() < end)
+    {
+        char *body = NULL;
+        int st = it_http(s->http_port, "GET", "/service/health", NULL, &body);
+        free(body);
+        if (st == 200)
+            return 0;
+        it_sleep_ms(20);
+    }
+    it_service_stop(s, SIGKILL, 1000);
+    return -1;
+}
+
+/* A service whose TLS setup the broker's listener must refuse: it keeps running, reports
+ * mqttConnected false for several seconds (reconnect attempts included) and logs `why`. */
+static void expect_no_connection(const char *label, const char *broker, const char *db,
+                                 const char *const *extra, const char *why)
+{
+    it_service s;
+    if (start_unconnected(&s, broker, db, extra) != 0)
+    {
+        CHECK(0, "[%s] service did not start its HTTP API", label);
+        return;
+    }
+    int connected = 0, polls = 0;
+    int64_t end = it_now_ms() + 3500; /* the reconnect delay starts at 1 s */
+    while (it_now_ms() < end)
+    {
+        char *body = NULL;
+        int st = it_http(s.http_port, "GET", "/service/health", NULL, &body);
+        if (st == 200 && body != NULL)
+        {
+            polls++;
+            if (strstr(body, "\"mqttConnected\":true") != NULL)
+                connected = 1;
+            CHECK(strstr(body, "\"mqttConnected\":") != NULL, "[%s] health: %s", label, body);
+        }
+        free(body);
+        it_sleep_ms(100);
+    }
+    CHECK(polls > 0, "[%s] health never answered", label);
+    CHECK(!connected, "[%s] the service connected to the broker", label);
+    CHECK(!log_contains(s.log, "connected to broker;"), "[%s] log says connected", label);
+    CHECK(log_contains(s.log, why), "[%s] log lacks \"%s\" (see %s)", label, why, s.log);
+    int rc = it_service_stop(&s, SIGTERM, 10000);
+    CHECK(rc == 0, "[%s] SIGTERM exit status %d", label, rc);
+}
+
+/* Runs the service with argv (after "serve"), expects exit status 2 and `needle` in its
+ * output. */
+static void expect_refused(const char *label, const char *args, const char *needle)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' serve %s 2>&1", g_exe, args);
+    FILE *p = popen(cmd, "r");
+    if (p == NULL)
+    {
+        CHECK(0, "[%s] popen", label);
+        return;
+    }
+    char out[4096];
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 2, "[%s] exit status %d, output: %s",
+          label, st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st), out);
+    CHECK(strstr(out, needle) != NULL, "[%s] output lacks \"%s\": %s", label, needle, out);
+}
+
+static void refusals(const char *dir)
+{
+    char args[1024];
+    /* the database and HTTP options are valid: only the TLS set is wrong */
+    snprintf(args, sizeof args, "--db '%s/refused.db' --http 127.0.0.1:%d --cert '%s'", dir,
+             it_free_port(), cfile("client.pem"));
+    expect_refused("--cert without --key", args, "--cert needs --key");
+    snprintf(args, sizeof args, "--db '%s/refused.db' --http 127.0.0.1:%d --ca '%s' --key '%s'",
+             dir, it_free_port(), cfile("ca.pem"), cfile("client.key"));
+    expect_refused("--key without --cert", args, "--key needs --cert");
+    snprintf(args, sizeof args, "--db '%s/refused.db' --http 127.0.0.1:%d --cert '%s' --key '%s'",
+             dir, it_free_port(), cfile("client.pem"), cfile("client.key"));
+    expect_refused("--cert/--key without --ca", args, "need --ca");
+    /* the same rule for options read from a config file */
+    char conf[300];
+    snprintf(conf, sizeof conf, "%s/tls.conf", dir);
+    FILE *f = fopen(conf, "w");
+    if (f == NULL)
+    {
+        CHECK(0, "cannot write %s", conf);
+        return;
+    }
+    fprintf(f, "ca = %s\ncert = %s\n", cfile("ca.pem"), cfile("client.pem"));
+    fclose(f);
+    snprintf(args, sizeof args, "--db '%s/refused.db' --http 127.0.0.1:%d --config '%s'", dir,
+             it_free_port(), conf);
+    expect_refused("config file: cert without key", args, "--cert needs --key");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+    {
+        fprintf(stderr, "usage: %s DEFENDER_DETECT MOSQUITTO\n", argv[0]);
+        return 2;
+    }
+    g_exe = argv[1];
+    snprintf(g_certs, sizeof g_certs, "/tmp/detect-tls-XXXXXX");
+    /* the broker may drop root privileges: let it read the folder */
+    if (mkdtemp(g_certs) == NULL || chmod(g_certs, 0755) != 0 || make_certificates() != 0)
+    {
+        fprintf(stderr, "cannot make the certificates in %s\n", g_certs);
+        return 1;
+    }
+    mosquitto_lib_init();
+    int tls_port = it_free_port();
+    char conf[1200];
+    snprintf(conf, sizeof conf,
+             "listener %d 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\n"
+             "require_certificate true\n",
+             tls_port, cfile("ca.pem"), cfile("server.pem"), cfile("server.key"));
+    it_broker b;
+    if (it_broker_start(&b, argv[2], conf) != 0)
+    {
+        fprintf(stderr, "cannot start mosquitto\n");
+        return 1;
+    }
+    it_peer *peer = it_peer_connect(b.port, "$aws/things/+/defender/metrics/+/+");
+    if (peer == NULL)
+    {
+        fprintf(stderr, "peer cannot connect\n");
+        it_broker_stop(&b);
+        return 1;
+    }
+    char tls_broker[64], db[400];
+    snprintf(tls_broker, sizeof tls_broker, "127.0.0.1:%d", tls_port);
+
+    /* 1. mutual TLS with the right CA: connected, a report is answered */
+    snprintf(db, sizeof db, "%s/tls.db", b.dir);
+    const char *good[] = {"--broker", tls_broker,          "--ca",  cfile("ca.pem"),
+                          "--cert",   cfile("client.pem"), "--key", cfile("client.key"),
+                          NULL};
+    it_service s;
+    if (it_service_start(&s, g_exe, &b, db, good) != 0)
+    {
+        CHECK(0, "service with --ca/--cert/--key did not connect over TLS (log %s.log)", db);
+    }
+    else
+    {
+        CHECK(log_contains(s.log, "connected to broker;"), "log says connected");
+        static const char rep[] =
+            "{\"header\":{\"report_id\":77,\"version\":\"1.0\"},\"metrics\":{}}";
+        CHECK(it_peer_publish(peer, "$aws/things/tls-thing/defender/metrics/json", rep,
+                              sizeof rep - 1, 1) == 0,
+              "publish");
+        it_msg m;
+        if (it_peer_next(peer, &m, 5000))
+        {
+            CHECK(strcmp(m.topic, "$aws/things/tls-thing/defender/metrics/json/accepted") == 0,
+                  "reply topic %s", m.topic);
+            CHECK(strstr((char *) m.payload, "\"thingName\":\"tls-thing\",\"reportId\":77,"
+                                             "\"status\":\"ACCEPTED\"") != NULL,
+                  "reply %s", (char *) m.payload);
+            free(m.payload);
+        }
+        else
+        {
+            CHECK(0, "no reply to the report sent to the TLS-connected service");
+        }
+        int rc = it_service_stop(&s, SIGTERM, 10000);
+        CHECK(rc == 0, "SIGTERM exit status %d", rc);
+    }
+
+    /* 2. a CA that did not sign the broker's certificate: never connected */
+    snprintf(db, sizeof db, "%s/wrong-ca.db", b.dir);
+    const char *wrong_ca[] = {"--ca",  cfile("other-ca.pem"), "--cert", cfile("client.pem"),
+                              "--key", cfile("client.key"),   NULL};
+    /* the handshake fails in the service: libmosquitto reports a TLS error */
+    expect_no_connection("wrong CA", tls_broker, db, wrong_ca, "A TLS error occurred");
+
+    /* 3. no client certificate: the listener requires one */
+    snprintf(db, sizeof db, "%s/no-cert.db", b.dir);
+    const char *no_cert[] = {"--ca", cfile("ca.pem"), NULL};
+    /* the broker ends the connection after the handshake */
+    expect_no_connection("no client certificate", tls_broker, db, no_cert,
+                         "disconnected from broker");
+
+    /* 4. incomplete TLS options are refused at option parsing */
+    refusals(b.dir);
+
+    CHECK(it_peer_pending(peer) == 0, "%zu unexpected extra replies", it_peer_pending(peer));
+    it_peer_close(peer);
+    it_broker_stop(&b);
+    mosquitto_lib_cleanup();
+    char cmd[400];
+    if (it_failures == 0)
+    {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", b.dir, g_certs);
+        if (system(cmd) != 0)
+            fprintf(stderr, "cleanup failed\n");
+    }
+    else
+    {
+        fprintf(stderr, "logs kept in %s, certificates in %s\n", b.dir, g_certs);
+    }
+    printf("%s: %d failure(s)\n", argv[0], it_failures);
+    return it_failures ? 1 : 0;
+}
