@@ -127,7 +127,8 @@ static int run_cases(const it_service *s, int strict, const char *prefix)
             {
                 if (it_json_to_cbor(js, plen, &cb, &plen) != 0)
                 {
-                    /* deeper than the decoder allows: build CBOR by hand below */
+                    /* deeper than the decoder allows: hand-written CBOR covers
+                     * nesting (cbor_cases) */
                     free(js);
                     continue;
                 }
@@ -146,6 +147,342 @@ static int run_cases(const it_service *s, int strict, const char *prefix)
             free(cb);
             n++;
         }
+    }
+    return n;
+}
+
+/* CBOR written by hand (hex), sent on the cbor topic: the rules of protocol section 4 that
+ * the JSON-derived cases cannot express. Expectations come from sections 4, 8 and PD-14:
+ * a payload that is not well-formed CBOR of the accepted kind (truncated, trailing bytes,
+ * misplaced break, a tag other than a top-level 55799, a non-text key, invalid UTF-8,
+ * nesting deeper than 16) fails decoding (step 3), so no reportId; a byte string or simple
+ * value where text, a number or a map is expected fails a later step, so reportId is
+ * echoed when the header is valid; floats in integer fields follow PD-4. */
+typedef struct
+{
+    const char *name;
+    const char *hex;
+    int def;    /* expectation in default mode */
+    int strict; /* expectation in strict mode */
+    unsigned long long id;
+} cbor_case;
+
+static const cbor_case cbor_cases[] = {
+    /* spec 11.5 vectors that are reports */
+    {"V1 short-key report",
+     "a263686564a2637269641b000001941f297c00617663312e30636d6574a1627463a1626563a26263"
+     "7381a163726164713139382e35312e3130302e373a38383833617401",
+     G_OK, G_OK, 1735689600000ull},
+    {"V2 long-key minimal report",
+     "a266686561646572a2697265706f72745f69641b000001941f297c006776657273696f6e63312e30"
+     "676d657472696373a0",
+     G_OK, G_OK, 1735689600000ull},
+    {"V3 indefinite lengths and chunked text",
+     "bf66686561646572bf697265706f72745f69641b000001941f297c006776657273696f6e7f613162"
+     "2e30ffff676d657472696373bfffff",
+     G_OK, G_OK, 1735689600000ull},
+    {"V4 full short-key report",
+     "a363686564a2637269641b000001941f297c00617663312e30636d6574a4627470a26370747382a2"
+     "626966646574683062707416a262696664657468306270741922b3617402627570a26370747381a2"
+     "62696664657468306270741914e9617401626e73a46262691b000000012a05f20062626f1a00013d"
+     "52627069190d4a62706f1904ba627463a1626563a262637382a3626c696465746830626c7019c29e"
+     "63726164713139382e35312e3130302e373a38383833a3626c6965776c616e30626c701663726164"
+     "745b323030313a6462383a3a31375d3a353031323261740364636d6574a468727373695f64626d81"
+     "a1666e756d6265723842686370755f6c6f616481a16b6e756d6265725f6c697374830cfb401e0000"
+     "00000000036a7461736b5f6e616d657381a16b737472696e675f6c69737482636e6574686170702f"
+     "6d61696e6b646e735f7365727665727381a16769705f6c697374826a3139322e302e322e35336c32"
+     "3030313a6462383a3a3533",
+     G_OK, G_OK, 1735689600000ull},
+    /* self-describe tag vs other tags */
+    {"tag 55799 around V2",
+     "d9d9f7a266686561646572a2697265706f72745f69641b000001941f297c006776657273696f6e63"
+     "312e30676d657472696373a0",
+     G_OK, G_OK, 1735689600000ull},
+    {"tag 55799 around V3",
+     "d9d9f7bf66686561646572bf697265706f72745f69641b000001941f297c006776657273696f6e7f"
+     "6131622e30ffff676d657472696373bfffff",
+     G_OK, G_OK, 1735689600000ull},
+    {"tag 1 around V2",
+     "c1a266686561646572a2697265706f72745f69641b000001941f297c006776657273696f6e63312e"
+     "30676d657472696373a0",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"tag 55799 around an array",
+     "d9d9f781a266686561646572a2697265706f72745f69641b000001941f297c006776657273696f6e"
+     "63312e30676d657472696373a0",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"tag 1 on report_id",
+     "a266686561646572a2697265706f72745f6964c10c6776657273696f6e63312e30676d6574726963"
+     "73a0",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"tag 2 on bytes_in",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a16d6e6574776f726b5f7374617473a16862797465735f696ec24105",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    /* truncation, trailing bytes */
+    {"V2 truncated by one byte",
+     "a266686561646572a2697265706f72745f69641b000001941f297c006776657273696f6e63312e30"
+     "676d657472696373",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"V2 truncated inside report_id", "a266686561646572a2697265706f72745f69641b0000", G_REJ_NOID,
+     G_REJ_NOID, 12},
+    {"V3 without its final break",
+     "bf66686561646572bf697265706f72745f69641b000001941f297c006776657273696f6e7f613162"
+     "2e30ffff676d657472696373bfff",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"text longer than the input",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1736c697374656e696e675f7463705f706f727473a165706f72747381a169696e74657266616365"
+     "782865746830",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"V2 and a trailing byte",
+     "a266686561646572a2697265706f72745f69641b000001941f297c006776657273696f6e63312e30"
+     "676d657472696373a000",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"V2 and a second map",
+     "a266686561646572a2697265706f72745f69641b000001941f297c006776657273696f6e63312e30"
+     "676d657472696373a0a0",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"top-level array",
+     "81a266686561646572a2697265706f72745f69641b000001941f297c006776657273696f6e63312e"
+     "30676d657472696373a0",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    /* definite and indefinite lengths, long arguments */
+    {"indefinite ports array",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1736c697374656e696e675f7463705f706f727473a265706f7274739fa164706f727416a164706f"
+     "72741922b3ff65746f74616c02",
+     G_OK, G_OK, 12},
+    {"indefinite empty metrics map",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "bfff",
+     G_OK, G_OK, 12},
+    {"chunked key and interface",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1736c697374656e696e675f7463705f706f727473a165706f72747381a269696e74657266616365"
+     "7f62657460626830ff7f62706f627274ff16",
+     G_OK, G_OK, 12},
+    {"report_id and port with long arguments",
+     "a266686561646572a2697265706f72745f69641b000000000000000c6776657273696f6e63312e30"
+     "676d657472696373a1736c697374656e696e675f7463705f706f727473a265706f72747381a16470"
+     "6f727419001665746f74616c1a00000001",
+     G_OK, G_OK, 12},
+    /* floats in integer fields (PD-4) */
+    {"float16 22.0 as port",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1736c697374656e696e675f7463705f706f727473a265706f72747381a269696e74657266616365"
+     "646574683064706f7274f94d8065746f74616c01",
+     G_OK, G_REJ, 12},
+    {"float32 8883.0 as port",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1736c697374656e696e675f7463705f706f727473a265706f72747381a269696e74657266616365"
+     "646574683064706f7274fa460acc0065746f74616c01",
+     G_OK, G_REJ, 12},
+    {"float64 5e9 as bytes_in",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a16d6e6574776f726b5f7374617473a16862797465735f696efb41f2a05f20000000",
+     G_OK, G_REJ, 12},
+    {"float64 2^53 as bytes_out",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a16d6e6574776f726b5f7374617473a16962797465735f6f7574fb4340000000000000",
+     G_OK, G_REJ, 12},
+    {"float64 2^53+2 as bytes_out",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a16d6e6574776f726b5f7374617473a16962797465735f6f7574fb4340000000000001",
+     G_REJ, G_REJ, 12},
+    {"float16 22.5 as port",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1736c697374656e696e675f7463705f706f727473a265706f72747381a269696e74657266616365"
+     "646574683064706f7274f94da065746f74616c01",
+     G_REJ, G_REJ, 12},
+    {"float32 0.5 as total",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1736c697374656e696e675f7564705f706f727473a165746f74616cfa3f000000",
+     G_REJ, G_REJ, 12},
+    {"float16 NaN as packets_in",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a16d6e6574776f726b5f7374617473a16a7061636b6574735f696ef97e00",
+     G_REJ, G_REJ, 12},
+    {"float16 -1.0 as packets_out",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a16d6e6574776f726b5f7374617473a16b7061636b6574735f6f7574f9bc00",
+     G_REJ, G_REJ, 12},
+    {"float64 report_id",
+     "a266686561646572a2697265706f72745f6964fb427941f297c000006776657273696f6e63312e30"
+     "676d657472696373a0",
+     G_OK, G_REJ_NOID, 1735689600000ull},
+    {"float16 report_id 12.0",
+     "a266686561646572a2697265706f72745f6964f94a006776657273696f6e63312e30676d65747269"
+     "6373a0",
+     G_OK, G_REJ_NOID, 12},
+    /* byte strings where text is expected */
+    {"byte string version",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e43312e30676d657472696373"
+     "a0",
+     G_REJ, G_REJ, 12},
+    {"byte string interface",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1736c697374656e696e675f7463705f706f727473a265706f72747381a269696e74657266616365"
+     "446574683064706f72741665746f74616c01",
+     G_REJ, G_REJ, 12},
+    {"byte string remote_addr",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a16f7463705f636f6e6e656374696f6e73a17765737461626c69736865645f636f6e6e656374696f"
+     "6e73a16b636f6e6e656374696f6e7381a16b72656d6f74655f61646472513139382e35312e313030"
+     "2e373a38383833",
+     G_REJ, G_REJ, 12},
+    {"byte string in string_list",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e306e637573746f6d5f"
+     "6d657472696373a1656e616d657381a16b737472696e675f6c69737481436e6574",
+     G_REJ, G_REJ, 12},
+    {"byte string under an unknown key",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a16178420102",
+     G_OK, G_REJ, 12},
+    /* non-text keys */
+    {"integer key in metrics",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a10100",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"byte string key header",
+     "a246686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a0",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"byte string key in ports entry",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1736c697374656e696e675f7463705f706f727473a265706f72747381a269696e74657266616365"
+     "646574683044706f72741665746f74616c01",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    /* invalid UTF-8 */
+    {"invalid UTF-8 interface",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1736c697374656e696e675f7463705f706f727473a265706f72747381a269696e74657266616365"
+     "64657468ff64706f72741665746f74616c01",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"overlong UTF-8 in a key",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1c0af00",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"UTF-8 surrogate in version",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63eda080676d657472696373"
+     "a0",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"invalid UTF-8 in a text chunk",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1736c697374656e696e675f7463705f706f727473a165706f72747381a169696e74657266616365"
+     "7f6365746861c3ff",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"valid UTF-8 interface",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1736c697374656e696e675f7463705f706f727473a265706f72747381a269696e74657266616365"
+     "68657468c3a9e4b8ad64706f72741665746f74616c01",
+     G_OK, G_OK, 12},
+    /* misplaced break */
+    {"break as a value",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a16178ff",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"break in a definite map",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1ff",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"break in a definite array",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1736c697374656e696e675f7463705f706f727473a165706f72747381ff",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"break as the top-level item", "ff", G_REJ_NOID, G_REJ_NOID, 12},
+    {"break after V2",
+     "a266686561646572a2697265706f72745f69641b000001941f297c006776657273696f6e63312e30"
+     "676d657472696373a0ff",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    /* simple values */
+    {"true as bytes_in",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a16d6e6574776f726b5f7374617473a16862797465735f696ef5",
+     G_REJ, G_REJ, 12},
+    {"null as port",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1736c697374656e696e675f7463705f706f727473a265706f72747381a269696e74657266616365"
+     "646574683064706f7274f665746f74616c01",
+     G_REJ, G_REJ, 12},
+    {"undefined as total",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1736c697374656e696e675f7463705f706f727473a165746f74616cf7",
+     G_REJ, G_REJ, 12},
+    {"simple(16) as interface",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1736c697374656e696e675f7463705f706f727473a265706f72747381a269696e74657266616365"
+     "f064706f72741665746f74616c01",
+     G_REJ, G_REJ, 12},
+    {"simple(255) as version",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6ef8ff676d657472696373a0", G_REJ, G_REJ,
+     12},
+    {"null as metrics",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "f6",
+     G_REJ, G_REJ, 12},
+    {"undefined as report_id",
+     "a266686561646572a2697265706f72745f6964f76776657273696f6e63312e30676d657472696373"
+     "a0",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"false as custom number",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e306e637573746f6d5f"
+     "6d657472696373a1616d81a1666e756d626572f4",
+     G_REJ, G_REJ, 12},
+    {"undefined under an unknown key",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a16178f7",
+     G_OK, G_REJ, 12},
+    /* nesting (root map = level 1) */
+    {"nesting 16 deep",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a16178818181818181818181818181818101",
+     G_OK, G_REJ, 12},
+    {"nesting 17 deep",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a1617881818181818181818181818181818101",
+     G_REJ_NOID, G_REJ_NOID, 12},
+    {"nesting 16 deep, indefinite",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a161789f9f9f9f9f9f9f9f9f9f9f9f9f9f01ffffffffffffffffffffffffffff",
+     G_OK, G_REJ, 12},
+    {"nesting 17 deep, indefinite",
+     "a266686561646572a2697265706f72745f69640c6776657273696f6e63312e30676d657472696373"
+     "a161789f9f9f9f9f9f9f9f9f9f9f9f9f9f9f01ffffffffffffffffffffffffffffff",
+     G_REJ_NOID, G_REJ_NOID, 12},
+};
+
+static size_t unhex(const char *hex, uint8_t *out, size_t cap)
+{
+    size_t n = strlen(hex) / 2;
+    if (n > cap)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+    {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+            return 0;
+        out[i] = (uint8_t) v;
+    }
+    return n;
+}
+
+static int run_cbor_cases(int strict, const char *prefix)
+{
+    int n = 0;
+    for (size_t i = 0; i < sizeof cbor_cases / sizeof cbor_cases[0]; i++)
+    {
+        const cbor_case *c = &cbor_cases[i];
+        uint8_t buf[1024];
+        size_t len = unhex(c->hex, buf, sizeof buf);
+        CHECK(len > 0 && len * 2 == strlen(c->hex), "[%s] bad hex", c->name);
+        int exp = strict ? c->strict : c->def;
+        char thing[64], label[200];
+        snprintf(thing, sizeof thing, "%s%zu", prefix, i);
+        snprintf(label, sizeof label, "hand-written cbor: %s %s", c->name,
+                 strict ? "strict" : "default");
+        publish(thing, 1, buf, len);
+        expect_reply(label, thing, 1, exp != G_REJ_NOID, c->id, exp == G_OK ? 0 : 1);
+        n++;
     }
     return n;
 }
@@ -332,6 +669,8 @@ int main(int argc, char **argv)
     set_clock(&s, NOW_MS);
     int n = run_cases(&s, 0, "gd");
     printf("default mode: %d golden replies checked\n", n);
+    n = run_cbor_cases(0, "cd");
+    printf("default mode: %d hand-written CBOR replies checked\n", n);
     sequences_default(&s);
     CHECK(log_contains(s.log, "rejected thing=gd5-0 reportId=12 format=json code=InvalidPayload "
                               "reason=\"port out of range or invalid in listening_tcp_ports[0]"),
@@ -367,6 +706,8 @@ int main(int argc, char **argv)
     set_clock(&s, NOW_MS);
     n = run_cases(&s, 1, "gs");
     printf("strict mode: %d golden replies checked\n", n);
+    n = run_cbor_cases(1, "cs");
+    printf("strict mode: %d hand-written CBOR replies checked\n", n);
     sequences_strict(&s);
     rc = it_service_stop(&s, SIGTERM, 10000);
     CHECK(rc == 0, "SIGTERM exit status %d", rc);
