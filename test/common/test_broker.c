@@ -90,7 +90,8 @@ bool TestBroker_Start(TestBroker_t *pBroker, const TestBrokerOptions_t *pOptions
     {
         return false;
     }
-    pBroker->port = TestBroker_FreePort();
+    pBroker->port =
+        ((pOptions != NULL) && (pOptions->port != 0U)) ? pOptions->port : TestBroker_FreePort();
     snprintf(configPath, sizeof(configPath), "%s/mosquitto.conf", pBroker->directory);
     pFile = fopen(configPath, "w");
     if (pFile == NULL)
@@ -108,7 +109,8 @@ bool TestBroker_Start(TestBroker_t *pBroker, const TestBrokerOptions_t *pOptions
                 pOptions->requireCertificate ? "true" : "false");
         if (pOptions->withPlainListener)
         {
-            pBroker->plainPort = TestBroker_FreePort();
+            pBroker->plainPort =
+                (pOptions->plainPort != 0U) ? pOptions->plainPort : TestBroker_FreePort();
             fprintf(pFile, "listener %u 127.0.0.1\n", (unsigned) pBroker->plainPort);
         }
     }

@@ -17,6 +17,9 @@ typedef struct TestBrokerOptions
     const char *pKeyFile;    /**< Server key. */
     bool requireCertificate; /**< Mutual TLS: refuse clients without a valid certificate. */
     bool withPlainListener;  /**< Also open a plain TCP listener (port plainPort). */
+    uint16_t port;           /**< First listener's port; 0: a free one. Only for fixed ports
+                                  that cannot be in use (a private network namespace). */
+    uint16_t plainPort;      /**< The plain listener's port; 0: a free one. Same caveat. */
 } TestBrokerOptions_t;
 
 /** @brief A running broker. */

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,6 +253,17 @@ static void onMessage(struct mosquitto *pClient, void *pObject,
                                   ? (size_t) pMessage->payloadlen
                                   : sizeof(pPeer->lastReport);
     memcpy(pPeer->lastReport, pMessage->payload, pPeer->lastReportLength);
+    /* Subscribed at QoS 2 with "retain as published": these are the publisher's. */
+    pPeer->lastQos = pMessage->qos;
+    pPeer->lastRetain = pMessage->retain;
+    if (pMessage->qos != 1)
+    {
+        pPeer->reportsNotQos1++;
+    }
+    if (pMessage->retain)
+    {
+        pPeer->reportsRetained++;
+    }
     mode = pPeer->mode;
     pthread_cond_broadcast(&pPeer->condition);
     pthread_mutex_unlock(&pPeer->mutex);
@@ -302,14 +314,17 @@ static void onSubscribe(struct mosquitto *pClient, void *pObject, int mid, int c
     pthread_mutex_unlock(&pPeer->mutex);
 }
 
-/** @brief CONNACK: subscribes to every thing's report topics. */
+/** @brief CONNACK: subscribes to every thing's report topics, at QoS 2 so that the
+ * delivered QoS is the one the report was published at, and with "retain as published"
+ * (MQTT 5) so that the retain flag is the publisher's too. */
 static void onConnect(struct mosquitto *pClient, void *pObject, int rc)
 {
     char *topics[] = {"$aws/things/+/defender/metrics/json", "$aws/things/+/defender/metrics/cbor"};
     (void) pObject;
     if (rc == 0)
     {
-        mosquitto_subscribe_multiple(pClient, NULL, 2, topics, 1, 0, NULL);
+        mosquitto_subscribe_multiple(pClient, NULL, 2, topics, 2, MQTT_SUB_OPT_RETAIN_AS_PUBLISHED,
+                                     NULL);
     }
 }
 
@@ -330,6 +345,7 @@ bool TestPeer_Start(TestPeer_t *pPeer, uint16_t port, TestPeerMode_t mode)
     {
         return false;
     }
+    mosquitto_int_option(pPeer->pClient, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_connect_callback_set(pPeer->pClient, onConnect);
     mosquitto_subscribe_callback_set(pPeer->pClient, onSubscribe);
     mosquitto_message_callback_set(pPeer->pClient, onMessage);
@@ -410,6 +426,29 @@ size_t TestPeer_LastReport(TestPeer_t *pPeer, uint8_t *pBuffer, size_t size, cha
     }
     pthread_mutex_unlock(&pPeer->mutex);
     return length;
+}
+
+void TestPeer_Delivery(TestPeer_t *pPeer, int *pLastQos, bool *pLastRetain, uint32_t *pNotQos1,
+                       uint32_t *pRetained)
+{
+    pthread_mutex_lock(&pPeer->mutex);
+    if (pLastQos != NULL)
+    {
+        *pLastQos = pPeer->lastQos;
+    }
+    if (pLastRetain != NULL)
+    {
+        *pLastRetain = pPeer->lastRetain;
+    }
+    if (pNotQos1 != NULL)
+    {
+        *pNotQos1 = pPeer->reportsNotQos1;
+    }
+    if (pRetained != NULL)
+    {
+        *pRetained = pPeer->reportsRetained;
+    }
+    pthread_mutex_unlock(&pPeer->mutex);
 }
 
 void TestPeer_Stop(TestPeer_t *pPeer)

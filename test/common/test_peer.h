@@ -40,11 +40,17 @@ typedef struct TestPeer
     char lastTopic[256];                      /**< Topic of the last report. */
     uint8_t lastReport[TEST_PEER_MAX_REPORT]; /**< Its payload. */
     size_t lastReportLength;                  /**< Its length. */
+    int lastQos;                              /**< QoS the last report was published at. */
+    bool lastRetain;                          /**< Its retain flag, as published. */
+    uint32_t reportsNotQos1;                  /**< Reports published at a QoS other than 1. */
+    uint32_t reportsRetained;                 /**< Reports published with the retain flag. */
 } TestPeer_t;
 
 /**
- * @brief Connects to 127.0.0.1:port, subscribes to `$aws/things/+/defender/metrics/json`
- * and `.../cbor`, and starts answering.
+ * @brief Connects to 127.0.0.1:port (MQTT 5), subscribes to
+ * `$aws/things/+/defender/metrics/json` and `.../cbor` at QoS 2 with "retain as
+ * published", so that each report's QoS and retain flag are those its publisher used,
+ * and starts answering.
  * @return true when subscribed.
  */
 bool TestPeer_Start(TestPeer_t *pPeer, uint16_t port, TestPeerMode_t mode);
@@ -64,6 +70,13 @@ uint32_t TestPeer_Reports(TestPeer_t *pPeer);
  */
 size_t TestPeer_LastReport(TestPeer_t *pPeer, uint8_t *pBuffer, size_t size, char *pTopic,
                            size_t topicSize, uint64_t *pReportId);
+
+/**
+ * @brief How the reports were published: the last one's QoS and retain flag, and how
+ * many reports so far were not QoS 1 or were retained. Any pointer may be NULL.
+ */
+void TestPeer_Delivery(TestPeer_t *pPeer, int *pLastQos, bool *pLastRetain, uint32_t *pNotQos1,
+                       uint32_t *pRetained);
 
 /** @brief Disconnects and frees the peer. */
 void TestPeer_Stop(TestPeer_t *pPeer);

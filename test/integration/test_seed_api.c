@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,42 @@ static void configure(uint16_t port)
     setenv("DEFENDER_STATE_DIR", stateDir, 1);
     setenv("DEFENDER_LOG_LEVEL", "error", 1);
     assert_int_equal(DEFENDER_LinuxConfigSet(NULL), eDefenderErrSuccess);
+}
+
+/** @brief Number of threads of this process (entries of /proc/self/task). */
+static int threadCount(void)
+{
+    int count = 0;
+    struct dirent *pEntry;
+    DIR *pDir = opendir("/proc/self/task");
+
+    assert_non_null(pDir);
+    while ((pEntry = readdir(pDir)) != NULL)
+    {
+        if (pEntry->d_name[0] != '.')
+        {
+            count++;
+        }
+    }
+    closedir(pDir);
+    return count;
+}
+
+/** @brief Every report the peer received so far was published at QoS 1 and not
+ * retained (the peer subscribes at QoS 2 with "retain as published", so it sees the
+ * agent's own QoS and retain flag). */
+static void assertReportsQos1NotRetained(void)
+{
+    int qos = -1;
+    bool retain = true;
+    uint32_t notQos1 = 1;
+    uint32_t retained = 1;
+
+    TestPeer_Delivery(&peer, &qos, &retain, &notQos1, &retained);
+    assert_int_equal(qos, 1);
+    assert_false(retain);
+    assert_int_equal(notQos1, 0);
+    assert_int_equal(retained, 0);
 }
 
 static int setupGroup(void **state)
@@ -115,6 +152,7 @@ static void test_SeedExample_ReportAccepted(void **state)
     assert_int_equal(DEFENDER_LastReportGet(&info), eDefenderErrSuccess);
     assert_int_equal(info.reportId, id);
     assert_true(id > 1577836800000ULL); /* Unix ms (PD-22). */
+    assertReportsQos1NotRetained();
 
     pRoot = cJSON_Parse((const char *) report);
     assert_non_null(pRoot);
@@ -161,6 +199,7 @@ static void test_Start_RejectedKeepsErrorCode(void **state)
     assert_int_equal(DEFENDER_LastReportGet(&info), eDefenderErrSuccess);
     assert_string_equal(info.errorCode, "InvalidPayload");
     assert_string_equal(info.errorMessage, "Malformed metrics report");
+    assertReportsQos1NotRetained();
 }
 
 /** @brief No response: NoAck, and the timeout is counted. */
@@ -179,6 +218,7 @@ static void test_Start_SilentServiceGivesNoAck(void **state)
     assert_int_equal(DEFENDER_ReportStatusGet(), eDefenderRepNoAck);
     assert_int_equal(DEFENDER_CountersGet(&counters), eDefenderErrSuccess);
     assert_int_equal(counters.reportsNoAck, 1);
+    assertReportsQos1NotRetained();
 }
 
 /** @brief CBOR with long keys is accepted too. */
@@ -197,6 +237,7 @@ static void test_Start_CborLongKeysAccepted(void **state)
     TestPeer_LastReport(&peer, report, sizeof(report), topic, sizeof(topic), NULL);
     assert_non_null(strstr(topic, "/defender/metrics/cbor"));
     assert_non_null(memmem(report, sizeof(report), "report_id", 9));
+    assertReportsQos1NotRetained();
 }
 
 /** @brief No broker: the report is NotSent, and the agent says why. */
@@ -242,7 +283,80 @@ static void test_Start_ReconnectsAfterBrokerRestart(void **state)
     /* The peer reconnects by itself; the agent's next report must be accepted. */
     assert_true(TestPeer_WaitReports(&peer, before + 1U, 15000));
     assert_true(TestWaitStatus(eDefenderRepSuccess, 5000));
+    /* Also after reconnecting. */
+    assertReportsQos1NotRetained();
     assert_int_equal(DEFENDER_ReportPeriodSet(300), eDefenderErrSuccess);
+}
+
+/** @brief DEFENDER_Stop() right after a publish, while the report awaits its ack (the
+ * peer stays silent, the ack timeout is 10 s), returns well under a second and leaves
+ * no thread of the agent running. */
+static void test_Stop_MidReportReturnsPromptlyAndLeavesNothingRunning(void **state)
+{
+    DefenderCounters_t counters;
+    uint32_t before = TestPeer_Reports(&peer);
+    int threadsBefore = threadCount();
+    uint64_t stopStart;
+    uint64_t elapsed;
+
+    (void) state;
+    TestPeer_SetMode(&peer, TEST_PEER_SILENT);
+    assert_int_equal(DEFENDER_AckTimeoutSet(10000), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    assert_true(TestPeer_WaitReports(&peer, before + 1U, 10000));
+    /* The report is out and no answer comes: in flight, awaiting its ack. */
+    assert_int_equal(DEFENDER_CountersGet(&counters), eDefenderErrSuccess);
+    assert_int_equal(counters.reportsPublished, 1);
+    assert_int_equal(counters.reportsAccepted + counters.reportsRejected + counters.reportsNoAck,
+                     0);
+    assert_true(threadCount() > threadsBefore);
+
+    stopStart = TestMonotonicMs();
+    assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
+    elapsed = TestMonotonicMs() - stopStart;
+    assert_true(elapsed < 1000U);
+    assert_int_equal(threadCount(), threadsBefore);
+    assert_int_equal(DEFENDER_Stop(), eDefenderErrNotStarted);
+    assertReportsQos1NotRetained();
+}
+
+/** @brief DEFENDER_Stop() while the connection waits out its reconnect back-off (no
+ * broker listens on the port; the first delay is 15..30 s) returns well under a second
+ * and leaves no thread of the agent running. */
+static void test_Stop_DuringReconnectBackoffReturnsPromptly(void **state)
+{
+    DefenderLinuxConfig_t config;
+    DefenderReportInfo_t info;
+    char endpoint[64];
+    int threadsBefore = threadCount();
+    uint64_t stopStart;
+    uint64_t elapsed;
+
+    (void) state;
+    memset(&config, 0, sizeof(config));
+    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%u", (unsigned) TestBroker_FreePort());
+    config.pEndpoint = endpoint;
+    config.pThingName = thing;
+    config.pStateDir = stateDir;
+    config.logLevel = DEFENDER_LOG_ERROR;
+    config.backoffBaseMs = 30000;
+    config.backoffMaxMs = 60000;
+    assert_int_equal(DEFENDER_LinuxConfigSet(&config), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_AckTimeoutSet(300), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    assert_true(TestWaitStatus(eDefenderRepNotSent, 5000));
+    assert_int_equal(DEFENDER_LastReportGet(&info), eDefenderErrSuccess);
+    assert_int_equal(info.notSentReason, DEFENDER_NOT_SENT_NOT_CONNECTED);
+    /* The refused connection (loopback, nothing listening) fails at once: the network
+     * thread is now waiting out its first back-off. */
+    usleep(300000);
+    assert_true(threadCount() > threadsBefore);
+
+    stopStart = TestMonotonicMs();
+    assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
+    elapsed = TestMonotonicMs() - stopStart;
+    assert_true(elapsed < 1000U);
+    assert_int_equal(threadCount(), threadsBefore);
 }
 
 /** @brief Ids strictly increase across Stop/Start, and the last one is kept on disk. */
@@ -439,6 +553,7 @@ static void test_AllMetrics_ReportTheSocketsOpened(void **state)
                 "t")
                 ->valuedouble;
     assert_true(total >= 3); /* both ends of ours, and the agent's own connection */
+    assertReportsQos1NotRetained();
     if (total <= 50)
     {
         snprintf(remote, sizeof(remote), "127.0.0.1:%u", (unsigned) tcpPort);
@@ -466,6 +581,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_Start_ReconnectsAfterBrokerRestart, setupTest,
                                         teardownTest),
         cmocka_unit_test_setup_teardown(test_ReportIds_IncreaseAcrossStopStartAndPersist, setupTest,
+                                        teardownTest),
+        cmocka_unit_test_setup_teardown(test_Stop_MidReportReturnsPromptlyAndLeavesNothingRunning,
+                                        setupTest, teardownTest),
+        cmocka_unit_test_setup_teardown(test_Stop_DuringReconnectBackoffReturnsPromptly, setupTest,
                                         teardownTest),
         cmocka_unit_test_setup_teardown(test_AllMetrics_ReportTheSocketsOpened, setupTest,
                                         teardownTest),

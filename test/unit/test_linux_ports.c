@@ -145,6 +145,57 @@ static void test_DefenderMosquitto_Init_RefusesBadSettings(void **state)
     DefenderMosquitto_Deinit(&connection);
 }
 
+/** @brief The default port of an endpoint given without one (the seed API passes the
+ * port DefenderLinux_ParseEndpoint() returns, 0, to the connection): 8883 with TLS (a CA
+ * file), 1883 without; a port that was given is kept. The real connections to 8883 and
+ * 1883 are made by integration_seed_tls in a private network namespace. */
+static void test_DefenderMosquitto_Init_DefaultPortFollowsTls(void **state)
+{
+    DefenderMosquitto_t connection;
+    DefenderMosquittoSettings_t settings;
+    char host[64];
+    char error[256];
+    char caPath[] = "/tmp/defender-ca-XXXXXX";
+    uint16_t port = 1;
+    int fd = mkstemp(caPath);
+    (void) state;
+
+    assert_true(fd >= 0);
+    assert_true(write(fd, "not parsed before connecting\n", 29) == 29);
+    close(fd);
+    assert_true(DefenderLinux_ParseEndpoint("broker.example.com", host, sizeof(host), &port));
+    assert_int_equal(port, 0);
+
+    memset(&settings, 0, sizeof(settings));
+    settings.pClientId = "thing";
+    settings.pHost = host;
+    settings.port = port;
+    assert_int_equal(DefenderMosquitto_Init(&connection, &settings, error, sizeof(error)),
+                     DEFENDER_SUCCESS);
+    assert_int_equal(connection.port, 1883);
+    DefenderMosquitto_Deinit(&connection);
+
+    settings.pCaFile = caPath;
+    assert_int_equal(DefenderMosquitto_Init(&connection, &settings, error, sizeof(error)),
+                     DEFENDER_SUCCESS);
+    assert_int_equal(connection.port, 8883);
+    DefenderMosquitto_Deinit(&connection);
+
+    settings.port = 443;
+    assert_int_equal(DefenderMosquitto_Init(&connection, &settings, error, sizeof(error)),
+                     DEFENDER_SUCCESS);
+    assert_int_equal(connection.port, 443);
+    DefenderMosquitto_Deinit(&connection);
+
+    settings.pCaFile = NULL;
+    settings.port = 8883;
+    assert_int_equal(DefenderMosquitto_Init(&connection, &settings, error, sizeof(error)),
+                     DEFENDER_SUCCESS);
+    assert_int_equal(connection.port, 8883);
+    DefenderMosquitto_Deinit(&connection);
+    unlink(caPath);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -152,6 +203,7 @@ int main(void)
         cmocka_unit_test(test_DefenderLinux_ParseEndpoint_Forms),
         cmocka_unit_test(test_DefenderPosix_FileStore_SavesAndLoads),
         cmocka_unit_test(test_DefenderMosquitto_Init_RefusesBadSettings),
+        cmocka_unit_test(test_DefenderMosquitto_Init_DefaultPortFollowsTls),
     };
     return cmocka_run_group_tests_name("unit_linux_ports", tests, NULL, NULL);
 }

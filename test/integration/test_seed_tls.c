@@ -1,0 +1,344 @@
+/**
+ * @file test_seed_tls.c
+ * @brief The seed API over mutual TLS, configured only through the environment
+ * (DEFENDER_ENDPOINT, DEFENDER_CA_FILE, DEFENDER_CERT_FILE, DEFENDER_KEY_FILE ...):
+ * nothing is configured in code. A Mosquitto broker with `require_certificate true`
+ * and a CA and certificates made with openssl at test time.
+ *
+ * The default ports (8883 with TLS, 1883 without, when DEFENDER_ENDPOINT has no port)
+ * are checked through a real connection too: the program moves into a private network
+ * namespace first, where the broker can listen on 8883 (TLS) and 1883 (plain) without
+ * meeting anything else on the host. Where no namespace can be made, those two tests are
+ * skipped (unit_linux_ports checks the rule on the connection settings in any case).
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "defender.h"
+#include "defender_linux.h"
+#include "test_broker.h"
+#include "test_peer.h"
+#include "test_seed_wait.h"
+
+static TestBroker_t broker;
+static TestPeer_t peer;
+static char dir[64];
+static char thing[64];
+static bool isolated;
+
+/** @brief Path of a file in the temporary folder (rotating static buffers). */
+static const char *file(const char *pName)
+{
+    static char paths[8][128];
+    static size_t next;
+    char *pPath = paths[next++ % 8];
+    snprintf(pPath, 128, "%s/%s", dir, pName);
+    return pPath;
+}
+
+/** @brief Runs a shell command in the folder. */
+static int run(const char *pCommand)
+{
+    char line[2048];
+    snprintf(line, sizeof(line), "cd %s && (%s) >/dev/null 2>&1", dir, pCommand);
+    return system(line);
+}
+
+/** @brief Makes the CA and the server and client certificates (EC P-256 keys). */
+static int makeCertificates(void)
+{
+    static const char *const steps[] = {
+        "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > server.ext",
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout ca.key -out ca.pem -days 2 -subj /CN=seed-test-ca",
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout server.key -out server.csr -subj /CN=localhost",
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "-out server.pem -days 2 -extfile server.ext",
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout client.key -out client.csr -subj /CN=seed-tls",
+        "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "-out client.pem -days 2",
+        "chmod 644 *.key",
+    };
+    size_t i;
+    for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+    {
+        if (run(steps[i]) != 0)
+        {
+            fprintf(stderr, "certificate step failed: %s\n", steps[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/** @brief Moves the process into a private network namespace with loopback up. */
+static bool isolate(void)
+{
+    struct ifreq request;
+    int fd;
+    bool ok = (unshare(CLONE_NEWNET) == 0);
+
+    if (!ok && unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0)
+    {
+        char map[64];
+        int uid = (int) getuid();
+        int gid = (int) getgid();
+        FILE *pFile;
+        ok = true;
+        if ((pFile = fopen("/proc/self/setgroups", "w")) != NULL)
+        {
+            fputs("deny", pFile);
+            fclose(pFile);
+        }
+        snprintf(map, sizeof(map), "0 %d 1", uid);
+        ok = ok && (pFile = fopen("/proc/self/uid_map", "w")) != NULL && fputs(map, pFile) >= 0 &&
+             fclose(pFile) == 0;
+        snprintf(map, sizeof(map), "0 %d 1", gid);
+        ok = ok && (pFile = fopen("/proc/self/gid_map", "w")) != NULL && fputs(map, pFile) >= 0 &&
+             fclose(pFile) == 0;
+    }
+    if (ok)
+    {
+        fd = socket(AF_INET, SOCK_DGRAM, 0);
+        memset(&request, 0, sizeof(request));
+        strcpy(request.ifr_name, "lo");
+        ok = (fd >= 0) && ioctl(fd, SIOCGIFFLAGS, &request) == 0;
+        request.ifr_flags |= IFF_UP;
+        ok = ok && ioctl(fd, SIOCSIFFLAGS, &request) == 0;
+        if (fd >= 0)
+        {
+            close(fd);
+        }
+    }
+    return ok;
+}
+
+static int setupGroup(void **state)
+{
+    TestBrokerOptions_t options;
+
+    (void) state;
+    snprintf(dir, sizeof(dir), "/tmp/seed-tls-XXXXXX");
+    /* The broker may drop root privileges: let it read the folder. */
+    if ((mkdtemp(dir) == NULL) || (chmod(dir, 0755) != 0) || (makeCertificates() != 0))
+    {
+        return -1;
+    }
+    snprintf(thing, sizeof(thing), "seed-tls-%d", (int) getpid());
+    memset(&options, 0, sizeof(options));
+    options.pCaFile = file("ca.pem");
+    options.pCertFile = file("server.pem");
+    options.pKeyFile = file("server.key");
+    options.requireCertificate = true;
+    options.withPlainListener = true;
+    if (isolated)
+    {
+        /* Nothing else lives in this namespace: the default ports are free. */
+        options.port = 8883U;
+        options.plainPort = 1883U;
+    }
+    if (!TestBroker_Start(&broker, &options) ||
+        !TestPeer_Start(&peer, broker.plainPort, TEST_PEER_ACCEPT))
+    {
+        return -1;
+    }
+    return 0;
+}
+
+static int teardownGroup(void **state)
+{
+    char command[128];
+    (void) state;
+    TestPeer_Stop(&peer);
+    TestBroker_Stop(&broker);
+    snprintf(command, sizeof(command), "rm -rf '%s'", dir);
+    return system(command) == 0 ? 0 : -1;
+}
+
+/** @brief Configuration from the environment only: endpoint, thing, state folder; no
+ * TLS variables (each test sets the ones it needs). */
+static int setupTest(void **state)
+{
+    (void) state;
+    setenv("DEFENDER_THING_NAME", thing, 1);
+    setenv("DEFENDER_STATE_DIR", dir, 1);
+    setenv("DEFENDER_LOG_LEVEL", "error", 1);
+    unsetenv("DEFENDER_ENDPOINT");
+    unsetenv("DEFENDER_CA_FILE");
+    unsetenv("DEFENDER_CERT_FILE");
+    unsetenv("DEFENDER_KEY_FILE");
+    unsetenv("DEFENDER_ALPN");
+    unsetenv("DEFENDER_CLIENT_ID");
+    assert_int_equal(DEFENDER_LinuxConfigSet(NULL), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_AckTimeoutSet(5000), eDefenderErrSuccess);
+    return 0;
+}
+
+static int teardownTest(void **state)
+{
+    (void) state;
+    (void) DEFENDER_Stop();
+    return 0;
+}
+
+/** @brief Sets DEFENDER_ENDPOINT to 127.0.0.1 with `port`, or without a port for 0. */
+static void setEndpoint(uint16_t port)
+{
+    char endpoint[64];
+    if (port != 0U)
+    {
+        snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%u", (unsigned) port);
+    }
+    else
+    {
+        snprintf(endpoint, sizeof(endpoint), "127.0.0.1");
+    }
+    setenv("DEFENDER_ENDPOINT", endpoint, 1);
+}
+
+/** @brief Sets the three TLS variables to the test's CA and client certificate. */
+static void setTlsEnvironment(void)
+{
+    setenv("DEFENDER_CA_FILE", file("ca.pem"), 1);
+    setenv("DEFENDER_CERT_FILE", file("client.pem"), 1);
+    setenv("DEFENDER_KEY_FILE", file("client.key"), 1);
+}
+
+/** @brief Starts the seed API and expects the service's ACCEPTED for a report on
+ * this thing's topic, published at QoS 1 and not retained. */
+static void startAndExpectAccepted(void)
+{
+    uint8_t report[TEST_PEER_MAX_REPORT];
+    char topic[256];
+    char expectedTopic[256];
+    uint64_t id = 0;
+    int qos = -1;
+    bool retain = true;
+    DefenderReportInfo_t info;
+    uint32_t before = TestPeer_Reports(&peer);
+
+    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    assert_true(TestWaitStatus(eDefenderRepSuccess, 15000));
+    assert_true(TestPeer_Reports(&peer) > before);
+    TestPeer_LastReport(&peer, report, sizeof(report), topic, sizeof(topic), &id);
+    snprintf(expectedTopic, sizeof(expectedTopic), "$aws/things/%s/defender/metrics/json", thing);
+    assert_string_equal(topic, expectedTopic);
+    assert_int_equal(DEFENDER_LastReportGet(&info), eDefenderErrSuccess);
+    assert_int_equal(info.reportId, id);
+    TestPeer_Delivery(&peer, &qos, &retain, NULL, NULL);
+    assert_int_equal(qos, 1);
+    assert_false(retain);
+}
+
+/** @brief DEFENDER_Start() with nothing configured in code: the endpoint and the CA,
+ * certificate and key come from the environment, the broker requires the client
+ * certificate, and the report is accepted. */
+static void test_SeedApi_TlsFromEnvironmentAccepted(void **state)
+{
+    (void) state;
+    setEndpoint(broker.port);
+    setTlsEnvironment();
+    startAndExpectAccepted();
+}
+
+/** @brief Without DEFENDER_CERT_FILE/DEFENDER_KEY_FILE the broker (which requires a
+ * client certificate) refuses the connection: the report is not sent. So the accepted
+ * report above did use the certificate the environment named. */
+static void test_SeedApi_TlsWithoutClientCertificateNotSent(void **state)
+{
+    DefenderReportInfo_t info;
+    uint32_t before = TestPeer_Reports(&peer);
+
+    (void) state;
+    setEndpoint(broker.port);
+    setenv("DEFENDER_CA_FILE", file("ca.pem"), 1);
+    assert_int_equal(DEFENDER_AckTimeoutSet(300), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    assert_true(TestWaitStatus(eDefenderRepNotSent, 10000));
+    assert_int_equal(DEFENDER_LastReportGet(&info), eDefenderErrSuccess);
+    assert_int_equal(info.notSentReason, DEFENDER_NOT_SENT_NOT_CONNECTED);
+    assert_int_equal(TestPeer_Reports(&peer), before);
+}
+
+/** @brief The TLS variables are read: a CA file that does not exist, or a certificate
+ * without its key, makes DEFENDER_Start() fail at once. */
+static void test_SeedApi_TlsEnvironmentErrors(void **state)
+{
+    (void) state;
+    setEndpoint(broker.port);
+    setTlsEnvironment();
+    setenv("DEFENDER_CA_FILE", file("missing-ca.pem"), 1);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrOther);
+    setTlsEnvironment();
+    unsetenv("DEFENDER_KEY_FILE");
+    assert_int_equal(DEFENDER_Start(), eDefenderErrOther);
+    setTlsEnvironment();
+    setenv("DEFENDER_KEY_FILE", file("missing.key"), 1);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrOther);
+}
+
+/** @brief DEFENDER_ENDPOINT without a port and the TLS variables set: port 8883. */
+static void test_SeedApi_DefaultPort8883WithTls(void **state)
+{
+    (void) state;
+    if (!isolated)
+    {
+        skip();
+    }
+    assert_int_equal(broker.port, 8883);
+    setEndpoint(0U);
+    setTlsEnvironment();
+    startAndExpectAccepted();
+}
+
+/** @brief DEFENDER_ENDPOINT without a port and no TLS variable: plain TCP on 1883. */
+static void test_SeedApi_DefaultPort1883WithoutTls(void **state)
+{
+    (void) state;
+    if (!isolated)
+    {
+        skip();
+    }
+    assert_int_equal(broker.plainPort, 1883);
+    setEndpoint(0U);
+    startAndExpectAccepted();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_SeedApi_TlsFromEnvironmentAccepted, setupTest,
+                                        teardownTest),
+        cmocka_unit_test_setup_teardown(test_SeedApi_TlsWithoutClientCertificateNotSent, setupTest,
+                                        teardownTest),
+        cmocka_unit_test_setup_teardown(test_SeedApi_TlsEnvironmentErrors, setupTest, teardownTest),
+        cmocka_unit_test_setup_teardown(test_SeedApi_DefaultPort8883WithTls, setupTest,
+                                        teardownTest),
+        cmocka_unit_test_setup_teardown(test_SeedApi_DefaultPort1883WithoutTls, setupTest,
+                                        teardownTest),
+    };
+    /* Before any thread exists: unshare(CLONE_NEWUSER) refuses multi-threaded callers. */
+    isolated = isolate();
+    if (!isolated)
+    {
+        fprintf(stderr, "cannot create a private network namespace: the default-port tests "
+                        "are skipped\n");
+    }
+    return cmocka_run_group_tests_name("integration_seed_tls", tests, setupGroup, teardownGroup);
+}
