@@ -21,17 +21,15 @@
 #include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <math.h>
-#include <net/if.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "test_agent_util.h"
+#include "test_sandbox.h"
 #include "test_skip.h"
 
 static bool isolated;
@@ -853,45 +851,6 @@ static void test_dryRun_NoStandardMetricsAndFailingCustom(void **state)
     assert_non_null(strstr(result.err, "custom metric 'x': command exited with status 1"));
 }
 
-/** @brief Moves the process into a private network namespace with loopback up. */
-static bool isolate(void)
-{
-    struct ifreq request;
-    int fd;
-    bool ok = (unshare(CLONE_NEWNET) == 0);
-
-    if (!ok && unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0)
-    {
-        char map[64];
-        int uid = (int) getuid();
-        int gid = (int) getgid();
-        FILE *pFile;
-        ok = true;
-        if ((pFile = fopen("/proc/self/setgroups", "w")) != NULL)
-        {
-            fputs("deny", pFile);
-            fclose(pFile);
-        }
-        snprintf(map, sizeof(map), "0 %d 1", uid);
-        ok = ok && (pFile = fopen("/proc/self/uid_map", "w")) != NULL && fputs(map, pFile) >= 0 &&
-             fclose(pFile) == 0;
-        snprintf(map, sizeof(map), "0 %d 1", gid);
-        ok = ok && (pFile = fopen("/proc/self/gid_map", "w")) != NULL && fputs(map, pFile) >= 0 &&
-             fclose(pFile) == 0;
-    }
-    if (ok)
-    {
-        fd = socket(AF_INET, SOCK_DGRAM, 0);
-        memset(&request, 0, sizeof(request));
-        strcpy(request.ifr_name, "lo");
-        ok = (fd >= 0) && ioctl(fd, SIOCGIFFLAGS, &request) == 0;
-        request.ifr_flags |= IFF_UP;
-        ok = ok && ioctl(fd, SIOCSIFFLAGS, &request) == 0;
-        close(fd);
-    }
-    return ok;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -901,7 +860,7 @@ int main(void)
         cmocka_unit_test(test_dryRun_NoStandardMetricsAndFailingCustom),
     };
     /* Before any thread exists: unshare(CLONE_NEWUSER) refuses multi-threaded callers. */
-    isolated = isolate();
+    isolated = TestSandbox_IsolateNetwork();
     if (!isolated)
     {
         fprintf(stderr, "cannot create a private network namespace: ground-truth tests skipped\n");

@@ -23,6 +23,7 @@
 #include "test_agent_util.h"
 #include "test_broker.h"
 #include "test_peer.h"
+#include "test_sandbox.h"
 
 static TestBroker_t broker;
 static TestPeer_t peer;
@@ -30,73 +31,20 @@ static char dir[64];
 static char endpoint[64];
 static AgentTestResult_t result;
 
-/** @brief Path of a file in the temporary folder (rotating static buffers). */
-static const char *file(const char *pName)
-{
-    static char paths[8][128];
-    static size_t next;
-    char *pPath = paths[next++ % 8];
-    snprintf(pPath, 128, "%s/%s", dir, pName);
-    return pPath;
-}
-
-/** @brief Runs a shell command in the folder. */
-static int run(const char *pCommand)
-{
-    char line[2048];
-    snprintf(line, sizeof(line), "cd %s && (%s) >/dev/null 2>&1", dir, pCommand);
-    return system(line);
-}
-
-/** @brief Makes the CAs and certificates (EC P-256 keys, quick to generate). */
-static int makeCertificates(void)
-{
-    static const char *const steps[] = {
-        "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > server.ext",
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-        "-keyout ca.key -out ca.pem -days 2 -subj /CN=agent-test-ca",
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-        "-keyout other-ca.key -out other-ca.pem -days 2 -subj /CN=agent-other-ca",
-        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-        "-keyout server.key -out server.csr -subj /CN=localhost",
-        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-        "-out server.pem -days 2 -extfile server.ext",
-        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-        "-keyout client.key -out client.csr -subj /CN=agent-tls",
-        "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-        "-out client.pem -days 2",
-        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-        "-keyout intruder.key -out intruder.csr -subj /CN=agent-tls",
-        "openssl x509 -req -in intruder.csr -CA other-ca.pem -CAkey other-ca.key "
-        "-CAcreateserial -out intruder.pem -days 2",
-        "chmod 644 *.key",
-    };
-    size_t i;
-    for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-    {
-        if (run(steps[i]) != 0)
-        {
-            fprintf(stderr, "certificate step failed: %s\n", steps[i]);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 static int setUpAll(void **state)
 {
     TestBrokerOptions_t options;
     (void) state;
     snprintf(dir, sizeof(dir), "/tmp/agent-tls-XXXXXX");
     /* The broker may drop root privileges: let it read the folder. */
-    if ((mkdtemp(dir) == NULL) || (chmod(dir, 0755) != 0) || (makeCertificates() != 0))
+    if ((mkdtemp(dir) == NULL) || !TestSandbox_MakeCertificates(dir, "agent-tls"))
     {
         return -1;
     }
     memset(&options, 0, sizeof(options));
-    options.pCaFile = file("ca.pem");
-    options.pCertFile = file("server.pem");
-    options.pKeyFile = file("server.key");
+    options.pCaFile = TestSandbox_Path(dir, "ca.pem");
+    options.pCertFile = TestSandbox_Path(dir, "server.pem");
+    options.pKeyFile = TestSandbox_Path(dir, "server.key");
     options.requireCertificate = true;
     options.withPlainListener = true;
     if (!TestBroker_Start(&broker, &options) ||
@@ -146,7 +94,8 @@ static void test_tls_ValidCertificateAccepted(void **state)
 {
     uint32_t before = TestPeer_Reports(&peer);
     (void) state;
-    runTls(file("ca.pem"), file("client.pem"), file("client.key"), NULL, NULL);
+    runTls(TestSandbox_Path(dir, "ca.pem"), TestSandbox_Path(dir, "client.pem"),
+           TestSandbox_Path(dir, "client.key"), NULL, NULL);
     assert_int_equal(result.exitCode, 0);
     assert_int_equal(TestPeer_Reports(&peer), before + 1);
     assert_non_null(strstr(result.out, "accepted"));
@@ -155,7 +104,8 @@ static void test_tls_ValidCertificateAccepted(void **state)
 static void test_tls_AlpnAccepted(void **state)
 {
     (void) state;
-    runTls(file("ca.pem"), file("client.pem"), file("client.key"), "--alpn", "x-amzn-mqtt-ca");
+    runTls(TestSandbox_Path(dir, "ca.pem"), TestSandbox_Path(dir, "client.pem"),
+           TestSandbox_Path(dir, "client.key"), "--alpn", "x-amzn-mqtt-ca");
     assert_int_equal(result.exitCode, 0);
 }
 
@@ -163,7 +113,8 @@ static void test_tls_OtherCaCertificateRefused(void **state)
 {
     uint32_t before = TestPeer_Reports(&peer);
     (void) state;
-    runTls(file("ca.pem"), file("intruder.pem"), file("intruder.key"), NULL, NULL);
+    runTls(TestSandbox_Path(dir, "ca.pem"), TestSandbox_Path(dir, "intruder.pem"),
+           TestSandbox_Path(dir, "intruder.key"), NULL, NULL);
     assert_int_equal(result.exitCode, 4);
     assert_int_equal(TestPeer_Reports(&peer), before);
     assert_non_null(strstr(result.out, "not sent: not connected to the broker"));
@@ -173,7 +124,7 @@ static void test_tls_NoCertificateRefused(void **state)
 {
     uint32_t before = TestPeer_Reports(&peer);
     (void) state;
-    runTls(file("ca.pem"), NULL, NULL, NULL, NULL);
+    runTls(TestSandbox_Path(dir, "ca.pem"), NULL, NULL, NULL, NULL);
     assert_int_equal(result.exitCode, 4);
     assert_int_equal(TestPeer_Reports(&peer), before);
 }
@@ -181,14 +132,16 @@ static void test_tls_NoCertificateRefused(void **state)
 static void test_tls_UntrustedServerRefused(void **state)
 {
     (void) state;
-    runTls(file("other-ca.pem"), file("client.pem"), file("client.key"), NULL, NULL);
+    runTls(TestSandbox_Path(dir, "other-ca.pem"), TestSandbox_Path(dir, "client.pem"),
+           TestSandbox_Path(dir, "client.key"), NULL, NULL);
     assert_int_equal(result.exitCode, 4);
 }
 
 static void test_tls_KeyNotMatchingIsConfigError(void **state)
 {
     (void) state;
-    runTls(file("ca.pem"), file("client.pem"), file("intruder.key"), NULL, NULL);
+    runTls(TestSandbox_Path(dir, "ca.pem"), TestSandbox_Path(dir, "client.pem"),
+           TestSandbox_Path(dir, "intruder.key"), NULL, NULL);
     assert_int_equal(result.exitCode, 1);
     assert_non_null(strstr(result.err, "does not belong to the certificate"));
 }
@@ -196,7 +149,8 @@ static void test_tls_KeyNotMatchingIsConfigError(void **state)
 static void test_tls_MissingCertificateIsConfigError(void **state)
 {
     (void) state;
-    runTls(file("ca.pem"), file("missing.pem"), file("client.key"), NULL, NULL);
+    runTls(TestSandbox_Path(dir, "ca.pem"), TestSandbox_Path(dir, "missing.pem"),
+           TestSandbox_Path(dir, "client.key"), NULL, NULL);
     assert_int_equal(result.exitCode, 1);
     assert_non_null(strstr(result.err, "cannot read the certificate file"));
 }

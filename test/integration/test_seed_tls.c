@@ -18,12 +18,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <net/if.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,6 +29,7 @@
 #include "defender_linux.h"
 #include "test_broker.h"
 #include "test_peer.h"
+#include "test_sandbox.h"
 #include "test_skip.h"
 #include "test_seed_wait.h"
 
@@ -41,95 +39,6 @@ static char dir[64];
 static char thing[64];
 static bool isolated;
 
-/** @brief Path of a file in the temporary folder (rotating static buffers). */
-static const char *file(const char *pName)
-{
-    static char paths[8][128];
-    static size_t next;
-    char *pPath = paths[next++ % 8];
-    snprintf(pPath, 128, "%s/%s", dir, pName);
-    return pPath;
-}
-
-/** @brief Runs a shell command in the folder. */
-static int run(const char *pCommand)
-{
-    char line[2048];
-    snprintf(line, sizeof(line), "cd %s && (%s) >/dev/null 2>&1", dir, pCommand);
-    return system(line);
-}
-
-/** @brief Makes the CA and the server and client certificates (EC P-256 keys). */
-static int makeCertificates(void)
-{
-    static const char *const steps[] = {
-        "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > server.ext",
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-        "-keyout ca.key -out ca.pem -days 2 -subj /CN=seed-test-ca",
-        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-        "-keyout server.key -out server.csr -subj /CN=localhost",
-        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-        "-out server.pem -days 2 -extfile server.ext",
-        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-        "-keyout client.key -out client.csr -subj /CN=seed-tls",
-        "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-        "-out client.pem -days 2",
-        "chmod 644 *.key",
-    };
-    size_t i;
-    for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-    {
-        if (run(steps[i]) != 0)
-        {
-            fprintf(stderr, "certificate step failed: %s\n", steps[i]);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/** @brief Moves the process into a private network namespace with loopback up. */
-static bool isolate(void)
-{
-    struct ifreq request;
-    int fd;
-    bool ok = (unshare(CLONE_NEWNET) == 0);
-
-    if (!ok && unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0)
-    {
-        char map[64];
-        int uid = (int) getuid();
-        int gid = (int) getgid();
-        FILE *pFile;
-        ok = true;
-        if ((pFile = fopen("/proc/self/setgroups", "w")) != NULL)
-        {
-            fputs("deny", pFile);
-            fclose(pFile);
-        }
-        snprintf(map, sizeof(map), "0 %d 1", uid);
-        ok = ok && (pFile = fopen("/proc/self/uid_map", "w")) != NULL && fputs(map, pFile) >= 0 &&
-             fclose(pFile) == 0;
-        snprintf(map, sizeof(map), "0 %d 1", gid);
-        ok = ok && (pFile = fopen("/proc/self/gid_map", "w")) != NULL && fputs(map, pFile) >= 0 &&
-             fclose(pFile) == 0;
-    }
-    if (ok)
-    {
-        fd = socket(AF_INET, SOCK_DGRAM, 0);
-        memset(&request, 0, sizeof(request));
-        strcpy(request.ifr_name, "lo");
-        ok = (fd >= 0) && ioctl(fd, SIOCGIFFLAGS, &request) == 0;
-        request.ifr_flags |= IFF_UP;
-        ok = ok && ioctl(fd, SIOCSIFFLAGS, &request) == 0;
-        if (fd >= 0)
-        {
-            close(fd);
-        }
-    }
-    return ok;
-}
-
 static int setupGroup(void **state)
 {
     TestBrokerOptions_t options;
@@ -137,15 +46,15 @@ static int setupGroup(void **state)
     (void) state;
     snprintf(dir, sizeof(dir), "/tmp/seed-tls-XXXXXX");
     /* The broker may drop root privileges: let it read the folder. */
-    if ((mkdtemp(dir) == NULL) || (chmod(dir, 0755) != 0) || (makeCertificates() != 0))
+    if ((mkdtemp(dir) == NULL) || !TestSandbox_MakeCertificates(dir, "seed-tls"))
     {
         return -1;
     }
     snprintf(thing, sizeof(thing), "seed-tls-%d", (int) getpid());
     memset(&options, 0, sizeof(options));
-    options.pCaFile = file("ca.pem");
-    options.pCertFile = file("server.pem");
-    options.pKeyFile = file("server.key");
+    options.pCaFile = TestSandbox_Path(dir, "ca.pem");
+    options.pCertFile = TestSandbox_Path(dir, "server.pem");
+    options.pKeyFile = TestSandbox_Path(dir, "server.key");
     options.requireCertificate = true;
     options.withPlainListener = true;
     if (isolated)
@@ -216,9 +125,9 @@ static void setEndpoint(uint16_t port)
 /** @brief Sets the three TLS variables to the test's CA and client certificate. */
 static void setTlsEnvironment(void)
 {
-    setenv("DEFENDER_CA_FILE", file("ca.pem"), 1);
-    setenv("DEFENDER_CERT_FILE", file("client.pem"), 1);
-    setenv("DEFENDER_KEY_FILE", file("client.key"), 1);
+    setenv("DEFENDER_CA_FILE", TestSandbox_Path(dir, "ca.pem"), 1);
+    setenv("DEFENDER_CERT_FILE", TestSandbox_Path(dir, "client.pem"), 1);
+    setenv("DEFENDER_KEY_FILE", TestSandbox_Path(dir, "client.key"), 1);
 }
 
 /** @brief Starts the seed API and expects the service's ACCEPTED for a report on
@@ -268,7 +177,7 @@ static void test_SeedApi_TlsWithoutClientCertificateNotSent(void **state)
 
     (void) state;
     setEndpoint(broker.port);
-    setenv("DEFENDER_CA_FILE", file("ca.pem"), 1);
+    setenv("DEFENDER_CA_FILE", TestSandbox_Path(dir, "ca.pem"), 1);
     assert_int_equal(DEFENDER_AckTimeoutSet(300), eDefenderErrSuccess);
     assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
     assert_true(TestWaitStatus(eDefenderRepNotSent, 10000));
@@ -284,13 +193,13 @@ static void test_SeedApi_TlsEnvironmentErrors(void **state)
     (void) state;
     setEndpoint(broker.port);
     setTlsEnvironment();
-    setenv("DEFENDER_CA_FILE", file("missing-ca.pem"), 1);
+    setenv("DEFENDER_CA_FILE", TestSandbox_Path(dir, "missing-ca.pem"), 1);
     assert_int_equal(DEFENDER_Start(), eDefenderErrOther);
     setTlsEnvironment();
     unsetenv("DEFENDER_KEY_FILE");
     assert_int_equal(DEFENDER_Start(), eDefenderErrOther);
     setTlsEnvironment();
-    setenv("DEFENDER_KEY_FILE", file("missing.key"), 1);
+    setenv("DEFENDER_KEY_FILE", TestSandbox_Path(dir, "missing.key"), 1);
     assert_int_equal(DEFENDER_Start(), eDefenderErrOther);
 }
 
@@ -335,7 +244,7 @@ int main(void)
                                         teardownTest),
     };
     /* Before any thread exists: unshare(CLONE_NEWUSER) refuses multi-threaded callers. */
-    isolated = isolate();
+    isolated = TestSandbox_IsolateNetwork();
     if (!isolated)
     {
         fprintf(stderr, "cannot create a private network namespace: the default-port tests "

@@ -1,0 +1,109 @@
+/**
+ * @file test_sandbox.c
+ * @brief Network namespace and throw-away certificates for the integration tests.
+ */
+#define _GNU_SOURCE
+#include "test_sandbox.h"
+
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/** @brief Writes a text to a /proc file; true on success. */
+static bool writeProcFile(const char *pPath, const char *pText)
+{
+    FILE *pFile = fopen(pPath, "w");
+    bool ok = (pFile != NULL) && (fputs(pText, pFile) >= 0);
+
+    if (pFile != NULL)
+    {
+        ok = (fclose(pFile) == 0) && ok;
+    }
+    return ok;
+}
+
+bool TestSandbox_IsolateNetwork(void)
+{
+    struct ifreq request;
+    char map[64];
+    int fd;
+    bool ok = (unshare(CLONE_NEWNET) == 0);
+
+    if (!ok && (unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0))
+    {
+        /* Unprivileged: map ourselves to root of the new user namespace. */
+        (void) writeProcFile("/proc/self/setgroups", "deny");
+        (void) snprintf(map, sizeof(map), "0 %d 1", (int) getuid());
+        ok = writeProcFile("/proc/self/uid_map", map);
+        (void) snprintf(map, sizeof(map), "0 %d 1", (int) getgid());
+        ok = ok && writeProcFile("/proc/self/gid_map", map);
+    }
+    if (ok)
+    {
+        fd = socket(AF_INET, SOCK_DGRAM, 0);
+        (void) memset(&request, 0, sizeof(request));
+        (void) strcpy(request.ifr_name, "lo");
+        ok = (fd >= 0) && (ioctl(fd, SIOCGIFFLAGS, &request) == 0);
+        request.ifr_flags |= IFF_UP;
+        ok = ok && (ioctl(fd, SIOCSIFFLAGS, &request) == 0);
+        if (fd >= 0)
+        {
+            (void) close(fd);
+        }
+    }
+    return ok;
+}
+
+const char *TestSandbox_Path(const char *pDir, const char *pName)
+{
+    static char paths[8][256];
+    static size_t next;
+    char *pPath = paths[next++ % 8U];
+
+    (void) snprintf(pPath, sizeof(paths[0]), "%s/%s", pDir, pName);
+    return pPath;
+}
+
+bool TestSandbox_MakeCertificates(const char *pDir, const char *pClientName)
+{
+    /* $CN: the client's common name. */
+    static const char *const steps[] = {
+        "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > server.ext",
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca",
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout other-ca.key -out other-ca.pem -days 2 -subj /CN=test-other-ca",
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout server.key -out server.csr -subj /CN=localhost",
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "-out server.pem -days 2 -extfile server.ext",
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout client.key -out client.csr -subj /CN=$CN",
+        "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "-out client.pem -days 2",
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout intruder.key -out intruder.csr -subj /CN=$CN",
+        "openssl x509 -req -in intruder.csr -CA other-ca.pem -CAkey other-ca.key "
+        "-CAcreateserial -out intruder.pem -days 2",
+        "chmod 755 . && chmod 644 *.key",
+    };
+    char line[1024];
+    size_t i;
+
+    for (i = 0U; i < (sizeof(steps) / sizeof(steps[0])); i++)
+    {
+        (void) snprintf(line, sizeof(line), "cd '%s' && CN='%s' && (%s) >/dev/null 2>&1", pDir,
+                        pClientName, steps[i]);
+        if (system(line) != 0)
+        {
+            (void) fprintf(stderr, "certificate step failed: %s\n", steps[i]);
+            return false;
+        }
+    }
+    return true;
+}
