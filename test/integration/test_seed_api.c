@@ -83,6 +83,23 @@ static void assertReportsQos1NotRetained(void)
     assert_int_equal(retained, 0);
 }
 
+/** @brief Points the agent at a port, configured in code, with a given reconnect back-off. */
+static void configureBackoff(uint16_t port, uint32_t baseMs, uint32_t maxMs)
+{
+    static char endpoint[64];
+    DefenderLinuxConfig_t config;
+
+    memset(&config, 0, sizeof(config));
+    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%u", (unsigned) port);
+    config.pEndpoint = endpoint;
+    config.pThingName = thing;
+    config.pStateDir = stateDir;
+    config.logLevel = DEFENDER_LOG_ERROR;
+    config.backoffBaseMs = baseMs;
+    config.backoffMaxMs = maxMs;
+    assert_int_equal(DEFENDER_LinuxConfigSet(&config), eDefenderErrSuccess);
+}
+
 static int setupGroup(void **state)
 {
     (void) state;
@@ -258,20 +275,10 @@ static void test_Start_NoBrokerGivesNotSent(void **state)
  * again (clean session) and its next report is accepted. */
 static void test_Start_ReconnectsAfterBrokerRestart(void **state)
 {
-    DefenderLinuxConfig_t config;
-    char endpoint[64];
     uint32_t before;
 
     (void) state;
-    memset(&config, 0, sizeof(config));
-    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%u", (unsigned) broker.port);
-    config.pEndpoint = endpoint;
-    config.pThingName = thing;
-    config.pStateDir = stateDir;
-    config.logLevel = DEFENDER_LOG_ERROR;
-    config.backoffBaseMs = 100;
-    config.backoffMaxMs = 400;
-    assert_int_equal(DEFENDER_LinuxConfigSet(&config), eDefenderErrSuccess);
+    configureBackoff(broker.port, 100, 400);
     assert_int_equal(DEFENDER_ReportPeriodSet(2), eDefenderErrSuccess);
     assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
     assert_true(TestWaitStatus(eDefenderRepSuccess, 10000));
@@ -325,23 +332,13 @@ static void test_Stop_MidReportReturnsPromptlyAndLeavesNothingRunning(void **sta
  * and leaves no thread of the agent running. */
 static void test_Stop_DuringReconnectBackoffReturnsPromptly(void **state)
 {
-    DefenderLinuxConfig_t config;
     DefenderReportInfo_t info;
-    char endpoint[64];
     int threadsBefore = threadCount();
     uint64_t stopStart;
     uint64_t elapsed;
 
     (void) state;
-    memset(&config, 0, sizeof(config));
-    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%u", (unsigned) TestBroker_FreePort());
-    config.pEndpoint = endpoint;
-    config.pThingName = thing;
-    config.pStateDir = stateDir;
-    config.logLevel = DEFENDER_LOG_ERROR;
-    config.backoffBaseMs = 30000;
-    config.backoffMaxMs = 60000;
-    assert_int_equal(DEFENDER_LinuxConfigSet(&config), eDefenderErrSuccess);
+    configureBackoff(TestBroker_FreePort(), 30000, 60000);
     assert_int_equal(DEFENDER_AckTimeoutSet(300), eDefenderErrSuccess);
     assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
     assert_true(TestWaitStatus(eDefenderRepNotSent, 5000));
