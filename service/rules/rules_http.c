@@ -173,9 +173,10 @@ static int page_args(const qparams *q, resp *r, size_t *offset, size_t *limit, s
     *offset = 0;
     if (mr != NULL)
     {
-        char *end;
-        long v = strtol(mr, &end, 10);
-        if (*mr == '\0' || *end != '\0' || v < 1 || v > MAX_RESULTS)
+        /* plain decimal digits only: strtol alone would also take "+5" or " 5" */
+        size_t len = strlen(mr);
+        long v = len > 0 && len <= 9 && strspn(mr, "0123456789") == len ? strtol(mr, NULL, 10) : 0;
+        if (v < 1 || v > MAX_RESULTS)
         {
             bad(r, "maxResults must be 1..250");
             return -1;

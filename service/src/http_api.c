@@ -196,10 +196,12 @@ static int parse_max_results(const query_list *q, int def, int *out)
         *out = def;
         return 0;
     }
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno != 0 || *end != '\0' || end == v || n < 1 || n > MAX_RESULT)
+    /* plain decimal digits only: strtol alone would also take "+5", " 5" or "-0" */
+    size_t len = strlen(v);
+    if (len == 0 || len > 9 || strspn(v, "0123456789") != len)
+        return -1;
+    long n = strtol(v, NULL, 10);
+    if (n < 1 || n > MAX_RESULT)
         return -1;
     *out = (int) n;
     return 0;
@@ -828,10 +830,25 @@ static enum MHD_Result dispatch(detect_http *h, struct MHD_Connection *c, const 
         if (r != SIGV4_OK)
         {
             log_msg(LOG_INFO, "refused %s %s: %s", method, path, why);
+            /* Status and error name as AWS answers them:
+             * - no Authorization header: 403 MissingAuthenticationTokenException;
+             * - a header that is not SigV4 (e.g. "Bearer x"), lacks Credential, Signature or
+             *   SignedHeaders, or comes without a usable X-Amz-Date: 400
+             *   IncompleteSignatureException, "The request signature does not conform to AWS
+             *   standards" in AWS's common-errors reference (IncompleteSignature, HTTP 400), as
+             *   JSON services such as DynamoDB answer. API Gateway and some newer API
+             *   references say 403 for it; we follow the long-standing common-errors table;
+             * - an unknown access key id: 403 UnrecognizedClientException;
+             * - a wrong signature, a wrong scope date, or an X-Amz-Date more than 15 minutes
+             *   from the service clock ("Signature expired: ..."): 403
+             *   InvalidSignatureException, as REST-JSON services answer (AWS's Query-protocol
+             *   services name the last one RequestExpired instead). */
+            unsigned status = r == SIGV4_MALFORMED ? 400 : 403;
             const char *type = r == SIGV4_MISSING       ? "MissingAuthenticationTokenException"
                                : r == SIGV4_UNKNOWN_KEY ? "UnrecognizedClientException"
+                               : r == SIGV4_MALFORMED   ? "IncompleteSignatureException"
                                                         : "InvalidSignatureException";
-            return send_error(c, 403, type, why);
+            return send_error(c, status, type, why);
         }
     }
     int get = strcmp(method, "GET") == 0;

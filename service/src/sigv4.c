@@ -186,6 +186,13 @@ int sigv4_sign(const char *method, const char *raw_path, const sigv4_kv *query, 
     return 0;
 }
 
+static void fmt_amz_date(time_t t, char out[20])
+{
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL || strftime(out, 20, "%Y%m%dT%H%M%SZ", &tm) == 0)
+        strcpy(out, "?");
+}
+
 static int parse_amz_date(const char *s, time_t *out)
 {
     struct tm tm;
@@ -262,9 +269,19 @@ int sigv4_verify(const char *method, const char *raw_path, const sigv4_kv *query
         p = end ? end + 1 : eq + 1 + vl;
     }
     char *slash = strchr(cred, '/');
-    if (cred[0] == '\0' || signed_headers[0] == '\0' || sig[0] == '\0' || slash == NULL)
+    if (cred[0] == '\0' || signed_headers[0] == '\0' || sig[0] == '\0')
     {
-        snprintf(why, whysz, "Malformed Authorization header");
+        /* AWS names every missing part, in this order */
+        snprintf(why, whysz, "%s%s%s",
+                 cred[0] ? "" : "Authorization header requires 'Credential' parameter. ",
+                 sig[0] ? "" : "Authorization header requires 'Signature' parameter. ",
+                 signed_headers[0] ? ""
+                                   : "Authorization header requires 'SignedHeaders' parameter.");
+        return SIGV4_MALFORMED;
+    }
+    if (slash == NULL)
+    {
+        snprintf(why, whysz, "Credential must have the form <access key id>/<scope>");
         return SIGV4_MALFORMED;
     }
     *slash = '\0';
@@ -288,9 +305,20 @@ int sigv4_verify(const char *method, const char *raw_path, const sigv4_kv *query
         snprintf(why, whysz, "Credential scope date does not match X-Amz-Date");
         return SIGV4_BAD_SIGNATURE;
     }
-    if (t > now + 900 || t < now - 900)
+    if (t > now + SIGV4_SKEW_SECONDS || t < now - SIGV4_SKEW_SECONDS)
     {
-        snprintf(why, whysz, "Signature expired");
+        /* AWS's wording, e.g. "Signature expired: 20260101T000000Z is now earlier than
+         * 20260101T001501Z (20260101T003001Z - 15 min.)" */
+        char limit[20], nowbuf[20];
+        fmt_amz_date(t < now ? now - SIGV4_SKEW_SECONDS : now + SIGV4_SKEW_SECONDS, limit);
+        fmt_amz_date(now, nowbuf);
+        if (t < now)
+            snprintf(why, whysz, "Signature expired: %s is now earlier than %s (%s - 15 min.)",
+                     amz_date, limit, nowbuf);
+        else
+            snprintf(why, whysz,
+                     "Signature not yet current: %s is still later than %s (%s + 15 min.)",
+                     amz_date, limit, nowbuf);
         return SIGV4_BAD_SIGNATURE;
     }
     if (strstr(signed_headers, "host") == NULL)

@@ -24,6 +24,12 @@ enum
     SIGV4_MALFORMED = -4
 };
 
+/* Largest difference between X-Amz-Date and the service clock, as AWS: 15 minutes. */
+#define SIGV4_SKEW_SECONDS 900
+
+/* Result codes: SIGV4_MISSING (no Authorization header), SIGV4_MALFORMED (header or
+ * X-Amz-Date not of the SigV4 form), SIGV4_UNKNOWN_KEY, SIGV4_BAD_SIGNATURE (wrong signature,
+ * scope or a date outside SIGV4_SKEW_SECONDS). `why` gets an AWS-style message. */
 int sigv4_verify(const char *method, const char *raw_path, const sigv4_kv *query, size_t nq,
                  sigv4_header_fn get_header, void *hctx, const uint8_t *body, size_t body_len,
                  sigv4_secret_fn secret_for, void *sctx, time_t now, char *why, size_t whysz);

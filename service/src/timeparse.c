@@ -18,6 +18,22 @@ static int days_from_civil(int y, unsigned m, unsigned d, int64_t *out)
     return 0;
 }
 
+/* value of n decimal digits (already checked) */
+static int digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : dm[m - 1];
+}
+
 int parse_time_ms(const char *s, int64_t *out_ms)
 {
     size_t n = strlen(s);
@@ -37,13 +53,19 @@ int parse_time_ms(const char *s, int64_t *out_ms)
         *out_ms = (int64_t) (v * 1000.0 + 0.5);
         return 0;
     }
-    int Y, M, D, h, mi, sec;
-    int consumed = 0;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &mi, &sec, &consumed) != 6 ||
-        consumed != 19)
+    /* YYYY-MM-DDThh:mm:ss, every field exactly its digits (sscanf's %d would also take a
+     * sign or a space) */
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    if (n < 19)
         return -1;
-    if (Y < 1970 || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || sec > 60 || h < 0 ||
-        mi < 0 || sec < 0)
+    for (size_t i = 0; i < 19; i++)
+        if (shape[i] == 'd' ? !isdigit((unsigned char) s[i]) : s[i] != shape[i])
+            return -1;
+    int Y = digits(s, 4), M = digits(s + 5, 2), D = digits(s + 8, 2);
+    int h = digits(s + 11, 2), mi = digits(s + 14, 2), sec = digits(s + 17, 2);
+    /* a real calendar date: 2026-02-31 or 2025-02-29 are refused, not rolled over */
+    if (Y < 1970 || M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 || mi > 59 ||
+        sec > 60)
         return -1;
     const char *p = s + 19;
     int64_t ms = 0;
@@ -68,10 +90,12 @@ int parse_time_ms(const char *s, int64_t *out_ms)
     {
         offset = 0;
     }
-    else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':')
+    else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':' &&
+             isdigit((unsigned char) p[1]) && isdigit((unsigned char) p[2]) &&
+             isdigit((unsigned char) p[4]) && isdigit((unsigned char) p[5]))
     {
-        int oh, om;
-        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59)
+        int oh = digits(p + 1, 2), om = digits(p + 4, 2);
+        if (oh > 23 || om > 59)
             return -1;
         offset = (int64_t) (oh * 60 + om) * 60 * (*p == '+' ? 1 : -1);
     }
