@@ -1,6 +1,7 @@
 #include "itest.h"
 
 #include "dom.h"
+#include "sigv4.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -437,6 +438,12 @@ void it_peer_close(it_peer *p)
 
 int it_http(int port, const char *method, const char *pq, const char *req_body, char **body)
 {
+    return it_http_h(port, method, pq, NULL, req_body, body);
+}
+
+int it_http_h(int port, const char *method, const char *pq, const char *headers,
+              const char *req_body, char **body)
+{
     *body = NULL;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
@@ -452,7 +459,8 @@ int it_http(int port, const char *method, const char *pq, const char *req_body, 
         return -1;
     }
     size_t bl = req_body ? strlen(req_body) : 0;
-    size_t cap = strlen(pq) + bl + 256;
+    const char *hd = headers ? headers : "";
+    size_t cap = strlen(pq) + strlen(hd) + bl + 256;
     char *req = malloc(cap);
     if (req == NULL)
     {
@@ -461,8 +469,8 @@ int it_http(int port, const char *method, const char *pq, const char *req_body, 
     }
     int n = snprintf(req, cap,
                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
-                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                     method, pq, port, bl, req_body ? req_body : "");
+                     "Content-Type: application/json\r\n%sContent-Length: %zu\r\n\r\n%s",
+                     method, pq, port, hd, bl, req_body ? req_body : "");
     ssize_t w = write(fd, req, (size_t) n);
     free(req);
     if (w != n)
@@ -523,6 +531,71 @@ int it_http(int port, const char *method, const char *pq, const char *req_body, 
     }
     free(resp);
     return status;
+}
+
+typedef struct
+{
+    char host[64];
+    const char *amz_date;
+} sign_hdrs;
+
+static const char *sign_header(void *ctx, const char *name)
+{
+    sign_hdrs *h = ctx;
+    if (strcmp(name, "host") == 0)
+        return h->host;
+    if (strcmp(name, "x-amz-date") == 0)
+        return h->amz_date;
+    return NULL;
+}
+
+int it_sigv4_headers(int port, const char *method, const char *pq, const char *req_body,
+                     const char *akid, const char *secret, time_t when, char *out, size_t cap)
+{
+    sign_hdrs h;
+    snprintf(h.host, sizeof h.host, "127.0.0.1:%d", port);
+    char date[20];
+    struct tm tm;
+    if (gmtime_r(&when, &tm) == NULL || strftime(date, sizeof date, "%Y%m%dT%H%M%SZ", &tm) == 0)
+        return -1;
+    h.amz_date = date;
+    /* path and query exactly as sent: the service signs the raw form */
+    char path[1024], qbuf[1024];
+    const char *qm = strchr(pq, '?');
+    size_t pl = qm ? (size_t) (qm - pq) : strlen(pq);
+    if (pl >= sizeof path || (qm && strlen(qm + 1) >= sizeof qbuf))
+        return -1;
+    memcpy(path, pq, pl);
+    path[pl] = 0;
+    sigv4_kv kv[32];
+    size_t nq = 0;
+    if (qm != NULL && qm[1] != 0)
+    {
+        strcpy(qbuf, qm + 1);
+        for (char *save = NULL, *tok = strtok_r(qbuf, "&", &save); tok != NULL;
+             tok = strtok_r(NULL, "&", &save))
+        {
+            if (nq == sizeof kv / sizeof kv[0])
+                return -1;
+            char *eq = strchr(tok, '=');
+            if (eq != NULL)
+                *eq = 0;
+            kv[nq].key = tok;
+            kv[nq].value = eq ? eq + 1 : "";
+            nq++;
+        }
+    }
+    char scope[64], sig[65];
+    snprintf(scope, sizeof scope, "%.8s/us-east-1/iot/aws4_request", date);
+    const char *body = req_body ? req_body : "";
+    if (sigv4_sign(method, path, kv, nq, "host;x-amz-date", sign_header, &h, (const uint8_t *) body,
+                   strlen(body), date, scope, secret, sig) != 0)
+        return -1;
+    int n = snprintf(out, cap,
+                     "X-Amz-Date: %s\r\nAuthorization: AWS4-HMAC-SHA256 Credential=%s/%s, "
+                     "SignedHeaders=host;x-amz-date, Signature=%s\r\n",
+                     date, akid, scope, sig);
+    return n > 0 && (size_t) n < cap ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 typedef struct
 {
@@ -70,6 +71,15 @@ void it_peer_close(it_peer *p);
 /* HTTP: returns status code (or -1), body malloc'ed into *body. */
 int it_http(int port, const char *method, const char *path_query, const char *req_body,
             char **body);
+
+/* Same with extra request headers: `headers` is "Name: value\r\n" lines (or NULL). */
+int it_http_h(int port, const char *method, const char *path_query, const char *headers,
+              const char *req_body, char **body);
+/* Writes into `out` the X-Amz-Date and Authorization header lines (for it_http_h) of a
+ * SigV4 signature (region us-east-1, service iot, signed headers host;x-amz-date) of the
+ * request as it_http_h sends it to 127.0.0.1:port, dated `when`. Returns 0 or -1. */
+int it_sigv4_headers(int port, const char *method, const char *path_query, const char *req_body,
+                     const char *akid, const char *secret, time_t when, char *out, size_t cap);
 
 /* JSON -> CBOR through the project's strict JSON decoder (test helper). */
 int it_json_to_cbor(const char *json, size_t len, uint8_t **out, size_t *out_len);

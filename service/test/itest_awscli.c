@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #define T0_MS 1767225600000ull /* 2026-01-01T00:00:00Z */
 
@@ -72,6 +73,44 @@ static void expect_error(const char *secret, const char *args, const char *err_n
     CHECK(rc != 0 && out != NULL && strstr(out, err_name) != NULL,
           "aws iot %s: expected %s, got %d: %s", args, err_name, rc, out ? out : "");
     free(out);
+}
+
+/* The raw ListMetricValues body (a signed request through the HTTP server): every
+ * timestamp is epoch seconds with the millisecond fraction, a plain JSON number
+ * (REST-JSON convention, rules spec section 1), e.g. 1767225600.25. */
+static void check_wire_timestamps(void)
+{
+    const char *pq = "/metric-values?thingName=cli-thing&metricName=aws%3Aall-bytes-in"
+                     "&startTime=1767225600&endTime=1767312000";
+    char h[1024], *body = NULL;
+    CHECK(it_sigv4_headers(g_port, "GET", pq, NULL, g_akid, "SECRETTEST", time(NULL), h,
+                           sizeof h) == 0,
+          "sign");
+    int st = it_http_h(g_port, "GET", pq, h, NULL, &body);
+    CHECK(st == 200 && body != NULL, "raw list-metric-values: %d %s", st, body ? body : "");
+    if (body == NULL)
+        return;
+    const char *p = body;
+    int n = 0;
+    for (; (p = strstr(p, "\"timestamp\":")) != NULL; n++)
+    {
+        p += strlen("\"timestamp\":");
+        /* the token: digits, '.', digits (no exponent, no quotes) */
+        size_t il = strspn(p, "0123456789");
+        size_t fl = p[il] == '.' ? strspn(p + il + 1, "0123456789") : 0;
+        char tok[40];
+        snprintf(tok, sizeof tok, "%.*s", (int) (il + 1 + fl), p);
+        double want = (double) (T0_MS + (unsigned long long) n * 300000 + 250) / 1000.0;
+        CHECK(il == 10 && fl >= 1 && fl <= 3 && (p[il + 1 + fl] == ',' || p[il + 1 + fl] == '}') &&
+                  strtod(tok, NULL) == want,
+              "wire timestamp %d: %.30s (expected %.3f as epoch seconds with a fraction)", n, p,
+              want);
+    }
+    CHECK(n == 3, "%d timestamps in %s", n, body);
+    char first[64];
+    snprintf(first, sizeof first, "\"timestamp\":%s", "1767225600.25");
+    CHECK(strstr(body, first) != NULL, "first datum at 1767225600.25: %s", body);
+    free(body);
 }
 
 static void publish_and_wait(it_peer *pub, it_peer *sub, const char *payload)
@@ -241,11 +280,19 @@ int main(int argc, char **argv)
             cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(d, "value"), "count");
             CHECK(cJSON_IsNumber(c) && c->valuedouble == (i + 1) * 100.0, "count %d", i);
             cJSON *ts = cJSON_GetObjectItem(d, "timestamp");
-            /* CLI prints timestamps as ISO strings (v2) or numbers (v1) */
-            CHECK(ts != NULL, "timestamp present");
+            /* report i was received at T0 + i * 300 s + 250 ms; the CLI prints timestamps
+             * as they came on the wire (v1) or as ISO strings (v2, or a timestamp format) */
+            double want = (double) (T0_MS + (unsigned long long) i * 300000 + 250) / 1000.0;
+            char iso[40];
+            snprintf(iso, sizeof iso, "2026-01-01T00:%02d:00.25", i * 5);
+            CHECK((cJSON_IsNumber(ts) && ts->valuedouble == want) ||
+                      (cJSON_IsString(ts) && strncmp(ts->valuestring, iso, strlen(iso)) == 0),
+                  "datum %d timestamp: expected %.3f, got %s", i, want,
+                  ts ? (cJSON_IsString(ts) ? ts->valuestring : "a number") : "none");
         }
         cJSON_Delete(j);
     }
+    check_wire_timestamps();
     cJSON *j = aws_json("list-metric-values --thing-name cli-thing --metric-name temp "
                         "--start-time 1767225600 --end-time 1767312000");
     cJSON *l = cJSON_GetObjectItem(j, "metricDatumList");

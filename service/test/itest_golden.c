@@ -17,6 +17,145 @@ static it_broker g_broker;
 static it_peer *g_peer;
 static unsigned long long g_now = NOW_MS;
 
+/* Rejection reasons, the steps of protocol section 8 that reply InvalidPayload; the
+ * service counts each as rejected_<reason>. */
+enum
+{
+    S_DECODE,  /* 3: not JSON / well-formed CBOR, nesting > 16, and a top-level value that is
+                  not an object (2.5) / map (section 4 lists it among the decoder's errors) */
+    S_ROOT,    /* 4: a map, anywhere, holding a key twice (PD-6; header and hed count as one) */
+    S_HEADER,  /* 5: header missing, not a map, bad report_id or version */
+    S_BODY,    /* 6: neither metrics nor custom_metrics, or one that is not a map */
+    S_METRICS, /* 7: standard metrics */
+    S_CUSTOM,  /* 8: custom metrics shape (PD-11) */
+    S_COUNT
+};
+static const char *const step_counter[S_COUNT] = {"rejected_decode",  "rejected_root",
+                                                  "rejected_header",  "rejected_body",
+                                                  "rejected_metrics", "rejected_custom"};
+
+typedef struct
+{
+    const char *name;
+    int step;
+} case_step;
+
+/* The step at which each golden case rejected in default mode fails, from section 8 and
+ * PD-3..PD-11 (not from the service): same for long and short keys, JSON and CBOR. */
+static const case_step golden_steps[] = {
+    {"custom number without array", S_CUSTOM},
+    {"no header", S_HEADER},
+    {"report_id as string", S_HEADER},
+    {"not json", S_DECODE},
+    {"no body", S_BODY},
+    {"listening port 0", S_METRICS},
+    {"remote_addr without port", S_METRICS},
+    {"connection without remote_addr", S_METRICS},
+    {"header and hed", S_ROOT},
+    {"negative bytes_in", S_METRICS},
+    {"aws: custom name", S_CUSTOM},
+    {"two maps in custom array", S_CUSTOM},
+    {"report_id 0", S_HEADER},
+    {"report_id 2^63", S_HEADER},
+    {"report_id 2^64+", S_HEADER},
+    {"report_id fraction", S_HEADER},
+    {"version 1", S_HEADER},
+    {"version number", S_HEADER},
+    {"no version", S_HEADER},
+    {"header not a map", S_HEADER},
+    {"duplicate report_id key", S_ROOT},
+    {"root is an array", S_DECODE},
+    {"metrics not a map", S_BODY},
+    {"custom_metrics not a map", S_BODY},
+    {"duplicate metrics key", S_ROOT},
+    {"port 65536", S_METRICS},
+    {"port as string", S_METRICS},
+    {"ports list element not a map", S_METRICS},
+    {"interface not a string", S_METRICS},
+    {"bytes_out huge exponent", S_METRICS},
+    {"bytes_in above 2^63-1", S_METRICS},
+    {"bytes_in boolean", S_METRICS},
+    {"network_stats null", S_METRICS},
+    {"IPv4 with leading zero", S_METRICS},
+    {"port 65536 in remote_addr", S_METRICS},
+    {"IPv6 zone id", S_METRICS},
+    {"local_port 65536", S_METRICS},
+    {"custom number_list with string", S_CUSTOM},
+    {"custom two value keys", S_CUSTOM},
+    {"custom no value key", S_CUSTOM},
+    {"custom name 129 chars", S_CUSTOM},
+    {"custom name with space", S_CUSTOM},
+    {"custom string_list not array", S_CUSTOM},
+    {"invalid UTF-8", S_DECODE},
+    {"lone surrogate", S_DECODE},
+    {"trailing comma", S_DECODE},
+    {"trailing garbage", S_DECODE},
+    {"nesting 17 deep", S_DECODE},
+};
+
+/* Same for the hand-written CBOR cases rejected in default mode: a payload that is not
+ * well-formed CBOR of the accepted kind fails decoding; a wrong type fails where the field
+ * belongs. */
+static const case_step cbor_steps[] = {
+    {"tag 1 around V2", S_DECODE},
+    {"tag 55799 around an array", S_DECODE},
+    {"tag 1 on report_id", S_DECODE},
+    {"tag 2 on bytes_in", S_DECODE},
+    {"V2 truncated by one byte", S_DECODE},
+    {"V2 truncated inside report_id", S_DECODE},
+    {"V3 without its final break", S_DECODE},
+    {"text longer than the input", S_DECODE},
+    {"V2 and a trailing byte", S_DECODE},
+    {"V2 and a second map", S_DECODE},
+    {"top-level array", S_DECODE},
+    {"float64 2^53+2 as bytes_out", S_METRICS},
+    {"float16 22.5 as port", S_METRICS},
+    {"float32 0.5 as total", S_METRICS},
+    {"float16 NaN as packets_in", S_METRICS},
+    {"float16 -1.0 as packets_out", S_METRICS},
+    {"byte string version", S_HEADER},
+    {"byte string interface", S_METRICS},
+    {"byte string remote_addr", S_METRICS},
+    {"byte string in string_list", S_CUSTOM},
+    {"integer key in metrics", S_DECODE},
+    {"byte string key header", S_DECODE},
+    {"byte string key in ports entry", S_DECODE},
+    {"invalid UTF-8 interface", S_DECODE},
+    {"overlong UTF-8 in a key", S_DECODE},
+    {"UTF-8 surrogate in version", S_DECODE},
+    {"invalid UTF-8 in a text chunk", S_DECODE},
+    {"break as a value", S_DECODE},
+    {"break in a definite map", S_DECODE},
+    {"break in a definite array", S_DECODE},
+    {"break as the top-level item", S_DECODE},
+    {"break after V2", S_DECODE},
+    {"true as bytes_in", S_METRICS},
+    {"null as port", S_METRICS},
+    {"undefined as total", S_METRICS},
+    {"simple(16) as interface", S_METRICS},
+    {"simple(255) as version", S_HEADER},
+    {"null as metrics", S_BODY},
+    {"undefined as report_id", S_HEADER},
+    {"false as custom number", S_CUSTOM},
+    {"nesting 17 deep", S_DECODE},
+    {"nesting 17 deep, indefinite", S_DECODE},
+};
+
+static int step_of(const case_step *t, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(t[i].name, name) == 0)
+            return t[i].step;
+    CHECK(0, "no rejection step listed for case \"%s\"", name);
+    return S_DECODE;
+}
+
+/* What the default-mode run must have counted, tallied from the expectations. */
+static struct
+{
+    unsigned long long accepted, throttled, duplicates, forced, rejected[S_COUNT];
+} g_exp;
+
 static void set_clock(const it_service *s, unsigned long long ms)
 {
     char path[96], *body = NULL;
@@ -100,6 +239,7 @@ static void expect_reply(const char *label, const char *thing, int cbor, int has
  * proves that everything published before got no reply. */
 static void expect_silence(const char *label, const char *thing)
 {
+    g_exp.rejected[S_DECODE]++; /* "x" is not JSON */
     publish(thing, 0, "x", 1);
     expect_reply(label, thing, 0, 0, 0, 1);
 }
@@ -143,6 +283,11 @@ static int run_cases(const it_service *s, int strict, const char *prefix)
             if (strcmp(g->name, "report_id 2^63-1") == 0)
                 id = 9223372036854775807ull;
             expect_reply(label, thing, cbor, exp != G_REJ_NOID, id, exp == G_OK ? 0 : 1);
+            if (!strict && exp == G_OK)
+                g_exp.accepted++;
+            else if (!strict)
+                g_exp.rejected[step_of(golden_steps, sizeof golden_steps / sizeof golden_steps[0],
+                                       g->name)]++;
             free(js);
             free(cb);
             n++;
@@ -482,6 +627,11 @@ static int run_cbor_cases(int strict, const char *prefix)
                  strict ? "strict" : "default");
         publish(thing, 1, buf, len);
         expect_reply(label, thing, 1, exp != G_REJ_NOID, c->id, exp == G_OK ? 0 : 1);
+        if (!strict && exp == G_OK)
+            g_exp.accepted++;
+        else if (!strict)
+            g_exp
+                .rejected[step_of(cbor_steps, sizeof cbor_steps / sizeof cbor_steps[0], c->name)]++;
         n++;
     }
     return n;
@@ -490,6 +640,16 @@ static int run_cbor_cases(int strict, const char *prefix)
 static void report_json(char *out, size_t cap, unsigned long long id)
 {
     snprintf(out, cap, "{\"header\":{\"report_id\":%llu,\"version\":\"1.0\"},\"metrics\":{}}", id);
+}
+
+/* Checks one counter of GET /service/counters ({"name":N,...}) against its expected value. */
+static void expect_counter(const char *body, const char *name, unsigned long long want)
+{
+    char key[64];
+    snprintf(key, sizeof key, "\"%s\":", name);
+    const char *p = strstr(body, key);
+    unsigned long long got = p ? strtoull(p + strlen(key), NULL, 10) : 0;
+    CHECK(p != NULL && got == want, "counter %s: %llu, expected %llu", name, got, want);
 }
 
 static void sequences_default(const it_service *s)
@@ -504,6 +664,8 @@ static void sequences_default(const it_service *s)
                                 "1.0\x67metrics\xa0";
     publish("seq-dup", 1, cb100, sizeof cb100 - 1);
     expect_silence("dup discarded (json and cbor)", "seq-dup");
+    g_exp.accepted += 1;   /* 100 */
+    g_exp.duplicates += 2; /* 100 as JSON and as CBOR */
     /* throttle window shared by json and cbor (PD-17): W=300 s, T=10 % -> 270 s */
     report_json(r, sizeof r, 200);
     publish("seq-thr", 0, r, strlen(r));
@@ -535,6 +697,8 @@ static void sequences_default(const it_service *s)
         CHECK(strstr(m.topic, "/accepted") != NULL, "270 s later accepted: %s", m.topic);
         free(m.payload);
     }
+    g_exp.accepted += 2;  /* 200, 204 */
+    g_exp.throttled += 3; /* 201, 202 (CBOR), 203 */
     set_clock(s, NOW_MS);
     /* a lower unused id is accepted in default mode (PD-19), once the window allows */
     report_json(r, sizeof r, 50);
@@ -545,7 +709,21 @@ static void sequences_default(const it_service *s)
     expect_reply("lower id accepted after the window", "seq-dup", 0, 1, 50, 0);
     publish("seq-dup", 0, r, strlen(r)); /* now a duplicate: silent */
     expect_silence("id 50 duplicate", "seq-dup");
+    g_exp.throttled += 1;  /* 50 inside the window */
+    g_exp.accepted += 1;   /* 50 after it */
+    g_exp.duplicates += 1; /* 50 again */
     set_clock(s, NOW_MS);
+    /* one trailing NUL after the JSON text (PD-8): default mode accepts the report */
+    static const char nul1[] = "{\"header\":{\"report_id\":5,\"version\":\"1.0\"},\"metrics\":{}}";
+    publish("seq-nul", 0, nul1, sizeof nul1); /* sizeof: with the terminator */
+    expect_reply("default trailing NUL accepted", "seq-nul", 0, 1, 5, 0);
+    g_exp.accepted += 1;
+    /* two NULs are not "one trailing NUL": not JSON, so no reportId */
+    static const char nul2[] =
+        "{\"header\":{\"report_id\":6,\"version\":\"1.0\"},\"metrics\":{}}\0";
+    publish("seq-nul", 0, nul2, sizeof nul2);
+    expect_reply("default two trailing NULs", "seq-nul", 0, 0, 0, 1);
+    g_exp.rejected[S_DECODE] += 1;
     /* size limit (PD-10): 131072 accepted, 131073 dropped without reply */
     size_t big = 131072;
     char *p = malloc(big + 2);
@@ -557,6 +735,7 @@ static void sequences_default(const it_service *s)
         memcpy(p, r, l);
         publish("seq-size", 0, p, big);
         expect_reply("131072 bytes", "seq-size", 0, 1, 7, 0);
+        g_exp.accepted += 1;
         publish("seq-size2", 0, p, big + 1);
         expect_silence("131073 bytes dropped", "seq-size2");
         free(p);
@@ -570,6 +749,7 @@ static void sequences_default(const it_service *s)
     report_json(r, sizeof r, 9);
     publish(n128, 0, r, strlen(r));
     expect_reply("128-byte name", n128, 0, 1, 9, 0);
+    g_exp.accepted += 1;
     publish(n129, 0, r, strlen(r));
     expect_silence("129-byte name ignored", "seq-name");
     /* test hooks: forced rejection, dropped responses */
@@ -587,6 +767,9 @@ static void sequences_default(const it_service *s)
     report_json(r, sizeof r, 300);
     publish("seq-hook", 0, r, strlen(r));
     expect_silence("dropped response was accepted: now a duplicate", "seq-hook");
+    g_exp.forced += 2;     /* forced invalid, forced throttled (not counted as throttled) */
+    g_exp.accepted += 1;   /* 300, response dropped */
+    g_exp.duplicates += 1; /* 300 again */
     /* counters over HTTP */
     char *body = NULL;
     int st = it_http(s->http_port, "GET", "/service/counters", NULL, &body);
@@ -597,6 +780,61 @@ static void sequences_default(const it_service *s)
         CHECK(strstr(body, "\"ignored_topic\":1,") != NULL, "ignored counter: %s", body);
         CHECK(strstr(body, "\"duplicates_discarded\":4,") != NULL, "duplicates counter: %s", body);
         CHECK(strstr(body, "\"responses_dropped\":1,") != NULL, "dropped counter: %s", body);
+        expect_counter(body, "accepted", g_exp.accepted);
+        expect_counter(body, "throttled", g_exp.throttled);
+        expect_counter(body, "duplicates_discarded", g_exp.duplicates);
+        expect_counter(body, "rejected_forced", g_exp.forced);
+        expect_counter(body, "rejected_duplicate", 0);
+        expect_counter(body, "rejected_id_order", 0);
+        for (int i = 0; i < S_COUNT; i++)
+            expect_counter(body, step_counter[i], g_exp.rejected[i]);
+        free(body);
+    }
+}
+
+/* --duplicate-reply without --strict (PD-18, PD-19): an id the thing already had accepted
+ * gets REJECTED InvalidPayload with its reportId, on JSON and CBOR; a lower unused id is
+ * still accepted (only strict mode orders ids); ids of rejected reports are not recorded. */
+static void sequences_duplicate_reply(const it_service *s)
+{
+    char r[200];
+    report_json(r, sizeof r, 100);
+    publish("dr-dup", 0, r, strlen(r));
+    expect_reply("dup-reply first", "dr-dup", 0, 1, 100, 0);
+    publish("dr-dup", 0, r, strlen(r));
+    expect_reply("dup-reply json duplicate", "dr-dup", 0, 1, 100, 1);
+    static const char cb100[] = "\xa2\x66header\xa2\x69report_id\x18\x64\x67version\x63"
+                                "1.0\x67metrics\xa0";
+    publish("dr-dup", 1, cb100, sizeof cb100 - 1);
+    expect_reply("dup-reply cbor duplicate", "dr-dup", 1, 1, 100, 1);
+    /* 101 inside the window: throttled, so not recorded */
+    report_json(r, sizeof r, 101);
+    publish("dr-dup", 0, r, strlen(r));
+    expect_reply("dup-reply 101 throttled", "dr-dup", 0, 1, 101, 2);
+    set_clock(s, NOW_MS + 600000);
+    report_json(r, sizeof r, 50);
+    publish("dr-dup", 0, r, strlen(r));
+    expect_reply("dup-reply lower unused id accepted", "dr-dup", 0, 1, 50, 0);
+    publish("dr-dup", 0, r, strlen(r));
+    expect_reply("dup-reply lower id now a duplicate", "dr-dup", 0, 1, 50, 1);
+    set_clock(s, NOW_MS + 1200000);
+    report_json(r, sizeof r, 101);
+    publish("dr-dup", 0, r, strlen(r));
+    expect_reply("dup-reply throttled id accepted later", "dr-dup", 0, 1, 101, 0);
+    /* the default-mode leniencies are unchanged by the option */
+    static const char nul1[] = "{\"header\":{\"report_id\":5,\"version\":\"1.0\"},\"metrics\":{}}";
+    publish("dr-nul", 0, nul1, sizeof nul1);
+    expect_reply("dup-reply trailing NUL accepted", "dr-nul", 0, 1, 5, 0);
+    char *body = NULL;
+    int st = it_http(s->http_port, "GET", "/service/counters", NULL, &body);
+    CHECK(st == 200 && body != NULL, "counters %d", st);
+    if (body != NULL)
+    {
+        expect_counter(body, "accepted", 4);
+        expect_counter(body, "rejected_duplicate", 3);
+        expect_counter(body, "duplicates_discarded", 0);
+        expect_counter(body, "rejected_id_order", 0);
+        expect_counter(body, "throttled", 1);
         free(body);
     }
 }
@@ -694,6 +932,20 @@ int main(int argc, char **argv)
     publish("seq-thr", 0, r, strlen(r));
     expect_reply("window after restart", "seq-thr", 0, 1, 205, 2);
     it_service_stop(&s, SIGTERM, 10000);
+
+    /* --duplicate-reply alone (default mode) */
+    snprintf(db, sizeof db, "%s/dupreply.db", g_broker.dir);
+    const char *dup_args[] = {"--test-hooks", "--duplicate-reply", NULL};
+    if (it_service_start(&s, g_exe, &g_broker, db, dup_args) != 0)
+    {
+        fprintf(stderr, "cannot start defender-detect --duplicate-reply\n");
+        it_failures++;
+        goto out;
+    }
+    set_clock(&s, NOW_MS);
+    sequences_duplicate_reply(&s);
+    rc = it_service_stop(&s, SIGTERM, 10000);
+    CHECK(rc == 0, "SIGTERM exit status %d", rc);
 
     snprintf(db, sizeof db, "%s/strict.db", g_broker.dir);
     const char *strict_args[] = {"--test-hooks", "--strict", "--duplicate-reply", NULL};

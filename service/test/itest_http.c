@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static int g_port;
@@ -30,6 +31,101 @@ static void expect(const char *method, const char *pq, const char *body, int sta
               "%s %.80s: expected %s, got %s", method, pq, err_type, resp ? resp : "");
     }
     free(resp);
+}
+
+/* Like expect(), with extra request headers; `msg_part`, when given, must be in the body. */
+static void expect_h(int port, const char *pq, const char *headers, int status,
+                     const char *err_type, const char *msg_part)
+{
+    char *resp = NULL;
+    int st = it_http_h(port, "GET", pq, headers, NULL, &resp);
+    CHECK(st == status, "GET %.80s [%s]: status %d, expected %d (%s)", pq, headers ? headers : "",
+          st, status, resp ? resp : "");
+    if (err_type != NULL)
+    {
+        /* the whole x-amzn-ErrorType value (it_http puts it last, after "#ErrorType=") */
+        const char *et = resp ? strstr(resp, "#ErrorType=") : NULL;
+        CHECK(et != NULL && strcmp(et + 11, err_type) == 0 && strstr(resp, "\"message\":") != NULL,
+              "GET %.80s: expected %s, got %s", pq, err_type, resp ? resp : "");
+    }
+    if (msg_part != NULL)
+        CHECK(resp != NULL && strstr(resp, msg_part) != NULL, "GET %.80s: message lacks '%s': %s",
+              pq, msg_part, resp ? resp : "");
+    free(resp);
+}
+
+/* SigV4 with --credentials, through the HTTP server: each way a request can fail
+ * authentication gets AWS's status and error name (see the comment in http_api.c). */
+static void check_sigv4(const it_broker *b, const char *exe)
+{
+    char creds[400], db[400];
+    snprintf(creds, sizeof creds, "%s/credentials", b->dir);
+    snprintf(db, sizeof db, "%s/sigv4.db", b->dir);
+    FILE *f = fopen(creds, "w");
+    CHECK(f != NULL, "credentials file");
+    if (f == NULL)
+        return;
+    fprintf(f, "AKIDTEST SECRETTEST\n");
+    fclose(f);
+    it_service s;
+    const char *args[] = {"--credentials", creds, NULL};
+    if (it_service_start(&s, exe, b, db, args) != 0)
+    {
+        CHECK(0, "cannot start the service with --credentials");
+        return;
+    }
+    int port = s.http_port;
+    const char *pq = "/custom-metrics?maxResults=5";
+    char h[1024];
+    time_t now = time(NULL);
+    /* a good signature, also 10 minutes old or ahead (inside the 15-minute skew) */
+    CHECK(it_sigv4_headers(port, "GET", pq, NULL, "AKIDTEST", "SECRETTEST", now, h, sizeof h) == 0,
+          "sign");
+    expect_h(port, pq, h, 200, NULL, NULL);
+    it_sigv4_headers(port, "GET", pq, NULL, "AKIDTEST", "SECRETTEST", now - 600, h, sizeof h);
+    expect_h(port, pq, h, 200, NULL, NULL);
+    it_sigv4_headers(port, "GET", pq, NULL, "AKIDTEST", "SECRETTEST", now + 600, h, sizeof h);
+    expect_h(port, pq, h, 200, NULL, NULL);
+    /* no Authorization header: 403 MissingAuthenticationTokenException */
+    expect_h(port, pq, NULL, 403, "MissingAuthenticationTokenException", NULL);
+    /* X-Amz-Date outside the allowed skew, correctly signed: 403 InvalidSignatureException */
+    it_sigv4_headers(port, "GET", pq, NULL, "AKIDTEST", "SECRETTEST", now - 1200, h, sizeof h);
+    expect_h(port, pq, h, 403, "InvalidSignatureException", "Signature expired: ");
+    it_sigv4_headers(port, "GET", pq, NULL, "AKIDTEST", "SECRETTEST", now + 1200, h, sizeof h);
+    expect_h(port, pq, h, 403, "InvalidSignatureException", "Signature not yet current: ");
+    /* wrong secret, unknown key */
+    it_sigv4_headers(port, "GET", pq, NULL, "AKIDTEST", "WRONG", now, h, sizeof h);
+    expect_h(port, pq, h, 403, "InvalidSignatureException", "does not match");
+    it_sigv4_headers(port, "GET", pq, NULL, "AKIDOTHER", "SECRETTEST", now, h, sizeof h);
+    expect_h(port, pq, h, 403, "UnrecognizedClientException", NULL);
+    /* malformed or incomplete Authorization: 400 IncompleteSignatureException */
+    char date[20], hdr[512];
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(hdr, sizeof hdr, "X-Amz-Date: %s\r\nAuthorization: Bearer x\r\n", date);
+    expect_h(port, pq, hdr, 400, "IncompleteSignatureException", NULL);
+    snprintf(hdr, sizeof hdr,
+             "X-Amz-Date: %s\r\nAuthorization: AWS4-HMAC-SHA256 SignedHeaders=host;x-amz-date, "
+             "Signature=%064d\r\n",
+             date, 0);
+    expect_h(port, pq, hdr, 400, "IncompleteSignatureException",
+             "Authorization header requires 'Credential' parameter.");
+    snprintf(hdr, sizeof hdr,
+             "X-Amz-Date: %s\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/%.8s/"
+             "us-east-1/iot/aws4_request, SignedHeaders=host;x-amz-date\r\n",
+             date, date);
+    expect_h(port, pq, hdr, 400, "IncompleteSignatureException",
+             "Authorization header requires 'Signature' parameter.");
+    /* a good signature whose X-Amz-Date header is left out */
+    it_sigv4_headers(port, "GET", pq, NULL, "AKIDTEST", "SECRETTEST", now, h, sizeof h);
+    char *auth = strstr(h, "Authorization:");
+    expect_h(port, pq, auth, 400, "IncompleteSignatureException", NULL);
+    /* the refusals did not stop the service */
+    it_sigv4_headers(port, "GET", pq, NULL, "AKIDTEST", "SECRETTEST", time(NULL), h, sizeof h);
+    expect_h(port, pq, h, 200, NULL, NULL);
+    int rc = it_service_stop(&s, SIGTERM, 10000);
+    CHECK(rc == 0, "exit status %d (--credentials)", rc);
 }
 
 static void raw(const char *bytes, size_t n)
@@ -197,6 +293,51 @@ int main(int argc, char **argv)
            NULL, 400, IRE);
     expect("GET", "/metric-values?thingName=a&metricName=x&startTime=0&endTime=1&maxResults=9x",
            NULL, 400, IRE);
+    /* maxResults: plain decimal digits only ("+5", " 5", "-0", "0x5" refused; "5", "005" fine) */
+    static const char *const bad_max[] = {"%2B5", "%205", "5%20", "-0", "0x5", "", "5.0", "1e2"};
+    for (size_t i = 0; i < sizeof bad_max / sizeof bad_max[0]; i++)
+    {
+        char pq[200];
+        snprintf(pq, sizeof pq,
+                 "/metric-values?thingName=a&metricName=x&startTime=0&endTime=1&maxResults=%s",
+                 bad_max[i]);
+        expect("GET", pq, NULL, 400, IRE);
+        snprintf(pq, sizeof pq, "/custom-metrics?maxResults=%s", bad_max[i]);
+        expect("GET", pq, NULL, 400, IRE);
+    }
+    expect("GET", "/metric-values?thingName=a&metricName=x&startTime=0&endTime=1&maxResults=5",
+           NULL, 200, NULL);
+    expect("GET", "/metric-values?thingName=a&metricName=x&startTime=0&endTime=1&maxResults=005",
+           NULL, 200, NULL);
+    expect("GET", "/custom-metrics?maxResults=250", NULL, 200, NULL);
+    /* time stamps: impossible calendar dates and loose field forms are refused, not rolled
+     * over into the next month; real ones (leap days included) are taken */
+    static const char *const bad_time[] = {
+        "2026-02-31T00:00:00Z",       "2026-02-29T00:00:00Z",        "2100-02-29T00:00:00Z",
+        "2026-04-31T00:00:00Z",       "2026-06-31T00:00:00Z",        "2026-09-31T00:00:00Z",
+        "2026-11-31T00:00:00Z",       "2026-01-32T00:00:00Z",        "2026-01-00T00:00:00Z",
+        "2026-00-10T00:00:00Z",       "2026-01-01T24:00:00Z",        "2026-01-01T00:60:00Z",
+        "2026-1-01T00:00:00Z",        "2026-01-%2B1T00:00:00Z",      "2026-01-%201T00:00:00Z",
+        "2026-01-01T00:00:00%2B1:00", "2026-01-01T00:00:00%2B01:-1",
+    };
+    for (size_t i = 0; i < sizeof bad_time / sizeof bad_time[0]; i++)
+    {
+        char pq[200];
+        snprintf(pq, sizeof pq,
+                 "/metric-values?thingName=a&metricName=x&startTime=%s&endTime=2000000000",
+                 bad_time[i]);
+        expect("GET", pq, NULL, 400, IRE);
+    }
+    static const char *const good_time[] = {"2028-02-29T00:00:00Z", "2000-02-29T00:00:00Z",
+                                            "2026-01-31T23:59:59Z", "2026-04-30T00:00:00%2B02:00",
+                                            "2026-12-31T00:00:00.5Z"};
+    for (size_t i = 0; i < sizeof good_time / sizeof good_time[0]; i++)
+    {
+        char pq[200];
+        snprintf(pq, sizeof pq, "/metric-values?thingName=a&metricName=x&startTime=0&endTime=%s",
+                 good_time[i]);
+        expect("GET", pq, NULL, 200, NULL);
+    }
     expect("GET", "/metric-values?thingName=a&metricName=x&startTime=0&endTime=1&nextToken=zz",
            NULL, 400, IRE);
     /* nextToken: only the exact form the service issues ("mv1-<hex ms>-<hex row>") */
@@ -351,6 +492,7 @@ int main(int argc, char **argv)
         free(longurl);
     }
     expect("GET", "/service/health", NULL, 200, NULL);
+    check_sigv4(&b, argv[1]);
     int64_t t0 = it_now_ms();
     check_big_paging(&b);
     printf("large ListMetricValues paging: %lld ms\n", (long long) (it_now_ms() - t0));
