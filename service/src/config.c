@@ -173,7 +173,20 @@ static int apply(detect_config *c, const char *k, const char *v, char *err, size
     STR("username", username)
     STR("password", password)
     STR("client-id", client_id)
-    STR("share-group", share_group)
+    if (strcmp(k, "share-group") == 0)
+    {
+        NEEDV();
+        /* the name is a level of $share/NAME/filter (MQTT 5.0 section 4.8.2) */
+        if (v[0] == '\0' || strpbrk(v, "/+#") != NULL)
+        {
+            snprintf(err, errsz,
+                     "invalid --share-group '%.128s': a share name must not be empty or contain "
+                     "'/', '+' or '#' (MQTT 5.0 section 4.8.2)",
+                     v);
+            return -1;
+        }
+        return set_str(c->share_group, sizeof c->share_group, v, err, errsz, k) < 0 ? -1 : 1;
+    }
     STR("db", db_path)
     STR("credentials", credentials)
     STR("region", region)
