@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,11 @@ struct detect_http
     void (*ext_free)(void *);
     int (*ext_in_use)(void *, const char *);
     void *ext_ctx;
+    /* The hooks above are set after the daemon has started (the MQTT connection and Rules
+     * Detect come up after the HTTP API) and cleared before the MQTT side is freed: requests
+     * read them under this lock. Until `ready`, only /service/health is served. */
+    pthread_rwlock_t hooks_lock;
+    atomic_int ready;
 };
 
 typedef struct
@@ -53,6 +60,15 @@ typedef struct
     strbuf body;
     int too_large;
 } req_ctx;
+
+/* Whether the MQTT connection is up (false before it is attached and after it is gone). */
+static int mqtt_up(detect_http *h)
+{
+    pthread_rwlock_rdlock(&h->hooks_lock);
+    int up = h->mqtt_connected != NULL && h->mqtt_connected(h->mqtt_ctx);
+    pthread_rwlock_unlock(&h->hooks_lock);
+    return up;
+}
 
 /* ---------------------------------------------------------------------------------------------
  * Helpers
@@ -621,7 +637,10 @@ static enum MHD_Result delete_custom_metric(detect_http *h, struct MHD_Connectio
                                             const char *name)
 {
     /* RD-34: a metric that a security profile uses is not deleted */
-    if (h->ext_in_use != NULL && h->ext_in_use(h->ext_ctx, name))
+    pthread_rwlock_rdlock(&h->hooks_lock);
+    int used = h->ext_in_use != NULL && h->ext_in_use(h->ext_ctx, name);
+    pthread_rwlock_unlock(&h->hooks_lock);
+    if (used)
         return bad_request(c, "The custom metric is used by a security profile");
     int r = h->db->ops->custom_delete(h->db, name, service_now_ms(h->svc));
     if (r != STORE_OK && r != STORE_NOT_FOUND)
@@ -724,8 +743,7 @@ static enum MHD_Result counters(detect_http *h, struct MHD_Connection *c)
     first = 0;
     DETECT_COUNTERS(PUT_COUNTER)
 #undef PUT_COUNTER
-    sb_printf(&b, ",\"mqttConnected\":%s}",
-              h->mqtt_connected && h->mqtt_connected(h->mqtt_ctx) ? "true" : "false");
+    sb_printf(&b, ",\"mqttConnected\":%s}", mqtt_up(h) ? "true" : "false");
     enum MHD_Result ret = send_sb(c, &b);
     sb_free(&b);
     return ret;
@@ -812,10 +830,12 @@ static enum MHD_Result dispatch(detect_http *h, struct MHD_Connection *c, const 
         return bad_request(c, "malformed path");
     if (strcmp(path, "/service/health") == 0)
         return send_body(c, 200,
-                         h->mqtt_connected && h->mqtt_connected(h->mqtt_ctx)
-                             ? "{\"status\":\"ok\",\"mqttConnected\":true}"
-                             : "{\"status\":\"ok\",\"mqttConnected\":false}",
+                         mqtt_up(h) ? "{\"status\":\"ok\",\"mqttConnected\":true}"
+                                    : "{\"status\":\"ok\",\"mqttConnected\":false}",
                          NULL);
+    /* retryable for the AWS SDKs and CLI: the API is not complete yet */
+    if (!atomic_load(&h->ready))
+        return send_error(c, 503, "ServiceUnavailableException", "the service is starting");
     static const char th[] = "/_test/";
     if (h->svc->cfg.test_hooks && strncmp(path, th, sizeof th - 1) == 0 &&
         strcmp(method, "POST") == 0)
@@ -875,6 +895,7 @@ static enum MHD_Result dispatch(detect_http *h, struct MHD_Connection *c, const 
     }
     if (strcmp(path, "/service/counters") == 0 && get)
         return counters(h, c);
+    pthread_rwlock_rdlock(&h->hooks_lock);
     if (h->ext != NULL)
     {
         strbuf qs;
@@ -902,9 +923,11 @@ static enum MHD_Result dispatch(detect_http *h, struct MHD_Connection *c, const 
                                           resp != NULL ? resp : "{}", etype);
             if (resp != NULL)
                 (h->ext_free ? h->ext_free : free)(resp);
+            pthread_rwlock_unlock(&h->hooks_lock);
             return r;
         }
     }
+    pthread_rwlock_unlock(&h->hooks_lock);
     return send_error(c, 404, "UnknownOperationException", "unknown operation");
 }
 
@@ -1010,6 +1033,12 @@ detect_http *http_start(detect_service *svc, int (*mqtt_connected)(void *), void
     h->svc = svc;
     h->mqtt_connected = mqtt_connected;
     h->mqtt_ctx = mqtt_ctx;
+    if (pthread_rwlock_init(&h->hooks_lock, NULL) != 0)
+    {
+        snprintf(err, errsz, "cannot create a lock");
+        free(h);
+        return NULL;
+    }
     if (svc->cfg.credentials[0] && load_credentials(h, svc->cfg.credentials, err, errsz) != 0)
     {
         free(h);
@@ -1091,17 +1120,27 @@ detect_http *http_start(detect_service *svc, int (*mqtt_connected)(void *), void
 
 void http_set_mqtt(detect_http *h, int (*mqtt_connected)(void *), void *mqtt_ctx)
 {
+    /* once this returns, no request is inside the previous callback */
+    pthread_rwlock_wrlock(&h->hooks_lock);
     h->mqtt_ctx = mqtt_ctx;
     h->mqtt_connected = mqtt_connected;
+    pthread_rwlock_unlock(&h->hooks_lock);
 }
 
 void http_set_extension(detect_http *h, detect_http_ext_fn handle, void (*free_fn)(void *),
                         int (*metric_in_use)(void *ctx, const char *metric), void *ctx)
 {
+    pthread_rwlock_wrlock(&h->hooks_lock);
     h->ext_ctx = ctx;
     h->ext_free = free_fn;
     h->ext_in_use = metric_in_use;
     h->ext = handle;
+    pthread_rwlock_unlock(&h->hooks_lock);
+}
+
+void http_set_ready(detect_http *h)
+{
+    atomic_store(&h->ready, 1);
 }
 
 void http_stop(detect_http *h)
@@ -1109,6 +1148,7 @@ void http_stop(detect_http *h)
     if (h == NULL)
         return;
     MHD_stop_daemon(h->d);
+    pthread_rwlock_destroy(&h->hooks_lock);
     h->db->ops->close(h->db);
     if (h->creds)
         memset(h->creds, 0, h->ncreds * sizeof *h->creds);

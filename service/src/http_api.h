@@ -7,7 +7,12 @@ typedef struct detect_http detect_http;
 
 detect_http *http_start(detect_service *svc, int (*mqtt_connected)(void *), void *mqtt_ctx,
                         char *err, size_t errsz);
+/* Sets (or, with NULL, clears) the MQTT connection's state callback; once it returns no
+ * request is still inside the previous one, so the old context may be freed. */
 void http_set_mqtt(detect_http *h, int (*mqtt_connected)(void *), void *mqtt_ctx);
+/* From now on the whole API is served; before, everything but /service/health gets 503
+ * ServiceUnavailableException (retried by the AWS SDKs and CLI). */
+void http_set_ready(detect_http *h);
 
 /* Extension point for the Rules Detect engine (or any other module): routes this API does
  * not handle are offered to `handle` (same contract as rules_http_handle: returns 1 when the

@@ -153,6 +153,7 @@ static int serve(int argc, char **argv)
         return 1;
     }
     http_set_mqtt(http, mqtt_connected_cb, mq);
+    http_set_ready(http);
     log_msg(LOG_INFO, "defender-detect running (%s mode, throttle %ds, db %s)",
             cfg.strict ? "strict" : "default", cfg.throttle_seconds, cfg.db_path);
 
@@ -178,6 +179,7 @@ static int serve(int argc, char **argv)
     rules_alerts_flush(rules, 3000);
     rules_stop(rules);
     mqtt_flush(mq, 5000);
+    http_set_mqtt(http, NULL, NULL); /* no request may use mq once it is freed */
     mqtt_stop(mq);
     http_stop(http);
     rules_close(rules);
