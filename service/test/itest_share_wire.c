@@ -80,7 +80,7 @@ static struct
 } W;
 
 /* A protocol problem seen by a broker thread (CHECK is not thread-safe). */
-static void problem(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void problem(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

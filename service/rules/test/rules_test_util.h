@@ -28,7 +28,7 @@ typedef struct
     rules_engine *e;
     char dir[256];
     char db[300];
-    int64_t now_ms;
+    _Atomic int64_t now_ms; /* read by the engine's tick thread */
     pthread_mutex_t mu;
     char *alerts[256];
     size_t nalerts;
