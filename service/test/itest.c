@@ -9,6 +9,7 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -788,4 +789,57 @@ char *it_shorten_keys(const char *json)
     }
     out[o] = 0;
     return out;
+}
+
+int it_log_contains(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    char line[2048];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f) != NULL)
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+/* Reads n bytes: 0, -1 when nothing came within timeout_ms, -2 on EOF or error. */
+static int read_full(int fd, uint8_t *p, size_t n, int timeout_ms)
+{
+    size_t got = 0;
+    while (got < n)
+    {
+        struct pollfd pf = {fd, POLLIN, 0};
+        if (poll(&pf, 1, timeout_ms) <= 0)
+            return -1;
+        ssize_t r = read(fd, p + got, n - got);
+        if (r <= 0)
+            return -2;
+        got += (size_t) r;
+    }
+    return 0;
+}
+
+int it_mqtt_read_packet(int fd, uint8_t *buf, size_t cap, size_t *len, int timeout_ms)
+{
+    uint8_t h;
+    int r = read_full(fd, &h, 1, timeout_ms);
+    if (r != 0)
+        return r;
+    size_t n = 0, mult = 1;
+    for (int i = 0;; i++)
+    {
+        uint8_t b;
+        if (i == 4 || read_full(fd, &b, 1, 5000) != 0)
+            return -2;
+        n += (size_t) (b & 0x7f) * mult;
+        mult *= 128;
+        if ((b & 0x80) == 0)
+            break;
+    }
+    if (n > cap || read_full(fd, buf, n, 5000) != 0)
+        return -2;
+    *len = n;
+    return h;
 }

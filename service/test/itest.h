@@ -87,6 +87,12 @@ int it_json_to_cbor(const char *json, size_t len, uint8_t **out, size_t *out_len
 char *it_shorten_keys(const char *json);
 
 void it_sleep_ms(int ms);
+/* 1 when a line of the file contains `needle`. */
+int it_log_contains(const char *path, const char *needle);
+/* Scripted brokers: reads one MQTT packet from a plain socket. Returns its first byte, with
+ * the body in buf (its length in *len); -1 when nothing came within timeout_ms, -2 on EOF or
+ * a broken or oversized packet. */
+int it_mqtt_read_packet(int fd, uint8_t *buf, size_t cap, size_t *len, int timeout_ms);
 int64_t it_now_ms(void);
 
 #endif

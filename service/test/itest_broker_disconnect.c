@@ -34,45 +34,6 @@ typedef struct
     atomic_int stop;
 } fake_broker;
 
-static int read_full(int fd, uint8_t *p, size_t n, int timeout_ms)
-{
-    size_t got = 0;
-    while (got < n)
-    {
-        struct pollfd pf = {fd, POLLIN, 0};
-        if (poll(&pf, 1, timeout_ms) <= 0)
-            return -1;
-        ssize_t r = read(fd, p + got, n - got);
-        if (r <= 0)
-            return -1;
-        got += (size_t) r;
-    }
-    return 0;
-}
-
-/* Reads one packet: returns its first byte, the body in buf (len), or -1 (EOF, timeout). */
-static int read_packet(int fd, uint8_t *buf, size_t cap, size_t *len, int timeout_ms)
-{
-    uint8_t h;
-    if (read_full(fd, &h, 1, timeout_ms) != 0)
-        return -1;
-    size_t n = 0, mult = 1;
-    for (int i = 0; i < 4; i++)
-    {
-        uint8_t b;
-        if (read_full(fd, &b, 1, timeout_ms) != 0)
-            return -1;
-        n += (size_t) (b & 0x7f) * mult;
-        mult *= 128;
-        if ((b & 0x80) == 0)
-            break;
-    }
-    if (n > cap || read_full(fd, buf, n, timeout_ms) != 0)
-        return -1;
-    *len = n;
-    return h;
-}
-
 static int send_all(int fd, const uint8_t *p, size_t n)
 {
     return write(fd, p, n) == (ssize_t) n ? 0 : -1;
@@ -82,14 +43,14 @@ static int send_all(int fd, const uint8_t *p, size_t n)
 static int handshake(fake_broker *fb, int fd, uint8_t *buf, size_t cap)
 {
     size_t len;
-    if (read_packet(fd, buf, cap, &len, 5000) != 0x10)
+    if (it_mqtt_read_packet(fd, buf, cap, &len, 5000) != 0x10)
         return -1;
     static const uint8_t connack[] = {0x20, 0x03, 0x00, 0x00, 0x00};
     if (send_all(fd, connack, sizeof connack) != 0)
         return -1;
     for (int i = 0; i < 2; i++)
     {
-        if (read_packet(fd, buf, cap, &len, 5000) != 0x82 || len < 2)
+        if (it_mqtt_read_packet(fd, buf, cap, &len, 5000) != 0x82 || len < 2)
             return -1;
         uint8_t suback[] = {0x90, 0x04, buf[0], buf[1], 0x00, 0x01};
         if (send_all(fd, suback, sizeof suback) != 0)
@@ -164,7 +125,7 @@ static void *broker_main(void *arg)
     (void) publish_report(fd, 1735689600001ull);
     while (!atomic_load(&fb->stop))
     {
-        int t = read_packet(fd, buf, sizeof buf, &len, 500);
+        int t = it_mqtt_read_packet(fd, buf, sizeof buf, &len, 500);
         if (t < 0)
         {
             struct pollfd pf = {fd, POLLIN, 0};

@@ -860,19 +860,6 @@ static void sequences_strict(const it_service *s)
     expect_silence("strict thing name", "sq-nul");
 }
 
-static int log_contains(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return 0;
-    char line[2048];
-    int found = 0;
-    while (!found && fgets(line, sizeof line, f) != NULL)
-        found = strstr(line, needle) != NULL;
-    fclose(f);
-    return found;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 3)
@@ -910,10 +897,10 @@ int main(int argc, char **argv)
     n = run_cbor_cases(0, "cd");
     printf("default mode: %d hand-written CBOR replies checked\n", n);
     sequences_default(&s);
-    CHECK(log_contains(s.log, "rejected thing=gd5-0 reportId=12 format=json code=InvalidPayload "
-                              "reason=\"port out of range or invalid in listening_tcp_ports[0]"),
+    CHECK(it_log_contains(s.log, "rejected thing=gd5-0 reportId=12 format=json code=InvalidPayload "
+                                 "reason=\"port out of range or invalid in listening_tcp_ports[0]"),
           "log line with the detailed reason");
-    CHECK(log_contains(s.log, "dropped report thing=seq-size2: payload of 131073 bytes"),
+    CHECK(it_log_contains(s.log, "dropped report thing=seq-size2: payload of 131073 bytes"),
           "oversize logged");
     int rc = it_service_stop(&s, SIGTERM, 10000);
     CHECK(rc == 0, "SIGTERM exit status %d", rc);

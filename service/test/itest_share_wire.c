@@ -96,47 +96,6 @@ __attribute__((format(printf, 1, 2))) static void problem(const char *fmt, ...)
 /* ------------------------------------------------------------------------------------------ */
 /* MQTT v5 packets over a plain socket                                                         */
 
-static int read_full(int fd, uint8_t *p, size_t n, int timeout_ms)
-{
-    size_t got = 0;
-    while (got < n)
-    {
-        struct pollfd pf = {fd, POLLIN, 0};
-        if (poll(&pf, 1, timeout_ms) <= 0)
-            return -1;
-        ssize_t r = read(fd, p + got, n - got);
-        if (r <= 0)
-            return -2;
-        got += (size_t) r;
-    }
-    return 0;
-}
-
-/* One packet: its first byte, the body in buf (len); -1 timeout before its first byte, -2 EOF
- * or a broken packet. */
-static int read_packet(int fd, uint8_t *buf, size_t cap, size_t *len, int timeout_ms)
-{
-    uint8_t h;
-    int r = read_full(fd, &h, 1, timeout_ms);
-    if (r != 0)
-        return r;
-    size_t n = 0, mult = 1;
-    for (int i = 0;; i++)
-    {
-        uint8_t b;
-        if (i == 4 || read_full(fd, &b, 1, 5000) != 0)
-            return -2;
-        n += (size_t) (b & 0x7f) * mult;
-        mult *= 128;
-        if ((b & 0x80) == 0)
-            break;
-    }
-    if (n > cap || read_full(fd, buf, n, 5000) != 0)
-        return -2;
-    *len = n;
-    return h;
-}
-
 static int send_all(session *s, const uint8_t *p, size_t n)
 {
     pthread_mutex_lock(&s->wlock);
@@ -536,7 +495,7 @@ static void *session_main(void *arg)
     session *s = &W.sess[si];
     static _Thread_local uint8_t buf[65536];
     size_t len;
-    int t = read_packet(s->fd, buf, sizeof buf, &len, 5000);
+    int t = it_mqtt_read_packet(s->fd, buf, sizeof buf, &len, 5000);
     if (t != 0x10 || parse_connect(s, buf, len) != 0)
     {
         problem("session %d: no well-formed CONNECT (first byte %d)", si, t);
@@ -547,7 +506,7 @@ static void *session_main(void *arg)
     (void) send_all(s, connack, sizeof connack);
     while (!atomic_load(&W.stop))
     {
-        t = read_packet(s->fd, buf, sizeof buf, &len, 200);
+        t = it_mqtt_read_packet(s->fd, buf, sizeof buf, &len, 200);
         if (t == -1)
             continue; /* nothing yet */
         if (t < 0)

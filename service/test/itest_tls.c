@@ -63,19 +63,6 @@ static int make_certificates(void)
     return 0;
 }
 
-static int log_contains(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return 0;
-    char line[2048];
-    int found = 0;
-    while (!found && fgets(line, sizeof line, f) != NULL)
-        found = strstr(line, needle) != NULL;
-    fclose(f);
-    return found;
-}
-
 /* Starts the service without waiting for the broker (it_service_start requires the MQTT
  * connection); waits for its HTTP API only. */
 static int start_unconnected(it_service *s, const char *broker, const char *db,
@@ -138,7 +125,8 @@ static void expect_no_connection(const char *label, const char *broker, const ch
     /* At least 3.5 s (the reconnect delay starts at 1 s), and until the refusal is logged
      * (a loaded machine may take longer for the first attempt), at most 15 s. */
     int64_t start = it_now_ms();
-    while (it_now_ms() < start + 15000 && (it_now_ms() < start + 3500 || !log_contains(s.log, why)))
+    while (it_now_ms() < start + 15000 &&
+           (it_now_ms() < start + 3500 || !it_log_contains(s.log, why)))
     {
         char *body = NULL;
         int st = it_http(s.http_port, "GET", "/service/health", NULL, &body);
@@ -154,8 +142,8 @@ static void expect_no_connection(const char *label, const char *broker, const ch
     }
     CHECK(polls > 0, "[%s] health never answered", label);
     CHECK(!connected, "[%s] the service connected to the broker", label);
-    CHECK(!log_contains(s.log, "connected to broker;"), "[%s] log says connected", label);
-    CHECK(log_contains(s.log, why), "[%s] log lacks \"%s\" (see %s)", label, why, s.log);
+    CHECK(!it_log_contains(s.log, "connected to broker;"), "[%s] log says connected", label);
+    CHECK(it_log_contains(s.log, why), "[%s] log lacks \"%s\" (see %s)", label, why, s.log);
     int rc = it_service_stop(&s, SIGTERM, 10000);
     CHECK(rc == 0, "[%s] SIGTERM exit status %d", label, rc);
 }
@@ -260,7 +248,7 @@ int main(int argc, char **argv)
     }
     else
     {
-        CHECK(log_contains(s.log, "connected to broker;"), "log says connected");
+        CHECK(it_log_contains(s.log, "connected to broker;"), "log says connected");
         static const char rep[] =
             "{\"header\":{\"report_id\":77,\"version\":\"1.0\"},\"metrics\":{}}";
         CHECK(it_peer_publish(peer, "$aws/things/tls-thing/defender/metrics/json", rep,
