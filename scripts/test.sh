@@ -5,7 +5,10 @@
 # ASan+UBSan (clang), the unit tests under valgrind, the Cortex-M4 build with its size
 # budget, and the format check.
 #
-# Usage: scripts/test.sh [--quick]   (--quick: only the first build and its tests)
+# Usage: scripts/test.sh [--quick | --tsan]
+#   --quick: only the first build and its tests
+#   --tsan:  only a ThreadSanitizer build (clang) and the tests that run threads: the seed
+#            API, the agent's connection, the service and Rules Detect (not part of CI)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${DEFENDER_BUILD_DIR:-$root/build}
@@ -17,6 +20,19 @@ step() { printf '\n=== %s\n' "$*"; }
 
 step "Dependencies"
 "$root/scripts/install-deps.sh"
+
+if [ "${1:-}" = "--tsan" ]; then
+    step "ThreadSanitizer build (clang) and the multi-threaded tests"
+    CC=clang cmake -S "$root" -B "$build-tsan" -DCMAKE_BUILD_TYPE=Debug -DDEFENDER_TSAN=ON \
+        -DDEFENDER_BUILD_BENCH=OFF >/dev/null
+    cmake --build "$build-tsan" -j"$jobs"
+    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/test/sanitizers/tsan.supp" \
+        ctest --test-dir "$build-tsan" --output-on-failure -j"$jobs" --timeout 300 \
+        -R 'unit_seed_api|integration_seed|integration_mosquitto|integration_agent|service_|rules_' \
+        -E 'memcheck|fuzz'
+    step "All tests passed"
+    exit 0
+fi
 
 step "Format check (clang-format, .clang-format)"
 cd "$root"
