@@ -777,6 +777,12 @@ static enum MHD_Result test_hook(detect_http *h, struct MHD_Connection *c, const
             return bad_request(c, "count required");
         atomic_store(&h->svc->drop_responses, atoi(v));
     }
+    else if (strcmp(what, "fail-commits") == 0)
+    {
+        if (qparam(q, "count", v, sizeof v) != 1)
+            return bad_request(c, "count required");
+        atomic_store(&h->svc->fail_commits, atoi(v));
+    }
     else if (strcmp(what, "response-delay") == 0)
     {
         if (qparam(q, "ms", v, sizeof v) != 1)

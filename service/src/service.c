@@ -307,6 +307,10 @@ typedef struct
     int new_db_id;
     detect_datapoint *dps;
     size_t ndps;
+    /* a reply decided from the per-thing state (steps 9-10: duplicate, id order, throttle),
+     * which other reports of the batch may have changed: withdrawn, with its counter, when
+     * the batch's commit fails */
+    atomic_uint_fast64_t *state_counter;
 } batch_item;
 
 static void count_reject_step(detect_service *s, int step)
@@ -440,6 +444,7 @@ static void process_one(detect_service *s, arena *a, batch_item *it, strbuf *dpj
             if (s->cfg.duplicate_reply)
             {
                 atomic_fetch_add(&s->counters.rejected_duplicate, 1);
+                it->state_counter = &s->counters.rejected_duplicate;
                 it->act = ACT_REPLY;
                 it->kind = REPLY_INVALID;
                 log_reject(it, "InvalidPayload", "duplicate report id");
@@ -455,6 +460,7 @@ static void process_one(detect_service *s, arena *a, batch_item *it, strbuf *dpj
         if (s->cfg.strict)
         {
             atomic_fetch_add(&s->counters.rejected_id_order, 1);
+            it->state_counter = &s->counters.rejected_id_order;
             it->act = ACT_REPLY;
             it->kind = REPLY_INVALID;
             log_reject(it, "InvalidPayload", "report id below the highest accepted id");
@@ -470,6 +476,7 @@ static void process_one(detect_service *s, arena *a, batch_item *it, strbuf *dpj
         if (now - t->last_accept_ms < limit)
         {
             atomic_fetch_add(&s->counters.throttled, 1);
+            it->state_counter = &s->counters.throttled;
             it->act = ACT_REPLY;
             it->kind = REPLY_THROTTLED;
             log_reject(it, "Throttled", "report inside the throttle window");
@@ -608,7 +615,14 @@ static void process_batch(detect_service *s, queued_msg *list, arena *a, strbuf 
         if (it[i].act == ACT_ACCEPT)
             naccepted++;
     }
-    int committed = tx && s->db->ops->commit(s->db) == STORE_OK;
+    /* test hook: a storage failure at COMMIT, as a full disk gives */
+    int fail = atomic_load(&s->fail_commits);
+    while (fail > 0 && !atomic_compare_exchange_weak(&s->fail_commits, &fail, fail - 1))
+    {
+    }
+    if (tx && fail > 0)
+        s->db->ops->rollback(s->db);
+    int committed = tx && fail <= 0 && s->db->ops->commit(s->db) == STORE_OK;
     if (!committed)
     {
         if (tx)
@@ -616,10 +630,16 @@ static void process_batch(detect_service *s, queued_msg *list, arena *a, strbuf 
             atomic_fetch_add(&s->counters.store_errors, 1);
             log_msg(LOG_ERROR, "commit failed: %zu reports not accepted (no reply)", naccepted);
         }
-        /* undo in reverse order */
+        /* undo in reverse order; replies that rested on the batch's own state go too (the
+         * reports they refer to were never stored: PD-17, PD-18 count accepted reports) */
         for (size_t k = n; k > 0; k--)
         {
             batch_item *b = &it[k - 1];
+            if (b->act == ACT_REPLY && b->state_counter != NULL)
+            {
+                atomic_fetch_sub(b->state_counter, 1);
+                b->act = ACT_NONE;
+            }
             if (b->act == ACT_ACCEPT)
             {
                 b->t->last_accept_ms = b->prev_last;

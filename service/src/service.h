@@ -114,6 +114,7 @@ typedef struct detect_service
     atomic_int reject_mode; /* 0 none, 1 invalid, 2 throttled */
     atomic_int drop_responses;
     atomic_int response_delay_ms;
+    atomic_int fail_commits; /* test hook: the next N commits are rolled back as failed */
 
     detect_publish_fn publish;
     void *publish_ctx;

@@ -839,6 +839,36 @@ static void sequences_duplicate_reply(const it_service *s)
     }
 }
 
+/* A batch whose COMMIT fails (test hook; a full disk gives the same): its reports are not
+ * stored and get no ACCEPTED, and the replies that rested on them go too: a duplicate of a
+ * report of the batch, and a report throttled by it (PD-17 and PD-18 count accepted reports
+ * only). The batch's three reports arrive within one linger. Afterwards the window is unused:
+ * the next report is accepted. */
+static void sequences_failed_commit(const it_service *s)
+{
+    char r200[200], r201[200];
+    report_json(r200, sizeof r200, 200);
+    report_json(r201, sizeof r201, 201);
+    hook(s, "/_test/fail-commits?count=1");
+    publish("fc-thing", 0, r200, strlen(r200));
+    publish("fc-thing", 0, r200, strlen(r200)); /* would be a duplicate of the first */
+    publish("fc-thing", 0, r201, strlen(r201)); /* would be throttled by the first */
+    expect_silence("failed commit: no reply at all", "fc-thing");
+    publish("fc-thing", 0, r201, strlen(r201));
+    expect_reply("after the failed commit: accepted (window unused)", "fc-thing", 0, 1, 201, 0);
+    char *body = NULL;
+    int st = it_http(s->http_port, "GET", "/service/counters", NULL, &body);
+    CHECK(st == 200 && body != NULL, "counters %d", st);
+    if (body != NULL)
+    {
+        expect_counter(body, "accepted", 1);
+        expect_counter(body, "rejected_duplicate", 0);
+        expect_counter(body, "throttled", 0);
+        expect_counter(body, "store_errors", 1);
+        free(body);
+    }
+}
+
 static void sequences_strict(const it_service *s)
 {
     (void) s;
@@ -931,6 +961,21 @@ int main(int argc, char **argv)
     }
     set_clock(&s, NOW_MS);
     sequences_duplicate_reply(&s);
+    rc = it_service_stop(&s, SIGTERM, 10000);
+    CHECK(rc == 0, "SIGTERM exit status %d", rc);
+
+    /* a failed COMMIT; batches linger 100 ms (the most allowed) so that three reports make one */
+    snprintf(db, sizeof db, "%s/failcommit.db", g_broker.dir);
+    const char *fail_args[] = {"--test-hooks", "--duplicate-reply", "--batch-linger-us", "100000",
+                               NULL};
+    if (it_service_start(&s, g_exe, &g_broker, db, fail_args) != 0)
+    {
+        fprintf(stderr, "cannot start defender-detect for the failed commit\n");
+        it_failures++;
+        goto out;
+    }
+    set_clock(&s, NOW_MS);
+    sequences_failed_commit(&s);
     rc = it_service_stop(&s, SIGTERM, 10000);
     CHECK(rc == 0, "SIGTERM exit status %d", rc);
 
