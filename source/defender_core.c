@@ -59,6 +59,19 @@ static uint32_t nowMs(const DefenderContext_t *pContext)
 }
 
 /**
+ * @brief Whether the wall clock gives a usable time now (10.2: from 2020 on).
+ * @param[in] pContext Agent.
+ * @return true when it does.
+ */
+static bool wallClockValid(const DefenderContext_t *pContext)
+{
+    const DefenderClockInterface_t *pClock = &pContext->interfaces.clock;
+
+    return (pClock->pfWallClockMs != NULL) &&
+           (pClock->pfWallClockMs(pClock->pContext) >= WALL_CLOCK_VALID_MS);
+}
+
+/**
  * @brief Whether time `t` has come at `now` (both modulo 2^32 ms, less than 2^31 apart).
  * @param[in] now Current time.
  * @param[in] t Time of interest.
@@ -242,6 +255,7 @@ DefenderStatus_t Defender_SetMetrics(DefenderContext_t *pContext, uint32_t metri
 DefenderStatus_t Defender_SetPeriod(DefenderContext_t *pContext, uint32_t periodSeconds)
 {
     DefenderStatus_t status = DEFENDER_BAD_PARAMETER;
+    uint32_t now;
 
     if (pContext != NULL)
     {
@@ -249,12 +263,19 @@ DefenderStatus_t Defender_SetPeriod(DefenderContext_t *pContext, uint32_t period
         if (status == DEFENDER_SUCCESS)
         {
             pContext->settings.periodSeconds = periodSeconds;
+            now = nowMs(pContext);
             if ((pContext->state != DEFENDER_STATE_STOPPED) && pContext->firstReportDone &&
-                !reached(nowMs(pContext), pContext->nextReportMs))
+                !reached(now, pContext->nextReportMs))
             {
                 /* The next report is due one (new) period after the last attempt (which is
                  * then less than a period ago); a report already due stays due. */
                 scheduleAfter(pContext, pContext->lastAttemptMs);
+            }
+            if (pContext->notSentRecorded &&
+                !reached(now + (periodSeconds * 1000U), pContext->notSentUntilMs))
+            {
+                /* A blocked report: NotSent and the subscription retry once per new period. */
+                pContext->notSentUntilMs = now + (periodSeconds * 1000U);
             }
         }
     }
@@ -415,24 +436,28 @@ DefenderStatus_t Defender_Start(DefenderContext_t *pContext)
         {
             if (!pContext->lastReportIdLoaded)
             {
-                pContext->lastReportIdLoaded = true;
-                if (pStore->pfLoadLastReportId != NULL)
+                /* Tried again at each Start until the store reads (none stored yet, or an
+                 * error). The largest id is never used, so that ids can still increase. */
+                if ((pStore->pfLoadLastReportId != NULL) &&
+                    pStore->pfLoadLastReportId(pStore->pContext, &stored))
                 {
-                    if (pStore->pfLoadLastReportId(pStore->pContext, &stored) &&
-                        (stored <= MAX_INT63) && (stored > pContext->lastReportId))
+                    pContext->lastReportIdLoaded = true;
+                    if ((stored < MAX_INT63) && (stored > pContext->lastReportId))
                     {
                         pContext->lastReportId = stored;
                     }
                 }
-                else if ((pClock->pfWallClockMs == NULL) && (pClock->pfRandom != NULL))
+                else if ((pContext->lastReportId == 0U) && !wallClockValid(pContext) &&
+                         (pClock->pfRandom != NULL))
                 {
-                    /* Neither wall clock nor store: seed from the random source (10.2),
-                     * leaving room for a long life of increments. */
+                    /* No id known and no wall clock to start from (10.2): an id from 1 would
+                     * repeat the previous run's. Seed from the random source, leaving room
+                     * for a long life of increments. */
                     pContext->lastReportId = pClock->pfRandom(pClock->pContext) >> 2;
                 }
                 else
                 {
-                    /* Ids start from the wall clock, or from 1. */
+                    /* Ids start from the wall clock (or continue this run's). */
                 }
             }
 

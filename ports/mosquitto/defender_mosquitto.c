@@ -291,7 +291,14 @@ DefenderStatus_t DefenderMosquitto_Init(DefenderMosquitto_t *pConnection,
             pConnection->backoffMaxMs = pConnection->backoffBaseMs;
         }
         (void) pthread_mutex_init(&pConnection->mutex, NULL);
-        (void) pthread_cond_init(&pConnection->condition, NULL);
+        {
+            /* Back-off sleeps on the monotonic clock: a wall-clock step must not stretch them. */
+            pthread_condattr_t attributes;
+            (void) pthread_condattr_init(&attributes);
+            (void) pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+            (void) pthread_cond_init(&pConnection->condition, &attributes);
+            (void) pthread_condattr_destroy(&attributes);
+        }
 
         pConnection->pClient = mosquitto_new(pSettings->pClientId, true, pConnection);
         if (pConnection->pClient == NULL)
@@ -468,7 +475,7 @@ static bool sleepUnlessStopped(DefenderMosquitto_t *pConnection, uint32_t ms)
     struct timespec deadline;
     bool stop;
 
-    (void) clock_gettime(CLOCK_REALTIME, &deadline);
+    (void) clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += (time_t) (ms / 1000U);
     deadline.tv_nsec += (long) (ms % 1000U) * 1000000L;
     if (deadline.tv_nsec >= 1000000000L)

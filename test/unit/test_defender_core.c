@@ -1614,6 +1614,32 @@ static void test_Defender_Process_OfflineForWeeks(void **state)
     runHourlyAccepting(f, 24U * 30U);
 }
 
+/** @brief A shorter period while a report is blocked (subscription refused): NotSent and the
+ * subscription retry come once per new period, not only after the old one. */
+static void test_Defender_SetPeriod_ShorterWhileBlocked(void **state)
+{
+    Fixture_t *f = *state;
+    uint32_t wait;
+    size_t subscribes;
+
+    assert_int_equal(Defender_SetPeriod(&f->ctx, 3600U), DEFENDER_SUCCESS);
+    f->mqtt.subscribeResult = DEFENDER_MQTT_FAILURE;
+    connectAndStart(f);
+    (void) process(f);
+    assert_int_equal(lastInfo(f).status, eDefenderRepNotSent);
+    subscribes = f->mqtt.subscribeCalls;
+    f->eventCount = 0U;
+
+    assert_int_equal(Defender_SetPeriod(&f->ctx, 60U), DEFENDER_SUCCESS);
+    wait = process(f);
+    assert_true(wait <= 60000U);
+    (void) advance(f, 60000U);
+    assert_int_equal(f->eventCount, 1U);
+    assert_int_equal(f->events[0].event, DEFENDER_EVENT_NOT_SENT);
+    assert_true(f->mqtt.subscribeCalls > subscribes);
+    assert_int_equal(f->mqtt.publishCalls, 0);
+}
+
 /** @brief A new period while a report is due and cannot go out: it stays due (and goes out
  * as soon as it can), rather than being moved to a period after the last attempt. */
 static void test_Defender_SetPeriod_WhileReportBlocked(void **state)
@@ -1909,25 +1935,84 @@ static void test_ReportId_WallClockAndIncrement(void **state)
     assert_int_equal(publishedId(f), T0_WALL + 86400000ULL);
 }
 
-/** @brief A wall clock before 2020-01-01 counts as not set. */
+/** @brief A wall clock that is not set (before 2020) at the start, and no store: the ids
+ * are seeded from the random source (10.2: an id from 1 would repeat the previous run's),
+ * then increase by one; a wall clock set later does not take them back to its time. */
 static void test_ReportId_WallClockNotSet(void **state)
 {
     Fixture_t *f = *state;
     uint64_t ids[3];
 
     FakeClock_Init(&f->clock, T0_MONO, 0U);
+    f->clock.randomValue = 0x0123456789ABCDEFULL;
+    connectAndStart(f);
+    publishIds(f, ids, 2U);
+    assert_int_equal(f->clock.randomCalls, 1);
+    assert_int_equal(ids[0], (0x0123456789ABCDEFULL >> 2) + 1U);
+    assert_int_equal(ids[1], ids[0] + 1U);
+    f->clock.wallFollows = false;
+    f->clock.wallMs = WALL_VALID_MIN;
+    (void) advance(f, PERIOD_MS);
+    assert_int_equal(publishedId(f), ids[1] + 1U);
+    assert_int_equal(f->clock.randomCalls, 1);
+}
+
+/** @brief Without a random source either, ids start from 1 and follow the wall clock once it
+ * is set (the port must document that it cannot keep ids unique across restarts). */
+static void test_ReportId_WallClockNotSetNoRandom(void **state)
+{
+    Fixture_t *f = *state;
+    uint64_t ids[3];
+
+    FakeClock_Init(&f->clock, T0_MONO, 0U);
+    f->interfaces.clock = FakeClock_Interface(&f->clock, true, false);
+    reinit(f);
     connectAndStart(f);
     publishIds(f, ids, 2U);
     assert_int_equal(ids[0], 1);
     assert_int_equal(ids[1], 2);
     f->clock.wallFollows = false;
-    f->clock.wallMs = WALL_VALID_MIN - 1U;
-    (void) advance(f, PERIOD_MS);
-    assert_int_equal(publishedId(f), 3);
     f->clock.wallMs = WALL_VALID_MIN;
     (void) advance(f, PERIOD_MS);
     assert_int_equal(publishedId(f), WALL_VALID_MIN);
-    assert_int_equal(f->clock.randomCalls, 0);
+}
+
+/** @brief A store that cannot be read at the first Start, with no wall clock: the ids come
+ * from the random source (never from 1, which would overwrite the stored id with a lower
+ * one); the store is read again at the next Start, and a stored id above the ids in use is
+ * taken. A stored 2^63-1 is ignored (the next id would have nowhere to go). */
+static void test_ReportId_StoreUnreadableAtStart(void **state)
+{
+    Fixture_t *f = *state;
+    uint64_t first;
+
+    f->interfaces.store = FakeStore_Interface(&f->store);
+    f->interfaces.clock = FakeClock_Interface(&f->clock, false, true);
+    f->clock.randomValue = 0x0000000400000000ULL;
+    f->store.hasValue = true;
+    f->store.value = 0x0000000200000000ULL;
+    f->store.failLoad = true;
+    reinit(f);
+    startAndPublishFirst(f);
+    first = publishedId(f);
+    assert_int_equal(first, (0x0000000400000000ULL >> 2) + 1U);
+    assert_int_equal(f->clock.randomCalls, 1);
+
+    /* The store reads at the next Start: its id is above the seeded ones, so it is taken. */
+    f->store.failLoad = false;
+    f->store.value = 0x0000000300000000ULL;
+    assert_int_equal(Defender_Stop(&f->ctx), DEFENDER_SUCCESS);
+    connectAndStart(f);
+    (void) process(f);
+    assert_int_equal(f->store.loadCalls, 2);
+    assert_int_equal(publishedId(f), 0x0000000300000001ULL);
+
+    /* A stored 2^63-1 (garbage, or the end of the range) is not taken. */
+    f->store.value = MAX_INT63;
+    reinit(f);
+    FakeMqtt_Init(&f->mqtt);
+    startAndPublishFirst(f);
+    assert_true(publishedId(f) < MAX_INT63);
 }
 
 /** @brief Ids are persisted before the publish call. */
@@ -2642,6 +2727,7 @@ int main(void)
         T(test_Defender_Process_ThrottledOnceThenMonths),
         T(test_Defender_Process_OfflineForWeeks),
         T(test_Defender_SetPeriod_WhileReportBlocked),
+        T(test_Defender_SetPeriod_ShorterWhileBlocked),
         T(test_Defender_OnMessage_Cbor),
         T(test_Defender_Stop_AbandonsInFlight),
         T(test_Defender_Process_OneReportPerPeriod),
@@ -2653,6 +2739,8 @@ int main(void)
         T(test_Defender_OnConnectionChanged_PendingLost),
         T(test_ReportId_WallClockAndIncrement),
         T(test_ReportId_WallClockNotSet),
+        T(test_ReportId_WallClockNotSetNoRandom),
+        T(test_ReportId_StoreUnreadableAtStart),
         T(test_ReportId_SavedBeforePublish),
         T(test_ReportId_LoadedFromStore),
         T(test_ReportId_StopStartContinues),
