@@ -333,6 +333,12 @@ static int sq_list_metric_values(store *st, const char *thing, const char *metri
         " AND (r.received_ms > ?5 OR (r.received_ms = ?5 AND r.id > ?6))"
         " AND r.received_ms > coalesce((SELECT deleted_ms FROM custom_metric_deletions"
         "   WHERE name = ?2), -1)"
+        /* a defined custom metric lists only values of its type: a name deleted and created
+         * again with another type does not mix the old type's values in (PD-13 keeps them) */
+        " AND (NOT EXISTS (SELECT 1 FROM custom_metrics WHERE name = ?2) OR"
+        "   json_type(v, '$.' || (SELECT CASE type WHEN 'number' THEN 'number'"
+        "     WHEN 'number-list' THEN 'numbers' WHEN 'string-list' THEN 'strings'"
+        "     ELSE 'cidrs' END FROM custom_metrics WHERE name = ?2)) IS NOT NULL)"
         " AND v IS NOT NULL ORDER BY r.received_ms, r.id LIMIT ?7";
     if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
     {

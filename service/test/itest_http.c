@@ -266,6 +266,60 @@ static void check_big_paging(const it_broker *b)
     free(body);
 }
 
+/* A custom metric deleted and created again with another type: ListMetricValues lists only
+ * values of the current type (no number under a string-list metric). */
+static void check_retyped_metric(const it_broker *b)
+{
+    it_peer *sub = it_peer_connect(b->port, "$aws/things/retype/defender/metrics/json/+");
+    it_peer *pub = it_peer_connect(b->port, NULL);
+    CHECK(sub != NULL && pub != NULL, "mqtt peers");
+    if (sub == NULL || pub == NULL)
+    {
+        if (sub)
+            it_peer_close(sub);
+        if (pub)
+            it_peer_close(pub);
+        return;
+    }
+    static const char *const reports[] = {
+        "{\"header\":{\"report_id\":1,\"version\":\"1.0\"},\"metrics\":{},"
+        "\"custom_metrics\":{\"retyped\":[{\"number\":5}]}}",
+        "{\"header\":{\"report_id\":2,\"version\":\"1.0\"},\"metrics\":{},"
+        "\"custom_metrics\":{\"retyped\":[{\"string_list\":[\"x\"]}]}}"};
+    /* defined as a number, then deleted; a number arrives while the name is undefined (stored,
+     * PD-13); then it is defined again as a string-list, and a string list arrives */
+    expect("POST", "/custom-metric/retyped",
+           "{\"metricType\":\"number\",\"clientRequestToken\":\"a\"}", 200, NULL);
+    expect("DELETE", "/custom-metric/retyped", NULL, 200, NULL);
+    it_sleep_ms(5); /* past the deletion's millisecond */
+    for (int i = 0; i < 2; i++)
+    {
+        if (i == 1)
+            expect("POST", "/custom-metric/retyped",
+                   "{\"metricType\":\"string-list\",\"clientRequestToken\":\"b\"}", 200, NULL);
+        it_peer_publish(pub, "$aws/things/retype/defender/metrics/json", reports[i],
+                        strlen(reports[i]), 1);
+        it_msg m;
+        int got = it_peer_next(sub, &m, 10000);
+        CHECK(got && strstr(m.topic, "/accepted") != NULL, "retyped report %d accepted", i + 1);
+        if (got)
+            free(m.payload);
+    }
+    char *body = NULL;
+    int st = it_http(g_port, "GET",
+                     "/metric-values?thingName=retype&metricName=retyped&startTime=0&endTime="
+                     "4000000000",
+                     NULL, &body);
+    CHECK(st == 200 && body != NULL && strstr(body, "\"strings\":[\"x\"]") != NULL &&
+              strstr(body, "\"number\"") == NULL,
+          "only the string-list value under the re-created metric: %d %s", st,
+          body ? body : "(none)");
+    free(body);
+    expect("DELETE", "/custom-metric/retyped", NULL, 200, NULL);
+    it_peer_close(sub);
+    it_peer_close(pub);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
@@ -277,6 +331,7 @@ int main(int argc, char **argv)
         return 1;
     g_port = s.http_port;
     const char *IRE = "InvalidRequestException";
+    check_retyped_metric(&b);
     expect("GET", "/metric-values", NULL, 400, IRE);
     expect("GET", "/metric-values?thingName=a&metricName=aws:all-bytes-in", NULL, 400, IRE);
     expect("GET",
