@@ -843,3 +843,34 @@ int it_mqtt_read_packet(int fd, uint8_t *buf, size_t cap, size_t *len, int timeo
     *len = n;
     return h;
 }
+
+int it_peer_pair(int port, const char *filter, it_peer **sub, it_peer **pub)
+{
+    *sub = it_peer_connect(port, filter);
+    *pub = it_peer_connect(port, NULL);
+    CHECK(*sub != NULL && *pub != NULL, "MQTT peers connect to port %d", port);
+    if (*sub != NULL && *pub != NULL)
+        return 0;
+    if (*sub != NULL)
+        it_peer_close(*sub);
+    if (*pub != NULL)
+        it_peer_close(*pub);
+    *sub = *pub = NULL;
+    return -1;
+}
+
+int it_big_ports_report(int i, int ports, uint8_t **out, size_t *out_len)
+{
+    size_t cap = (size_t) ports * 16 + 256;
+    char *json = malloc(cap);
+    if (json == NULL)
+        return -1;
+    size_t o = (size_t) snprintf(
+        json, cap, "{\"hed\":{\"rid\":%d,\"v\":\"1.0\"},\"met\":{\"tp\":{\"pts\":[", i + 1);
+    for (int k = 0; k < ports; k++)
+        o += (size_t) snprintf(json + o, cap - o, "%s{\"pt\":%d}", k ? "," : "", 10000 + i + k);
+    snprintf(json + o, cap - o, "],\"t\":%d}}}", ports);
+    int rc = it_json_to_cbor(json, strlen(json), out, out_len);
+    free(json);
+    return rc;
+}

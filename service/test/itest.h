@@ -67,6 +67,8 @@ int it_peer_publish(it_peer *p, const char *topic, const void *payload, size_t l
 int it_peer_next(it_peer *p, it_msg *m, int timeout_ms);
 size_t it_peer_pending(it_peer *p);
 void it_peer_close(it_peer *p);
+/* A subscriber to `filter` and a publisher; 0, or -1 (a failed CHECK, nothing left open). */
+int it_peer_pair(int port, const char *filter, it_peer **sub, it_peer **pub);
 
 /* HTTP: returns status code (or -1), body malloc'ed into *body. */
 int it_http(int port, const char *method, const char *path_query, const char *req_body,
@@ -83,6 +85,9 @@ int it_sigv4_headers(int port, const char *method, const char *path_query, const
 
 /* JSON -> CBOR through the project's strict JSON decoder (test helper). */
 int it_json_to_cbor(const char *json, size_t len, uint8_t **out, size_t *out_len);
+/* CBOR of a short-key report with id i + 1 listing `ports` listening TCP ports from
+ * 10000 + i (malloc'ed; 0, or -1). */
+int it_big_ports_report(int i, int ports, uint8_t **out, size_t *out_len);
 /* Long keys -> short keys (textual, on "key": tokens). Caller frees. */
 char *it_shorten_keys(const char *json);
 

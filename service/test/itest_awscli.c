@@ -142,19 +142,9 @@ static void set_clock(int http_port, unsigned long long ms)
 
 static void publish_big(it_peer *pub, it_peer *sub, int i)
 {
-    size_t cap = (size_t) BIG_PORTS * 16 + 256;
-    char *json = malloc(cap);
-    if (json == NULL)
-        return;
-    size_t o = (size_t) snprintf(
-        json, cap, "{\"hed\":{\"rid\":%d,\"v\":\"1.0\"},\"met\":{\"tp\":{\"pts\":[", i + 1);
-    for (int k = 0; k < BIG_PORTS; k++)
-        o += (size_t) snprintf(json + o, cap - o, "%s{\"pt\":%d}", k ? "," : "", 10000 + i + k);
-    snprintf(json + o, cap - o, "],\"t\":%d}}}", BIG_PORTS);
     uint8_t *cbor = NULL;
     size_t cl = 0;
-    int rc = it_json_to_cbor(json, strlen(json), &cbor, &cl);
-    free(json);
+    int rc = it_big_ports_report(i, BIG_PORTS, &cbor, &cl);
     CHECK(rc == 0 && cl <= 131072, "big report %d: %d, %zu bytes", i + 1, rc, cl);
     if (rc == 0)
         it_peer_publish(pub, "$aws/things/cli-big/defender/metrics/cbor", cbor, cl, 1);

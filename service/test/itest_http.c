@@ -157,19 +157,9 @@ static void raw(const char *bytes, size_t n)
 
 static int publish_big(it_peer *pub, it_peer *sub, int i)
 {
-    size_t cap = (size_t) BIG_PORTS * 16 + 256;
-    char *json = malloc(cap);
-    if (json == NULL)
-        return -1;
-    size_t o = (size_t) snprintf(
-        json, cap, "{\"hed\":{\"rid\":%d,\"v\":\"1.0\"},\"met\":{\"tp\":{\"pts\":[", i + 1);
-    for (int k = 0; k < BIG_PORTS; k++)
-        o += (size_t) snprintf(json + o, cap - o, "%s{\"pt\":%d}", k ? "," : "", 10000 + i + k);
-    snprintf(json + o, cap - o, "],\"t\":%d}}}", BIG_PORTS);
     uint8_t *cbor = NULL;
     size_t cl = 0;
-    int rc = it_json_to_cbor(json, strlen(json), &cbor, &cl);
-    free(json);
+    int rc = it_big_ports_report(i, BIG_PORTS, &cbor, &cl);
     if (rc != 0 || cl > 131072)
     {
         free(cbor);
@@ -187,17 +177,9 @@ static int publish_big(it_peer *pub, it_peer *sub, int i)
 
 static void check_big_paging(const it_broker *b)
 {
-    it_peer *sub = it_peer_connect(b->port, "$aws/things/big/defender/metrics/cbor/+");
-    it_peer *pub = it_peer_connect(b->port, NULL);
-    CHECK(sub != NULL && pub != NULL, "mqtt peers");
-    if (sub == NULL || pub == NULL)
-    {
-        if (sub)
-            it_peer_close(sub);
-        if (pub)
-            it_peer_close(pub);
+    it_peer *sub, *pub;
+    if (it_peer_pair(b->port, "$aws/things/big/defender/metrics/cbor/+", &sub, &pub) != 0)
         return;
-    }
     for (int i = 0; i < BIG_REPORTS; i++)
     {
         if (publish_big(pub, sub, i) != 0)
@@ -270,17 +252,9 @@ static void check_big_paging(const it_broker *b)
  * values of the current type (no number under a string-list metric). */
 static void check_retyped_metric(const it_broker *b)
 {
-    it_peer *sub = it_peer_connect(b->port, "$aws/things/retype/defender/metrics/json/+");
-    it_peer *pub = it_peer_connect(b->port, NULL);
-    CHECK(sub != NULL && pub != NULL, "mqtt peers");
-    if (sub == NULL || pub == NULL)
-    {
-        if (sub)
-            it_peer_close(sub);
-        if (pub)
-            it_peer_close(pub);
+    it_peer *sub, *pub;
+    if (it_peer_pair(b->port, "$aws/things/retype/defender/metrics/json/+", &sub, &pub) != 0)
         return;
-    }
     static const char *const reports[] = {
         "{\"header\":{\"report_id\":1,\"version\":\"1.0\"},\"metrics\":{},"
         "\"custom_metrics\":{\"retyped\":[{\"number\":5}]}}",

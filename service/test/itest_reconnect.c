@@ -32,17 +32,9 @@ static int wait_health(int port, int up, int timeout_ms)
 /* publishes report `id` and expects its ACCEPTED reply */
 static void report_accepted(int broker_port, unsigned long long id)
 {
-    it_peer *sub = it_peer_connect(broker_port, TOPIC "/+");
-    it_peer *pub = it_peer_connect(broker_port, NULL);
-    CHECK(sub != NULL && pub != NULL, "peers connect");
-    if (sub == NULL || pub == NULL)
-    {
-        if (sub)
-            it_peer_close(sub);
-        if (pub)
-            it_peer_close(pub);
+    it_peer *sub, *pub;
+    if (it_peer_pair(broker_port, TOPIC "/+", &sub, &pub) != 0)
         return;
-    }
     char rep[128];
     snprintf(rep, sizeof rep,
              "{\"header\":{\"report_id\":%llu,\"version\":\"1.0\"},\"metrics\":{}}", id);
