@@ -10,8 +10,9 @@ detect_http *http_start(detect_service *svc, int (*mqtt_connected)(void *), void
 /* Sets (or, with NULL, clears) the MQTT connection's state callback; once it returns no
  * request is still inside the previous one, so the old context may be freed. */
 void http_set_mqtt(detect_http *h, int (*mqtt_connected)(void *), void *mqtt_ctx);
-/* From now on the whole API is served; before, everything but /service/health gets 503
- * ServiceUnavailableException (retried by the AWS SDKs and CLI). */
+/* From now on the whole API is served (call it once the extension is attached); before,
+ * everything but /service/health gets 503 ServiceUnavailableException (retried by the AWS
+ * SDKs and CLI). */
 void http_set_ready(detect_http *h);
 
 /* Extension point for the Rules Detect engine (or any other module): routes this API does

@@ -142,6 +142,9 @@ static int serve(int argc, char **argv)
         mosquitto_lib_cleanup();
         return 1;
     }
+    /* The API is complete with Rules Detect attached; the MQTT state follows (it may take a
+     * while to connect, and reads false until then). */
+    http_set_ready(http);
     mq = mqtt_start(&svc, err, sizeof err);
     if (mq == NULL)
     {
@@ -153,7 +156,6 @@ static int serve(int argc, char **argv)
         return 1;
     }
     http_set_mqtt(http, mqtt_connected_cb, mq);
-    http_set_ready(http);
     log_msg(LOG_INFO, "defender-detect running (%s mode, throttle %ds, db %s)",
             cfg.strict ? "strict" : "default", cfg.throttle_seconds, cfg.db_path);
 
