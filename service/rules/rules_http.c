@@ -173,10 +173,8 @@ static int page_args(const qparams *q, resp *r, size_t *offset, size_t *limit, s
     *offset = 0;
     if (mr != NULL)
     {
-        /* plain decimal digits only: strtol alone would also take "+5" or " 5" */
-        size_t len = strlen(mr);
-        long v = len > 0 && len <= 9 && strspn(mr, "0123456789") == len ? strtol(mr, NULL, 10) : 0;
-        if (v < 1 || v > MAX_RESULTS)
+        long v;
+        if (parse_query_count(mr, MAX_RESULTS, &v) != 0)
         {
             bad(r, "maxResults must be 1..250");
             return -1;

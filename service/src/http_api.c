@@ -212,12 +212,8 @@ static int parse_max_results(const query_list *q, int def, int *out)
         *out = def;
         return 0;
     }
-    /* plain decimal digits only: strtol alone would also take "+5", " 5" or "-0" */
-    size_t len = strlen(v);
-    if (len == 0 || len > 9 || strspn(v, "0123456789") != len)
-        return -1;
-    long n = strtol(v, NULL, 10);
-    if (n < 1 || n > MAX_RESULT)
+    long n;
+    if (parse_query_count(v, MAX_RESULT, &n) != 0)
         return -1;
     *out = (int) n;
     return 0;

@@ -111,3 +111,15 @@ int parse_time_ms(const char *s, int64_t *out_ms)
     *out_ms = secs * 1000 + ms;
     return 0;
 }
+
+int parse_query_count(const char *s, long max, long *out)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > 9 || strspn(s, "0123456789") != len)
+        return -1;
+    long n = strtol(s, NULL, 10);
+    if (n < 1 || n > max)
+        return -1;
+    *out = n;
+    return 0;
+}

@@ -874,3 +874,25 @@ int it_big_ports_report(int i, int ports, uint8_t **out, size_t *out_len)
     free(json);
     return rc;
 }
+
+int it_listen_loopback(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    *port = it_free_port();
+    a.sin_port = htons((uint16_t) *port);
+    int one = 1;
+    (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *) &a, sizeof a) != 0 || listen(fd, 4) != 0)
+    {
+        fprintf(stderr, "cannot listen on 127.0.0.1:%d\n", *port);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}

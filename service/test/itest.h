@@ -98,6 +98,8 @@ int it_log_contains(const char *path, const char *needle);
  * the body in buf (its length in *len); -1 when nothing came within timeout_ms, -2 on EOF or
  * a broken or oversized packet. */
 int it_mqtt_read_packet(int fd, uint8_t *buf, size_t cap, size_t *len, int timeout_ms);
+/* Scripted brokers: a listening TCP socket on 127.0.0.1 at a free port (*port set), or -1. */
+int it_listen_loopback(int *port);
 int64_t it_now_ms(void);
 
 #endif

@@ -735,22 +735,11 @@ int main(int argc, char **argv)
     }
 
     /* --- the scripted broker --- */
-    W.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     it_broker b;
     memset(&b, 0, sizeof b);
-    b.port = it_free_port();
-    a.sin_port = htons((uint16_t) b.port);
-    int one = 1;
-    setsockopt(W.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(W.listen_fd, (struct sockaddr *) &a, sizeof a) != 0 || listen(W.listen_fd, 4) != 0)
-    {
-        fprintf(stderr, "cannot listen on 127.0.0.1:%d\n", b.port);
+    W.listen_fd = it_listen_loopback(&b.port);
+    if (W.listen_fd < 0)
         return 1;
-    }
     if (pthread_create(&W.acceptor, NULL, acceptor_main, NULL) != 0)
         return 1;
 

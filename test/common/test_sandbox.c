@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "test_sandbox.h"
+#include "test_broker.h"
 
 #include <net/if.h>
 #include <sched.h>
@@ -106,4 +107,14 @@ bool TestSandbox_MakeCertificates(const char *pDir, const char *pClientName)
         }
     }
     return true;
+}
+
+void TestSandbox_TlsBrokerOptions(const char *pDir, TestBrokerOptions_t *pOptions)
+{
+    (void) memset(pOptions, 0, sizeof(*pOptions));
+    pOptions->pCaFile = TestSandbox_Path(pDir, "ca.pem");
+    pOptions->pCertFile = TestSandbox_Path(pDir, "server.pem");
+    pOptions->pKeyFile = TestSandbox_Path(pDir, "server.key");
+    pOptions->requireCertificate = true;
+    pOptions->withPlainListener = true;
 }

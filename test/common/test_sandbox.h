@@ -32,4 +32,12 @@ bool TestSandbox_MakeCertificates(const char *pDir, const char *pClientName);
  */
 const char *TestSandbox_Path(const char *pDir, const char *pName);
 
+struct TestBrokerOptions;
+
+/**
+ * @brief Broker options for the certificates made in `pDir`: the server's certificate and
+ * key, client certificates required (checked against `ca.pem`), and a plain listener too.
+ */
+void TestSandbox_TlsBrokerOptions(const char *pDir, struct TestBrokerOptions *pOptions);
+
 #endif /* TEST_SANDBOX_H */

@@ -41,12 +41,7 @@ static int setUpAll(void **state)
     {
         return -1;
     }
-    memset(&options, 0, sizeof(options));
-    options.pCaFile = TestSandbox_Path(dir, "ca.pem");
-    options.pCertFile = TestSandbox_Path(dir, "server.pem");
-    options.pKeyFile = TestSandbox_Path(dir, "server.key");
-    options.requireCertificate = true;
-    options.withPlainListener = true;
+    TestSandbox_TlsBrokerOptions(dir, &options);
     if (!TestBroker_Start(&broker, &options) ||
         !TestPeer_Start(&peer, broker.plainPort, TEST_PEER_ACCEPT))
     {

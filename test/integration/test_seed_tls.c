@@ -51,12 +51,7 @@ static int setupGroup(void **state)
         return -1;
     }
     snprintf(thing, sizeof(thing), "seed-tls-%d", (int) getpid());
-    memset(&options, 0, sizeof(options));
-    options.pCaFile = TestSandbox_Path(dir, "ca.pem");
-    options.pCertFile = TestSandbox_Path(dir, "server.pem");
-    options.pKeyFile = TestSandbox_Path(dir, "server.key");
-    options.requireCertificate = true;
-    options.withPlainListener = true;
+    TestSandbox_TlsBrokerOptions(dir, &options);
     if (isolated)
     {
         /* Nothing else lives in this namespace: the default ports are free. */
