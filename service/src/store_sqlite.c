@@ -126,7 +126,17 @@ static const char *const schema =
     "CREATE TABLE IF NOT EXISTS custom_metrics(name TEXT PRIMARY KEY, type TEXT NOT NULL,"
     " display_name TEXT, token TEXT, tags TEXT, created_ms INTEGER, modified_ms INTEGER);"
     "CREATE TABLE IF NOT EXISTS custom_metric_deletions(name TEXT PRIMARY KEY,"
-    " deleted_ms INTEGER NOT NULL);";
+    " deleted_ms INTEGER NOT NULL, deleted_row INTEGER);";
+
+/* A deleted custom metric hides the report rows stored up to its deletion: rows with an id at
+ * most deleted_row (report rows are numbered in commit order). Not by time: a report received
+ * in the deletion's millisecond, or after the wall clock stepped back, would be hidden.
+ * SQLite numbers a new row one above the largest id in the table, so once retention deleted
+ * the rows above a tombstone's deleted_row, a new row could get an id at or below it: the
+ * tombstone is lowered to the largest id left (every row it hid is at or below that). */
+static const char *const clamp_deletions =
+    "UPDATE custom_metric_deletions SET deleted_row = (SELECT coalesce(max(id), 0) FROM reports)"
+    " WHERE deleted_row > (SELECT coalesce(max(id), 0) FROM reports)";
 
 static int sq_exec(sq_store *s, const char *sql)
 {
@@ -139,6 +149,41 @@ static int sq_exec(sq_store *s, const char *sql)
         return STORE_ERR;
     }
     return STORE_OK;
+}
+
+/* Brings a database written by an earlier version up to the current schema, in one
+ * transaction (the writer and the API handle may both open it at start-up). Also lowers
+ * tombstones above the largest report id, in case the process stopped between a retention
+ * pass and its clamp. */
+static int sq_migrate(sq_store *s)
+{
+    sqlite3_stmt *q = NULL;
+    int has_row = 0;
+    if (sq_exec(s, "BEGIN IMMEDIATE") != STORE_OK)
+        return STORE_ERR;
+    int ok = sqlite3_prepare_v2(s->db,
+                                "SELECT 1 FROM pragma_table_info('custom_metric_deletions')"
+                                " WHERE name = 'deleted_row'",
+                                -1, &q, NULL) == SQLITE_OK;
+    if (ok)
+    {
+        int rc = sqlite3_step(q);
+        has_row = rc == SQLITE_ROW;
+        ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
+    }
+    sqlite3_finalize(q);
+    /* tombstones of earlier versions hid the rows received up to deleted_ms */
+    if (ok && !has_row)
+        ok = sq_exec(s, "ALTER TABLE custom_metric_deletions ADD COLUMN deleted_row INTEGER;"
+                        "UPDATE custom_metric_deletions SET deleted_row = (SELECT"
+                        " coalesce(max(id), 0) FROM reports WHERE received_ms <= deleted_ms)") ==
+             STORE_OK;
+    if (ok)
+        ok = sq_exec(s, clamp_deletions) == STORE_OK;
+    if (ok && sq_exec(s, "COMMIT") == STORE_OK)
+        return STORE_OK;
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return STORE_ERR;
 }
 
 static int sq_begin(store *st)
@@ -313,6 +358,8 @@ static int sq_retention(store *st, int64_t cutoff_ms, int64_t *cursor, int max_t
     }
     if (seen < max_things)
         *cursor = 0;
+    if (total > 0 && sq_exec(s, clamp_deletions) != STORE_OK)
+        total = STORE_ERR;
 out:
     sqlite3_finalize(things);
     sqlite3_finalize(del);
@@ -331,8 +378,8 @@ static int sq_list_metric_values(store *st, const char *thing, const char *metri
         " FROM reports r WHERE r.thing_id = (SELECT id FROM things WHERE name = ?1)"
         " AND r.received_ms >= ?3 AND r.received_ms <= ?4"
         " AND (r.received_ms > ?5 OR (r.received_ms = ?5 AND r.id > ?6))"
-        " AND r.received_ms > coalesce((SELECT deleted_ms FROM custom_metric_deletions"
-        "   WHERE name = ?2), -1)"
+        " AND r.id > coalesce((SELECT deleted_row FROM custom_metric_deletions"
+        "   WHERE name = ?2), 0)"
         /* a defined custom metric lists only values of its type: a name deleted and created
          * again with another type does not mix the old type's values in (PD-13 keeps them) */
         " AND (NOT EXISTS (SELECT 1 FROM custom_metrics WHERE name = ?2) OR"
@@ -462,8 +509,9 @@ static int sq_custom_delete(store *st, const char *name, int64_t now_ms)
     if (sqlite3_prepare_v2(s->db, "DELETE FROM custom_metrics WHERE name = ?1", -1, &q1, NULL) !=
             SQLITE_OK ||
         sqlite3_prepare_v2(s->db,
-                           "INSERT OR REPLACE INTO custom_metric_deletions(name, deleted_ms)"
-                           " VALUES(?1, ?2)",
+                           "INSERT OR REPLACE INTO custom_metric_deletions(name, deleted_ms,"
+                           " deleted_row) VALUES(?1, ?2, (SELECT coalesce(max(id), 0) FROM"
+                           " reports))",
                            -1, &q2, NULL) != SQLITE_OK)
         goto out;
     sqlite3_bind_text(q1, 1, name, -1, SQLITE_STATIC);
@@ -575,21 +623,12 @@ store *store_sqlite_open(const char *path, int writer, int sync_normal, char *er
         sq_exec(s, sync_normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL") !=
             STORE_OK ||
         sq_exec(s, "PRAGMA foreign_keys=OFF") != STORE_OK ||
-        (writer && sq_exec(s, schema) != STORE_OK))
+        /* the API handle may start before the writer: both make sure the schema exists */
+        sq_exec(s, schema) != STORE_OK || sq_migrate(s) != STORE_OK)
     {
         snprintf(err, errsz, "cannot initialise %s: %s", path, sqlite3_errmsg(s->db));
         sq_close(&s->base);
         return NULL;
-    }
-    if (!writer)
-    {
-        /* the API handle may start before the writer: make sure the schema exists */
-        if (sq_exec(s, schema) != STORE_OK)
-        {
-            snprintf(err, errsz, "cannot initialise %s", path);
-            sq_close(&s->base);
-            return NULL;
-        }
     }
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO reports(thing_id, report_id, received_ms, fmt, flags,"

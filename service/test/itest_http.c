@@ -265,7 +265,6 @@ static void check_retyped_metric(const it_broker *b)
     expect("POST", "/custom-metric/retyped",
            "{\"metricType\":\"number\",\"clientRequestToken\":\"a\"}", 200, NULL);
     expect("DELETE", "/custom-metric/retyped", NULL, 200, NULL);
-    it_sleep_ms(5); /* past the deletion's millisecond */
     for (int i = 0; i < 2; i++)
     {
         if (i == 1)
