@@ -1,9 +1,11 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void config_defaults(detect_config *c)
 {
@@ -32,16 +34,23 @@ void config_usage(const char *prog)
 {
     printf(
         "Usage: %s serve [options]\n"
-        "Self-hosted AWS IoT Device Defender Detect service (ingestion).\n\n"
+        "       %s --version\n"
+        "Self-hosted AWS IoT Device Defender Detect service: device reports, the AWS API,\n"
+        "security profiles and violations.\n\n"
         "MQTT:\n"
         "  --broker HOST[:PORT]        broker address (default localhost:1883, 8883 with TLS)\n"
-        "  --ca FILE --cert FILE --key FILE   mutual TLS to the broker\n"
+        "  --ca FILE                   TLS to the broker, verified with this CA file\n"
+        "  --cert FILE --key FILE      client certificate and key (mutual TLS; need --ca)\n"
         "  --username NAME --password PW     broker credentials\n"
         "  --client-id ID              MQTT client id (default defender-detect-<pid>)\n"
+        "  --session-expiry S          keep the broker session S seconds across restarts\n"
+        "                              (default 0: clean session; needs --client-id)\n"
         "  --share-group NAME          subscribe via $share/NAME/... (MQTT v5)\n"
         "Storage:\n"
         "  --db PATH                   SQLite file (default /var/lib/defender-detect/detect.db)\n"
         "  --retention-days N          datapoint retention (default 30)\n"
+        "  --sync full|normal          full (default): a reply waits for the fsync; normal:\n"
+        "                              survives a crash of the process, not a power loss\n"
         "HTTP API:\n"
         "  --http ADDR:PORT            API listen address (default 127.0.0.1:8080)\n"
         "  --credentials FILE          verify SigV4 against 'ACCESS_KEY_ID SECRET' lines\n"
@@ -69,8 +78,12 @@ void config_usage(const char *prog)
         "  --alert-url URL             also POST alerts in an SNS envelope to this http:// URL\n"
         "  --thing-groups FILE         registry and static thing groups (JSON)\n"
         "  --max-profiles-per-target N security profiles per target (default 5)\n"
-        "  -h, --help\n",
-        prog);
+        "  --direct-members-only       a profile on a thing group covers its direct members\n"
+        "                              only, not those of its child groups\n"
+        "  -h, --help\n"
+        "Exit status: 0 stopped by SIGTERM/SIGINT, 1 failed to start or run, 2 invalid\n"
+        "options or configuration.\n",
+        prog, prog);
 }
 
 static int set_str(char *dst, size_t cap, const char *v, char *err, size_t errsz, const char *k)
@@ -249,6 +262,8 @@ static int apply(detect_config *c, const char *k, const char *v, char *err, size
         flag = &c->duplicate_reply;
     else if (strcmp(k, "test-hooks") == 0)
         flag = &c->test_hooks;
+    else if (strcmp(k, "direct-members-only") == 0)
+        flag = &c->direct_members_only;
     if (flag != NULL)
     {
         if (v == NULL)
@@ -277,7 +292,7 @@ static int apply(detect_config *c, const char *k, const char *v, char *err, size
 static int is_flag(const char *k)
 {
     return strcmp(k, "strict") == 0 || strcmp(k, "duplicate-reply") == 0 ||
-           strcmp(k, "test-hooks") == 0;
+           strcmp(k, "test-hooks") == 0 || strcmp(k, "direct-members-only") == 0;
 }
 
 int config_load_file(detect_config *c, const char *path, char *err, size_t errsz)
@@ -313,12 +328,18 @@ int config_load_file(detect_config *c, const char *path, char *err, size_t errsz
         char *v = NULL;
         if (sep != NULL)
         {
+            /* "key = value", "key value"; "key =" gives the empty value (alert-topic, to
+             * disable it); "key" alone none (a flag) */
+            char *q = sep;
+            while (*q == ' ' || *q == '\t')
+                q++;
+            int equals = *q == '=';
+            if (equals)
+                q++;
+            while (*q == ' ' || *q == '\t')
+                q++;
             *sep = '\0';
-            v = sep + 1;
-            while (*v == ' ' || *v == '\t' || *v == '=')
-                v++;
-            if (*v == '\0')
-                v = NULL;
+            v = (*q != '\0' || equals) ? q : NULL;
         }
         char sub[256];
         if (apply(c, k, v, sub, sizeof sub) < 0)
@@ -354,8 +375,51 @@ static int check_tls(const detect_config *c, char *err, size_t errsz)
     return 0;
 }
 
+/* What start-up would refuse later (after creating the database): refused here, with the
+ * exit status of a configuration error. */
+static int check_config(const detect_config *c, char *err, size_t errsz)
+{
+    struct in6_addr a;
+    if (inet_pton(AF_INET, c->http_addr, &a) != 1 && inet_pton(AF_INET6, c->http_addr, &a) != 1)
+    {
+        snprintf(err, errsz,
+                 "--http needs a numeric address, e.g. 127.0.0.1:8080 or [::1]:8080 "
+                 "(got '%s')",
+                 c->http_addr);
+        return -1;
+    }
+    if (c->session_expiry > 0 && !c->client_id[0])
+    {
+        snprintf(err, errsz,
+                 "--session-expiry needs a fixed --client-id (the broker keeps the "
+                 "session under that id)");
+        return -1;
+    }
+    if (!c->db_path[0])
+    {
+        snprintf(err, errsz, "--db needs a file path");
+        return -1;
+    }
+    if (c->credentials[0] && access(c->credentials, R_OK) != 0)
+    {
+        snprintf(err, errsz, "cannot read --credentials file %s: %s", c->credentials,
+                 strerror(errno));
+        return -1;
+    }
+    return check_tls(c, err, errsz);
+}
+
 int config_parse_args(detect_config *c, int argc, char **argv, char *err, size_t errsz)
 {
+    for (int i = 0; i < argc; i++)
+    {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+        if (strcmp(argv[i], "--version") == 0)
+            return 2;
+        if (strcmp(argv[i], "--config") == 0)
+            i++; /* its value may be anything */
+    }
     /* config file first, so that command-line options override it */
     for (int i = 0; i < argc; i++)
     {
@@ -369,8 +433,6 @@ int config_parse_args(detect_config *c, int argc, char **argv, char *err, size_t
             if (config_load_file(c, argv[i + 1], err, errsz) < 0)
                 return -1;
         }
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-            return 1;
     }
     for (int i = 0; i < argc; i++)
     {
@@ -408,5 +470,5 @@ int config_parse_args(detect_config *c, int argc, char **argv, char *err, size_t
         if (r == 1 && eq == NULL)
             i++;
     }
-    return check_tls(c, err, errsz);
+    return check_config(c, err, errsz);
 }

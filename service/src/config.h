@@ -44,10 +44,13 @@ typedef struct
     char alert_url[CFG_PATH];    /* Rules Detect alerts: SNS-envelope HTTP POST */
     char thing_groups[CFG_PATH]; /* Rules Detect: registry and static thing groups file */
     int max_profiles_per_target; /* Rules Detect: default 5 */
+    int direct_members_only;     /* Rules Detect: groups cover direct members only (RD-7) */
 } detect_config;
 
 void config_defaults(detect_config *c);
-/* Parses argv (after the "serve" word). Returns 0 ok, 1 help printed, -1 error. */
+/* Parses argv (after the "serve" word): the --config file first, then the options, then the
+ * checks start-up would otherwise fail on. Returns 0 ok, 1 --help asked, 2 --version asked,
+ * -1 error (message in err). */
 int config_parse_args(detect_config *c, int argc, char **argv, char *err, size_t errsz);
 int config_load_file(detect_config *c, const char *path, char *err, size_t errsz);
 void config_usage(const char *prog);

@@ -64,6 +64,7 @@ static rules_engine *rules_attach(detect_service *s, detect_http *http, char *er
     rc.thing_groups_file = c->thing_groups[0] ? c->thing_groups : NULL;
     rc.strict = c->strict;
     rc.max_profiles_per_target = c->max_profiles_per_target;
+    rc.direct_members_only = c->direct_members_only;
     rc.event_retention_days = c->retention_days;
     rules_engine *e = rules_open(&rc, err, errsz);
     if (e != NULL && rules_start(e) != 0)
@@ -90,6 +91,11 @@ static int serve(int argc, char **argv)
     if (r == 1)
     {
         config_usage("defender-detect");
+        return 0;
+    }
+    if (r == 2)
+    {
+        printf("defender-detect %s\n", DETECT_VERSION);
         return 0;
     }
     if (r < 0)
@@ -205,7 +211,7 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "--version") == 0)
     {
-        printf("defender-detect 1.0.0\n");
+        printf("defender-detect %s\n", DETECT_VERSION);
         return 0;
     }
     fprintf(stderr, "usage: defender-detect serve [options]   (defender-detect --help)\n");

@@ -34,6 +34,7 @@ typedef struct
     size_t nalerts;
     int publish_fail;
     const char *groups_file;
+    int direct_members_only; /* RD-7 option, for engines opened after it is set */
 } rt_env;
 
 static cm_type rt_custom(void *ctx, const char *name, size_t len)
@@ -95,6 +96,7 @@ static rules_engine *rt_open_engine(rt_env *v, const char *url, int start)
     c.publish_ctx = v;
     c.alert_url = url;
     c.thing_groups_file = v->groups_file;
+    c.direct_members_only = v->direct_members_only;
     c.tick_ms = 50;
     char err[256] = "";
     rules_engine *e = rules_open(&c, err, sizeof err);

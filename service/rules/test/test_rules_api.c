@@ -432,6 +432,39 @@ static void test_targets(void **state)
     rt_teardown(v);
 }
 
+/* RD-7 with the service's --direct-members-only: a profile on a group covers its direct
+ * members only, not the members of its child groups. */
+static void test_targets_direct_members_only(void **state)
+{
+    (void) state;
+    rt_env *v = rt_setup(0);
+    rules_close(v->e);
+    v->direct_members_only = 1;
+    v->e = rt_open_engine(v, NULL, 0);
+    static const char behavior[] =
+        "{\"behaviors\":[{\"name\":\"conn\",\"metric\":\"aws:num-established-tcp-connections\","
+        "\"criteria\":{\"comparisonOperator\":\"less-than\",\"value\":{\"count\":1}}}]}";
+    static const char report[] =
+        "\"metrics\":{\"tcp_connections\":{\"established_connections\":{\"total\":3}}}";
+    rt_ok(v, "POST", "/thing-groups/parent", NULL, "{}");
+    rt_ok(v, "POST", "/thing-groups/child", NULL, "{\"parentGroupName\":\"parent\"}");
+    rt_ok(v, "POST", "/security-profiles/on-parent", NULL, behavior);
+    rt_ok(v, "PUT", "/security-profiles/on-parent/targets", QARN "thinggroup%2Fparent", NULL);
+    rt_ok(v, "PUT", "/thing-groups/addThingToThingGroup", NULL,
+          "{\"thingGroupArn\":\"" ARN "thinggroup/child\",\"thingName\":\"kid\"}");
+    rt_ok(v, "PUT", "/thing-groups/addThingToThingGroup", NULL,
+          "{\"thingGroupArn\":\"" ARN "thinggroup/parent\",\"thingName\":\"direct\"}");
+    rt_report(v, "kid", 0, report);
+    rt_report(v, "direct", 0, report);
+    cJSON *e = rt_events(v, 0, 0, "thingName=kid");
+    assert_int_equal(cJSON_GetArraySize(e), 0); /* the child's member is not covered */
+    cJSON_Delete(e);
+    e = rt_events(v, 0, 0, "thingName=direct");
+    assert_int_equal(cJSON_GetArraySize(e), 1); /* the direct member is */
+    cJSON_Delete(e);
+    rt_teardown(v);
+}
+
 static void test_dimensions(void **state)
 {
     (void) state;
@@ -575,10 +608,15 @@ static void test_percentile_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_validation_cases), cmocka_unit_test(test_all_errors),
-        cmocka_unit_test(test_limits),           cmocka_unit_test(test_profile_crud),
-        cmocka_unit_test(test_targets),          cmocka_unit_test(test_dimensions),
-        cmocka_unit_test(test_bad_input),        cmocka_unit_test(test_percentile_table),
+        cmocka_unit_test(test_validation_cases),
+        cmocka_unit_test(test_all_errors),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_profile_crud),
+        cmocka_unit_test(test_targets),
+        cmocka_unit_test(test_dimensions),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_percentile_table),
+        cmocka_unit_test(test_targets_direct_members_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
