@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on this machine: a local Mosquitto broker, the defender-detect service
+# Runs everything on the local machine: a local Mosquitto broker, the defender-detect service
 # and the Linux agent (defender-agent) reporting this host's real metrics every few
 # seconds. Shows the reports being accepted, then creates a security profile through
 # the AWS API (`aws iot ... --endpoint-url`) and shows the violation it raises.

@@ -59,7 +59,7 @@ if ! $quick; then
     # Everything again under the sanitizers (the valgrind runs belong to the first build).
     ctest --test-dir "$build-asan" --output-on-failure -j"$jobs" -LE memcheck --timeout 300
 
-    step "Cortex-M4 build of the core (-Os), no heap/printf, size budget"
+    step "Cortex-M4 build of the core (-Os), no heap/printf, size report"
     "$root/ports/cortex-m4/check-size.sh" "$build-cortex-m4"
 fi
 

@@ -4,7 +4,8 @@
  * derive datapoints), datapoints_to_json, INSERT into a reports table in batched SQLite
  * transactions (WAL, synchronous=FULL, like the service's store).
  * Evaluation: rules_on_report for the same reports, with
- *   A) 10 profiles x 10 behaviors targeting all things (the issue's figure), all conforming;
+ *   A) 10 profiles x 10 behaviors targeting all things (the evaluation-cost target), all
+ *      conforming;
  *   B) the same with 1 % of the things violating (events, state writes, alerts queued);
  *   C) one profile of 100 behaviors with 1,000 set elements in total.
  * Things rotate over --things names; receipt times advance 300 s per round like real agents.
