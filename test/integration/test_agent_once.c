@@ -3,7 +3,8 @@
  * @brief defender-agent through the real path: the program, a real Mosquitto broker
  * and a test peer answering like the service. Every --once outcome (accepted,
  * rejected, throttled, no answer, broker down), service mode stopped by SIGTERM,
- * the configuration file, custom-metric commands that fail, and bad input.
+ * a report not sent after an accepted one (logged without an id), the configuration file,
+ * custom-metric commands that fail, and bad input.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -142,8 +143,66 @@ static void test_once_BrokerDown(void **state)
     snprintf(down, sizeof(down), "127.0.0.1:%u", (unsigned) TestBroker_FreePort());
     AgentTest_Run(args, 20000, &result);
     assert_int_equal(result.exitCode, 4);
-    assert_non_null(strstr(result.out, "not sent: not connected to the broker"));
+    /* No report went out: the line carries no id (not "report 0"). */
+    assert_string_equal(result.out, "report not sent: not connected to the broker\n");
+    assert_non_null(strstr(result.err, "report not sent: not connected to the broker"));
+    assert_null(strstr(result.err, "report 0"));
     assert_non_null(strstr(result.err, "cannot reach 127.0.0.1"));
+}
+
+static void test_service_NotSentAfterAcceptedHasNoId(void **state)
+{
+    TestBroker_t ownBroker;
+    TestPeer_t ownPeer;
+    char ownEndpoint[64];
+    const char *args[] = {"--endpoint",    ownEndpoint, "--thing",  "agent-notsent",
+                          "--state-dir",   stateDir,    "--period", "1",
+                          "--ack-timeout", "800",       NULL};
+    char errPath[] = "/tmp/agent-notsent-err-XXXXXX";
+    char acceptedLine[96];
+    char topic[256];
+    static uint8_t payload[TEST_PEER_MAX_REPORT];
+    uint64_t id = 0;
+    uint64_t end;
+    int fd = mkstemp(errPath);
+    int out = -1;
+    pid_t pid;
+
+    (void) state;
+    close(fd);
+    assert_true(TestBroker_Start(&ownBroker, NULL));
+    assert_true(TestPeer_Start(&ownPeer, ownBroker.port, TEST_PEER_ACCEPT));
+    snprintf(ownEndpoint, sizeof(ownEndpoint), "127.0.0.1:%u", (unsigned) ownBroker.port);
+    pid = AgentTest_Start(args, &out, errPath);
+    assert_true(pid > 0);
+    assert_true(TestPeer_WaitReports(&ownPeer, 1, 8000));
+    (void) TestPeer_LastReport(&ownPeer, payload, sizeof(payload), topic, sizeof(topic), &id);
+    assert_true(id > 0);
+    snprintf(acceptedLine, sizeof(acceptedLine), "report %llu (", (unsigned long long) id);
+    end = AgentTest_NowMs() + 8000;
+    do
+    {
+        usleep(100000);
+        AgentTest_ReadFile(errPath, result.err, sizeof(result.err));
+    } while ((strstr(result.err, "bytes): accepted") == NULL) && (AgentTest_NowMs() < end));
+    TestPeer_Stop(&ownPeer);
+    TestBroker_Kill(&ownBroker);
+    end = AgentTest_NowMs() + 10000;
+    do
+    {
+        usleep(100000);
+        AgentTest_ReadFile(errPath, result.err, sizeof(result.err));
+    } while ((strstr(result.err, "not sent") == NULL) && (AgentTest_NowMs() < end));
+    kill(pid, SIGTERM);
+    assert_int_equal(AgentTest_Wait(pid, 5000), 0);
+    AgentTest_ReadFile(errPath, result.err, sizeof(result.err));
+    unlink(errPath);
+    close(out);
+    TestBroker_Stop(&ownBroker);
+    assert_non_null(strstr(result.err, acceptedLine));
+    /* The report that was not sent is not logged under the accepted report's id. */
+    assert_non_null(strstr(result.err, "report not sent: "));
+    assert_null(strstr(result.err, ": not sent:"));
 }
 
 static void test_once_CborLongKeys(void **state)
@@ -401,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_once_ReportIdsGrowAcrossRuns),
         cmocka_unit_test(test_once_CustomCommandsFailing),
         cmocka_unit_test(test_service_SigtermStopsCleanly),
+        cmocka_unit_test(test_service_NotSentAfterAcceptedHasNoId),
         cmocka_unit_test(test_config_FileSettings),
         cmocka_unit_test(test_badInput_Messages),
         cmocka_unit_test(test_help_ListsEveryOption),

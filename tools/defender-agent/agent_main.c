@@ -120,8 +120,8 @@ static void outcomeText(DefenderReportEvent_t event, const DefenderReportInfo_t 
                             id, pInfo->size, (unsigned) config.ackTimeoutMs);
             break;
         default:
-            (void) snprintf(pText, size, "report %llu: not sent: %s", id,
-                            notSentText(pInfo->notSentReason));
+            /* A report that was not sent has no id: pInfo->reportId is the previous one's. */
+            (void) snprintf(pText, size, "report not sent: %s", notSentText(pInfo->notSentReason));
             break;
     }
 }
