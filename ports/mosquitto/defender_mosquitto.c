@@ -277,7 +277,12 @@ DefenderStatus_t DefenderMosquitto_Init(DefenderMosquitto_t *pConnection,
         (void) pthread_once(&libraryOnce, initLibrary);
         (void) memset(pConnection, 0, sizeof(*pConnection));
         (void) snprintf(pConnection->host, sizeof(pConnection->host), "%s", pSettings->pHost);
-        pConnection->port = (pSettings->port != 0U) ? pSettings->port : (tls ? 8883U : 1883U);
+        /* Without a port: 443 with ALPN (AWS IoT Core takes MQTT with x-amzn-mqtt-ca on
+         * 443, as defender-agent assumes), else 8883 with TLS, else 1883. */
+        pConnection->port = (pSettings->port != 0U)      ? pSettings->port
+                            : (pSettings->pAlpn != NULL) ? 443U
+                            : tls                        ? 8883U
+                                                         : 1883U;
         pConnection->keepAlive =
             (pSettings->keepAliveSeconds != 0U) ? pSettings->keepAliveSeconds : 60U;
         pConnection->backoffBaseMs =

@@ -146,9 +146,9 @@ static void test_DefenderMosquitto_Init_RefusesBadSettings(void **state)
 }
 
 /** @brief The default port of an endpoint given without one (the seed API passes the
- * port DefenderLinux_ParseEndpoint() returns, 0, to the connection): 8883 with TLS (a CA
- * file), 1883 without; a port that was given is kept. The real connections to 8883 and
- * 1883 are made by integration_seed_tls in a private network namespace. */
+ * port DefenderLinux_ParseEndpoint() returns, 0, to the connection): 443 with ALPN, else
+ * 8883 with TLS (a CA file), 1883 without; a port that was given is kept. The real connections to
+ * 8883 and 1883 are made by integration_seed_tls in a private network namespace. */
 static void test_DefenderMosquitto_Init_DefaultPortFollowsTls(void **state)
 {
     DefenderMosquitto_t connection;
@@ -180,6 +180,20 @@ static void test_DefenderMosquitto_Init_DefaultPortFollowsTls(void **state)
                      DEFENDER_SUCCESS);
     assert_int_equal(connection.port, 8883);
     DefenderMosquitto_Deinit(&connection);
+
+    /* ALPN x-amzn-mqtt-ca is what AWS IoT Core accepts MQTT with on 443. */
+    settings.pAlpn = "x-amzn-mqtt-ca";
+    assert_int_equal(DefenderMosquitto_Init(&connection, &settings, error, sizeof(error)),
+                     DEFENDER_SUCCESS);
+    assert_int_equal(connection.port, 443);
+    DefenderMosquitto_Deinit(&connection);
+
+    settings.port = 8883;
+    assert_int_equal(DefenderMosquitto_Init(&connection, &settings, error, sizeof(error)),
+                     DEFENDER_SUCCESS);
+    assert_int_equal(connection.port, 8883);
+    DefenderMosquitto_Deinit(&connection);
+    settings.pAlpn = NULL;
 
     settings.port = 443;
     assert_int_equal(DefenderMosquitto_Init(&connection, &settings, error, sizeof(error)),

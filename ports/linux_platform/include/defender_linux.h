@@ -7,18 +7,20 @@
  * It is configured in code with DEFENDER_LinuxConfigSet(), or, when the code sets
  * nothing, from the environment:
  *
- * | Variable              | Meaning                                                       |
- * |-----------------------|---------------------------------------------------------------|
- * | DEFENDER_ENDPOINT     | `host[:port]` (IPv6: `[addr]:port`). Required.                 |
- * | DEFENDER_THING_NAME   | Thing name (1..128 bytes, no `/ + #` or controls). Required.   |
- * | DEFENDER_CA_FILE      | CA certificate (PEM): TLS. Port default 8883 with TLS, else 1883 |
- * | DEFENDER_CERT_FILE    | Client certificate (PEM), for mutual TLS                      |
- * | DEFENDER_KEY_FILE     | Client private key (PEM), for mutual TLS                      |
- * | DEFENDER_ALPN         | ALPN protocol (`x-amzn-mqtt-ca` for AWS IoT on port 443)      |
- * | DEFENDER_CLIENT_ID    | MQTT client id (default: the thing name)                      |
- * | DEFENDER_STATE_DIR    | Folder of the last-report-id file (default `$XDG_STATE_HOME/defender`,
- * `~/.local/state/defender`) | | DEFENDER_LOG_LEVEL    | `error`, `warn` (default), `info` or
- * `debug`                  |
+ * | Variable            | Meaning                                                        |
+ * |---------------------|----------------------------------------------------------------|
+ * | DEFENDER_ENDPOINT   | `host[:port]` (IPv6: `[addr]:port`). Required. Default port:   |
+ * |                     | 443 with DEFENDER_ALPN, else 8883 with TLS, else 1883          |
+ * | DEFENDER_THING_NAME | Thing name (1..128 bytes, no `/ + #` or controls). Required.   |
+ * | DEFENDER_CA_FILE    | CA certificate (PEM): TLS                                      |
+ * | DEFENDER_CERT_FILE  | Client certificate (PEM), for mutual TLS                       |
+ * | DEFENDER_KEY_FILE   | Client private key (PEM), for mutual TLS                       |
+ * | DEFENDER_ALPN       | ALPN protocol (`x-amzn-mqtt-ca` for AWS IoT on port 443)       |
+ * | DEFENDER_CLIENT_ID  | MQTT client id (default: the thing name)                       |
+ * | DEFENDER_STATE_DIR  | Folder of the last-report-id file (default                     |
+ * |                     | `$XDG_STATE_HOME/defender`, else `~/.local/state/defender`,    |
+ * |                     | else `/var/lib/defender` when HOME is not set)                 |
+ * | DEFENDER_LOG_LEVEL  | `error`, `warn` (default), `info` or `debug`                   |
  */
 #ifndef DEFENDER_LINUX_H
 #define DEFENDER_LINUX_H

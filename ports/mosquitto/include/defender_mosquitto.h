@@ -26,7 +26,7 @@ struct mosquitto;
 typedef struct DefenderMosquittoSettings
 {
     const char *pHost;         /**< Broker host name or address. Required. */
-    uint16_t port;             /**< 0: 8883 with TLS, 1883 without. */
+    uint16_t port;             /**< 0: 443 with ALPN, else 8883 with TLS, 1883 without. */
     const char *pClientId;     /**< MQTT client id; required (usually the thing name). */
     const char *pCaFile;       /**< CA certificate(s) (PEM). TLS when set. */
     const char *pCertFile;     /**< Client certificate (PEM), for mutual TLS. */
