@@ -138,6 +138,33 @@ static void test_AgentOptions_Check_DefaultsAndPairs(void **state)
     assert_non_null(strstr(error, "--cert and --key"));
 }
 
+/** @brief --count has an effect with --dry-run only: refused elsewhere, even as 1. */
+static void test_AgentOptions_Check_CountOnlyWithDryRun(void **state)
+{
+    (void) state;
+    AgentOptions_Defaults(&config);
+    assert_true(AgentOptions_Set(&config, "endpoint", "h", error, sizeof(error)));
+    assert_true(AgentOptions_Set(&config, "thing", "t", error, sizeof(error)));
+    assert_true(AgentOptions_Set(&config, "once", NULL, error, sizeof(error)));
+    assert_true(AgentOptions_Set(&config, "count", "3", error, sizeof(error)));
+    assert_false(AgentOptions_Check(&config, error, sizeof(error)));
+    assert_string_equal(error, "--count applies to --dry-run only: --once sends one report");
+
+    AgentOptions_Defaults(&config);
+    assert_true(AgentOptions_Set(&config, "endpoint", "h", error, sizeof(error)));
+    assert_true(AgentOptions_Set(&config, "thing", "t", error, sizeof(error)));
+    assert_true(AgentOptions_Set(&config, "count", "1", error, sizeof(error)));
+    assert_false(AgentOptions_Check(&config, error, sizeof(error)));
+    assert_string_equal(error, "--count applies to --dry-run only: without it the agent "
+                               "sends a report every period until it is stopped");
+
+    AgentOptions_Defaults(&config);
+    assert_true(AgentOptions_Set(&config, "dry-run", NULL, error, sizeof(error)));
+    assert_true(AgentOptions_Set(&config, "count", "3", error, sizeof(error)));
+    assert_true(AgentOptions_Check(&config, error, sizeof(error)));
+    assert_int_equal(config.count, 3);
+}
+
 static void test_AgentOptions_LoadFile_LinesAndErrors(void **state)
 {
     char path[] = "/tmp/agent-unit-conf-XXXXXX";
@@ -257,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_AgentOptions_ParseCustom_Types),
         cmocka_unit_test(test_AgentOptions_Set_ThingAndValues),
         cmocka_unit_test(test_AgentOptions_Check_DefaultsAndPairs),
+        cmocka_unit_test(test_AgentOptions_Check_CountOnlyWithDryRun),
         cmocka_unit_test(test_AgentOptions_LoadFile_LinesAndErrors),
         cmocka_unit_test(test_AgentCommand_Parse_PerType),
         cmocka_unit_test(test_AgentCommand_Run_Outcomes),

@@ -87,6 +87,7 @@ typedef struct AgentConfig
     char stateDir[AGENT_PATH_SIZE];                         /**< Folder of the id file. */
     uint32_t commandTimeoutMs;                              /**< Custom command timeout. */
     uint32_t count;                                         /**< --dry-run: reports. */
+    bool haveCount;                                         /**< --count was given. */
     DefenderLogLevel_t logLevel;                            /**< Least important level shown. */
     AgentCustomOption_t custom[DEFENDER_CONFIG_MAX_CUSTOM_METRICS]; /**< Custom metrics. */
     size_t customCount;                                             /**< Entries in custom. */

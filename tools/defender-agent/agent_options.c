@@ -614,6 +614,7 @@ static bool applySpecial(AgentConfig_t *pConfig, const char *pName, const char *
     else if (strcmp(pName, "count") == 0)
     {
         ok = parseNumber(pText, 1UL, 1000000UL, &pConfig->count);
+        pConfig->haveCount = pConfig->haveCount || ok;
         if (!ok)
         {
             setError(pError, errorSize, "invalid count '%s': 1..1000000", pText);
@@ -820,9 +821,13 @@ bool AgentOptions_Check(AgentConfig_t *pConfig, char *pError, size_t errorSize)
                  "TLS needs --ca FILE, the CA certificate that signed the broker's certificate "
                  "(for AWS IoT Core: AmazonRootCA1.pem)");
     }
-    else if ((pConfig->mode == AGENT_MODE_SERVICE) && (pConfig->count != 1U))
+    else if ((pConfig->mode != AGENT_MODE_DRY_RUN) && pConfig->haveCount)
     {
-        setError(pError, errorSize, "--count applies to --dry-run only");
+        /* Even --count 1: it would do nothing, and was meant for something else. */
+        setError(pError, errorSize, "--count applies to --dry-run only: %s",
+                 (pConfig->mode == AGENT_MODE_ONCE)
+                     ? "--once sends one report"
+                     : "without it the agent sends a report every period until it is stopped");
     }
     else
     {
