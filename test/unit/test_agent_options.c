@@ -188,6 +188,17 @@ static void test_AgentOptions_LoadFile_LinesAndErrors(void **state)
     fclose(pFile);
     assert_false(AgentOptions_LoadFile(&config, path, error, sizeof(error)));
     assert_non_null(strstr(error, ":1: expected 'name = value'"));
+    /* --config, --help and --version are options too, only not settings. */
+    pFile = fopen(path, "w");
+    fputs("thing = t2\nconfig = other.conf\n", pFile);
+    fclose(pFile);
+    assert_false(AgentOptions_LoadFile(&config, path, error, sizeof(error)));
+    assert_non_null(strstr(error, ":2: 'config' is a command-line option only"));
+    pFile = fopen(path, "w");
+    fputs("help = true\n", pFile);
+    fclose(pFile);
+    assert_false(AgentOptions_LoadFile(&config, path, error, sizeof(error)));
+    assert_non_null(strstr(error, ":1: 'help' is a command-line option only"));
     unlink(path);
 }
 

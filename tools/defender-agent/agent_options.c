@@ -773,8 +773,10 @@ bool AgentOptions_LoadFile(AgentConfig_t *pConfig, const char *pPath, char *pErr
             for (i = 0U; (i < SETTING_COUNT) && (strcmp(settings[i].pName, pName) != 0); i++)
             {
             }
-            if ((i < SETTING_COUNT) && !settings[i].inFile)
+            if (((i < SETTING_COUNT) && !settings[i].inFile) || (strcmp(pName, "config") == 0) ||
+                (strcmp(pName, "help") == 0) || (strcmp(pName, "version") == 0))
             {
+                /* --config, --help and --version are options but not settings. */
                 setError(pError, errorSize, "%s:%u: '%s' is a command-line option only", pPath,
                          lineNumber, pName);
                 ok = false;
