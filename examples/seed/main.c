@@ -34,8 +34,16 @@ int main(void)
         }
     }
     (void) DEFENDER_LastReportGet(&info);
-    printf("report %llu (%zu bytes): %s", (unsigned long long) info.reportId, info.size,
-           DEFENDER_ReportStatusAsString(info.status));
+    if (info.status == eDefenderRepNotSent)
+    {
+        /* A report that was not sent has no id the service knows. */
+        printf("report not sent: %s", DEFENDER_ReportStatusAsString(info.status));
+    }
+    else
+    {
+        printf("report %llu (%zu bytes): %s", (unsigned long long) info.reportId, info.size,
+               DEFENDER_ReportStatusAsString(info.status));
+    }
     if (info.status == eDefenderRepRejected)
     {
         printf(" (%s: %s)", info.errorCode, info.errorMessage);
