@@ -34,10 +34,10 @@ int main(void)
         }
     }
     (void) DEFENDER_LastReportGet(&info);
-    if (info.status == eDefenderRepNotSent)
+    if ((info.status == eDefenderRepNotSent) || (info.status == eDefenderRepInit))
     {
-        /* A report that was not sent has no id the service knows. */
-        printf("report not sent: %s", DEFENDER_ReportStatusAsString(info.status));
+        /* No report went out: there is no id the service knows. */
+        printf("no report sent: %s", DEFENDER_ReportStatusAsString(info.status));
     }
     else
     {
