@@ -4,7 +4,8 @@
 if(TARGET defender-agent)
     defender_add_unit_test(NAME unit_agent
         SOURCES ${PROJECT_SOURCE_DIR}/test/unit/test_agent_options.c
-        LIBS defender_agent_lib)
+        LIBS defender_agent_lib
+        DEFINITIONS DEFENDER_AGENT_EXAMPLE_CONF="${PROJECT_BINARY_DIR}/tools/defender-agent/defender-agent.conf")
 
     set(AGENT_TEST_DEFINITIONS DEFENDER_AGENT_PATH="$<TARGET_FILE:defender-agent>")
     defender_add_unit_test(NAME integration_agent_once

@@ -202,6 +202,52 @@ static void test_AgentOptions_LoadFile_LinesAndErrors(void **state)
     unlink(path);
 }
 
+/**
+ * @brief The example configuration as installed (dist/defender-agent.conf) works as its
+ * comments say: TLS on port 8883, and port 443 once its `alpn` line is uncommented.
+ */
+static void test_AgentOptions_LoadFile_InstalledExample(void **state)
+{
+    char path[] = "/tmp/agent-unit-example-XXXXXX";
+    char line[1024];
+    FILE *pExample = fopen(DEFENDER_AGENT_EXAMPLE_CONF, "r");
+    FILE *pFile;
+    int fd = mkstemp(path);
+    bool uncommented = false;
+    (void) state;
+    assert_non_null(pExample);
+    AgentOptions_Defaults(&config);
+    assert_true(AgentOptions_LoadFile(&config, DEFENDER_AGENT_EXAMPLE_CONF, error, sizeof(error)));
+    assert_true(AgentOptions_Check(&config, error, sizeof(error)));
+    assert_int_equal(config.port, 8883);
+    assert_int_equal(config.alpn[0], '\0');
+    assert_non_null(strstr(config.caFile, "/defender-agent/AmazonRootCA1.pem"));
+    assert_null(strchr(config.caFile, '@'));
+
+    pFile = fdopen(fd, "w");
+    while (fgets(line, sizeof(line), pExample) != NULL)
+    {
+        if (strncmp(line, "# alpn = ", 9U) == 0)
+        {
+            fputs(&line[2], pFile);
+            uncommented = true;
+        }
+        else
+        {
+            fputs(line, pFile);
+        }
+    }
+    fclose(pExample);
+    fclose(pFile);
+    assert_true(uncommented);
+    AgentOptions_Defaults(&config);
+    assert_true(AgentOptions_LoadFile(&config, path, error, sizeof(error)));
+    assert_true(AgentOptions_Check(&config, error, sizeof(error)));
+    assert_string_equal(config.alpn, "x-amzn-mqtt-ca");
+    assert_int_equal(config.port, 443);
+    unlink(path);
+}
+
 /** @brief Parses `text` as a value of `type`. */
 static bool parse(DefenderCustomMetricType_t type, const char *pText, DefenderCustomValue_t *pValue)
 {
@@ -297,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_AgentOptions_Check_DefaultsAndPairs),
         cmocka_unit_test(test_AgentOptions_Check_CountOnlyWithDryRun),
         cmocka_unit_test(test_AgentOptions_LoadFile_LinesAndErrors),
+        cmocka_unit_test(test_AgentOptions_LoadFile_InstalledExample),
         cmocka_unit_test(test_AgentCommand_Parse_PerType),
         cmocka_unit_test(test_AgentCommand_Run_Outcomes),
         cmocka_unit_test(test_AgentCommand_Read_LeavesOutFailures),
