@@ -233,6 +233,55 @@ static int parse_port_digits(const char *s, size_t n, uint32_t *port)
 }
 
 /* Returns 1 with the normalised address text (IPv4-mapped shown as IPv4) in out. */
+/* Set of strings for de-duplicating a list in linear time (a list may hold ~10,000
+ * entries): open addressing over indices into the caller's array, in the arena. */
+typedef struct
+{
+    uint32_t *slot; /* index + 1 into items; 0 = empty */
+    uint32_t mask;
+    const dstr *items;
+} strset;
+
+static int strset_init(strset *set, arena *a, uint32_t n, const dstr *items)
+{
+    uint32_t cap = 16;
+    while (cap < 2u * n && cap < (1u << 30))
+        cap <<= 1;
+    set->slot = arena_alloc(a, sizeof(uint32_t) * cap);
+    if (set->slot == NULL)
+        return 0;
+    memset(set->slot, 0, sizeof(uint32_t) * cap);
+    set->mask = cap - 1;
+    set->items = items;
+    return 1;
+}
+
+static uint32_t str_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t) s[i]) * 16777619u;
+    return h;
+}
+
+/* Returns 1 when (s, n) is already in the set; else adds index `idx` (whose item is (s, n))
+ * and returns 0. */
+static int strset_seen_or_add(strset *set, const char *s, size_t n, uint32_t idx)
+{
+    for (uint32_t i = str_hash(s, n) & set->mask;; i = (i + 1) & set->mask)
+    {
+        uint32_t e = set->slot[i];
+        if (e == 0)
+        {
+            set->slot[i] = idx + 1;
+            return 0;
+        }
+        const dstr *it = &set->items[e - 1];
+        if (it->len == n && memcmp(it->s, s, n) == 0)
+            return 1;
+    }
+}
+
 static int parse_remote_addr(const char *s, size_t n, int strict, char *out, size_t outsz)
 {
     char host[64];
@@ -359,6 +408,8 @@ static int check_listen(vctx *v, const dnode *blk, const char *where, const char
         ports = arena_alloc(v->a, sizeof(uint32_t) * (list->count + 1));
         if (ports == NULL)
             return vfail(v, VSTEP_METRICS, "out of memory");
+        uint8_t seen[65536 / 8]; /* ports listed so far (1..65535) */
+        memset(seen, 0, sizeof seen);
         uint32_t idx = 0;
         for (const dnode *e = list->child; e != NULL; e = e->next, idx++)
         {
@@ -385,15 +436,11 @@ static int check_listen(vctx *v, const dnode *blk, const char *where, const char
                          "port out of range or invalid in %s[%u]", where, idx);
                 return 0;
             }
-            int dup = 0;
-            for (uint32_t k = 0; k < np; k++)
-                if (ports[k] == (uint32_t) p)
-                {
-                    dup = 1;
-                    break;
-                }
-            if (!dup)
+            if ((seen[p >> 3] & (1u << (p & 7))) == 0)
+            {
+                seen[p >> 3] |= (uint8_t) (1u << (p & 7));
                 ports[np++] = (uint32_t) p;
+            }
         }
         listed = list->count;
         if (v->o->strict && s[1] != NULL && total < listed)
@@ -441,7 +488,8 @@ static int check_conns(vctx *v, const dnode *tc, dplist *dps)
         if (list->type != DN_ARRAY)
             return vfail(v, VSTEP_METRICS, "connections is not an array");
         addrs = arena_alloc(v->a, sizeof(dstr) * (list->count + 1));
-        if (addrs == NULL)
+        strset set;
+        if (addrs == NULL || !strset_init(&set, v->a, list->count, addrs))
             return vfail(v, VSTEP_METRICS, "out of memory");
         uint32_t idx = 0;
         for (const dnode *e = list->child; e != NULL; e = e->next, idx++)
@@ -466,23 +514,14 @@ static int check_conns(vctx *v, const dnode *tc, dplist *dps)
                 return vfail(v, VSTEP_METRICS, "connections[%u].local_interface is not a string",
                              idx);
             size_t nl = strlen(norm);
-            int dup = 0;
-            for (uint32_t k = 0; k < na; k++)
-                if (addrs[k].len == nl && memcmp(addrs[k].s, norm, nl) == 0)
-                {
-                    dup = 1;
-                    break;
-                }
-            if (!dup)
-            {
-                char *cp = arena_alloc(v->a, nl + 1);
-                if (cp == NULL)
-                    return vfail(v, VSTEP_METRICS, "out of memory");
-                memcpy(cp, norm, nl + 1);
-                addrs[na].s = cp;
-                addrs[na].len = (uint32_t) nl;
+            char *cp = arena_alloc(v->a, nl + 1);
+            if (cp == NULL)
+                return vfail(v, VSTEP_METRICS, "out of memory");
+            memcpy(cp, norm, nl + 1);
+            addrs[na].s = cp;
+            addrs[na].len = (uint32_t) nl;
+            if (!strset_seen_or_add(&set, cp, nl, na))
                 na++;
-            }
         }
         listed = list->count;
         if (v->o->strict && s[1] != NULL && total < listed)

@@ -330,6 +330,78 @@ static void test_derivation(void **state)
     arena_free(&a);
 }
 
+/* Port and address lists are sets in the datapoints (section 9): duplicates removed, first
+ * occurrence order kept, counts from the lists as sent (PD-20); also at 10,000 entries. */
+static void test_derivation_sets(void **state)
+{
+    (void) state;
+    const char *js =
+        "{\"header\":{\"report_id\":1,\"version\":\"1.0\"},\"metrics\":{"
+        "\"listening_tcp_ports\":{\"ports\":[{\"port\":443},{\"port\":80},{\"port\":443},"
+        "{\"port\":22},{\"port\":80}]},"
+        "\"listening_udp_ports\":{\"ports\":[{\"port\":53},{\"port\":53}],\"total\":2},"
+        "\"tcp_connections\":{\"established_connections\":{\"connections\":["
+        "{\"remote_addr\":\"198.51.100.7:443\"},{\"remote_addr\":\"198.51.100.7:80\"},"
+        "{\"remote_addr\":\"[2001:db8::17]:443\"},{\"remote_addr\":\"[2001:db8:0::17]:8443\"},"
+        "{\"remote_addr\":\"10.0.0.1:22\"}]}}}}";
+    arena a;
+    arena_init(&a, 0);
+    validate_opts vo = {0, NULL, NULL};
+    report_result r;
+    assert_true(report_validate(&a, (const uint8_t *) js, strlen(js), FMT_JSON, &vo, &r));
+    strbuf sb;
+    sb_init(&sb, 0);
+    assert_true(datapoints_to_json(r.dps, r.ndps, &sb));
+    assert_string_equal(
+        sb.data, "{\"aws:num-listening-tcp-ports\":{\"count\":5},\"aws:listening-tcp-ports\":{"
+                 "\"ports\":[443,80,22]},\"aws:num-listening-udp-ports\":{\"count\":2},\"aws:"
+                 "listening-udp-ports\":{\"ports\":[53]},\"aws:num-established-tcp-connections\":{"
+                 "\"count\":5},\"aws:destination-ip-addresses\":{\"cidrs\":[\"198.51.100.7\","
+                 "\"2001:db8::17\",\"10.0.0.1\"]}}");
+    sb_free(&sb);
+    arena_free(&a);
+
+    /* 10,000 ports and 4,000 addresses, each list sent twice over */
+    strbuf big;
+    sb_init(&big, 0);
+    assert_true(sb_puts(&big, "{\"header\":{\"report_id\":2,\"version\":\"1.0\"},\"metrics\":{"
+                              "\"listening_tcp_ports\":{\"ports\":["));
+    for (int i = 0; i < 20000; i++)
+        assert_true(sb_printf(&big, "%s{\"port\":%d}", i ? "," : "", 1 + (i * 7) % 10000));
+    assert_true(sb_puts(&big, "]},\"tcp_connections\":{\"established_connections\":{"
+                              "\"connections\":["));
+    for (int i = 0; i < 8000; i++)
+        assert_true(sb_printf(&big, "%s{\"remote_addr\":\"10.%d.%d.1:%d\"}", i ? "," : "",
+                              (i % 4000) / 250, (i % 4000) % 250, 1000 + i));
+    assert_true(sb_puts(&big, "]}}}}"));
+    arena_init(&a, 0);
+    assert_true(report_validate(&a, (const uint8_t *) big.data, big.len, FMT_JSON, &vo, &r));
+    const detect_datapoint *ports = NULL, *addrs = NULL;
+    for (size_t i = 0; i < r.ndps; i++)
+    {
+        const detect_datapoint *d = &r.dps[i];
+        if (d->metric_len == 23 && memcmp(d->metric, "aws:listening-tcp-ports", 23) == 0)
+            ports = d;
+        if (d->metric_len == 28 && memcmp(d->metric, "aws:destination-ip-addresses", 28) == 0)
+            addrs = d;
+    }
+    assert_non_null(ports);
+    assert_non_null(addrs);
+    assert_int_equal(ports->n, 10000);
+    for (uint32_t i = 0; i < ports->n; i++)
+        assert_int_equal(ports->ports[i], 1 + (i * 7) % 10000);
+    assert_int_equal(addrs->n, 4000);
+    for (uint32_t i = 0; i < addrs->n; i++)
+    {
+        char want[32];
+        snprintf(want, sizeof want, "10.%u.%u.1", i / 250, i % 250);
+        assert_int_equal(addrs->strings[i].len, strlen(want));
+        assert_memory_equal(addrs->strings[i].s, want, strlen(want));
+    }
+    arena_free(&a);
+    sb_free(&big);
+}
+
 static cm_type fake_defs(void *ctx, const char *name, size_t len)
 {
     (void) ctx;
@@ -570,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_cbor_edge),
         cmocka_unit_test(test_big_lists),
         cmocka_unit_test(test_derivation),
+        cmocka_unit_test(test_derivation_sets),
         cmocka_unit_test(test_type_mismatch),
         cmocka_unit_test(test_responses),
         cmocka_unit_test(test_topics_and_names),
