@@ -246,10 +246,56 @@ static uint64_t SplitDouble(uint64_t bits, int32_t *pExponent)
 }
 
 /**
+ * @brief The double nearest to digits * 10^(exponent - 14) (as strtod gives it).
+ * @param[in] digits 15-digit significand.
+ * @param[in] exponent Decimal exponent of the first digit.
+ * @return The double (infinite above the double range).
+ */
+static double NearestDouble(uint64_t digits, int32_t exponent)
+{
+    double result = ScalePow10((double) digits, exponent - 14);
+    uint64_t bits;
+    uint64_t significand;
+    int32_t binaryExponent;
+    int32_t upper;
+    int32_t lower;
+    int32_t i;
+    bool halved;
+
+    (void) memcpy(&bits, &result, sizeof(bits));
+    for (i = 0; (i < 8) && ((bits >> 52) < 0x7FFU); i++)
+    {
+        significand = SplitDouble(bits, &binaryExponent);
+        /* Midpoints to the neighbours; below a power of two the spacing halves. */
+        upper = CompareExact(digits, exponent - 14, (2U * significand) + 1U, binaryExponent - 1);
+        halved = (significand == 0x0010000000000000ULL) && ((bits >> 52) > 1U);
+        lower = (significand == 0U)
+                    ? 1
+                    : CompareExact(digits, exponent - 14,
+                                   halved ? ((4U * significand) - 1U) : ((2U * significand) - 1U),
+                                   binaryExponent - (halved ? 2 : 1));
+        if ((upper > 0) || ((upper == 0) && ((significand & 1U) != 0U)))
+        {
+            bits++;
+        }
+        else if ((lower < 0) || ((lower == 0) && ((significand & 1U) != 0U)))
+        {
+            bits--;
+        }
+        else
+        {
+            i = 8;
+        }
+    }
+    (void) memcpy(&result, &bits, sizeof(bits));
+    return result;
+}
+
+/**
  * @brief Rounds a non-whole (or above 2^53) magnitude to 15 significant digits,
  * exactly (round half to even on the exact binary value, as glibc's printf does).
  * @param[in] magnitude Finite, positive.
- * @param[out] pNumber digits and exponent are set.
+ * @param[out] pNumber digits, exponent and rounded (the nearest double) are set.
  */
 static void RoundDigits(double magnitude, DefenderReportNumber_t *pNumber)
 {
@@ -311,52 +357,7 @@ static void RoundDigits(double magnitude, DefenderReportNumber_t *pNumber)
     }
     pNumber->digits = digits;
     pNumber->exponent = exponent;
-}
-
-/**
- * @brief The double nearest to digits * 10^(exponent - 14) (as strtod gives it).
- * @param[in] digits 15-digit significand.
- * @param[in] exponent Decimal exponent of the first digit.
- * @return The double (infinite above the double range).
- */
-static double NearestDouble(uint64_t digits, int32_t exponent)
-{
-    double result = ScalePow10((double) digits, exponent - 14);
-    uint64_t bits;
-    uint64_t significand;
-    int32_t binaryExponent;
-    int32_t upper;
-    int32_t lower;
-    int32_t i;
-    bool halved;
-
-    (void) memcpy(&bits, &result, sizeof(bits));
-    for (i = 0; (i < 8) && ((bits >> 52) < 0x7FFU); i++)
-    {
-        significand = SplitDouble(bits, &binaryExponent);
-        /* Midpoints to the neighbours; below a power of two the spacing halves. */
-        upper = CompareExact(digits, exponent - 14, (2U * significand) + 1U, binaryExponent - 1);
-        halved = (significand == 0x0010000000000000ULL) && ((bits >> 52) > 1U);
-        lower = (significand == 0U)
-                    ? 1
-                    : CompareExact(digits, exponent - 14,
-                                   halved ? ((4U * significand) - 1U) : ((2U * significand) - 1U),
-                                   binaryExponent - (halved ? 2 : 1));
-        if ((upper > 0) || ((upper == 0) && ((significand & 1U) != 0U)))
-        {
-            bits++;
-        }
-        else if ((lower < 0) || ((lower == 0) && ((significand & 1U) != 0U)))
-        {
-            bits--;
-        }
-        else
-        {
-            i = 8;
-        }
-    }
-    (void) memcpy(&result, &bits, sizeof(bits));
-    return result;
+    pNumber->rounded = NearestDouble(digits, exponent);
 }
 
 #else /* DEFENDER_CONFIG_EXACT_NUMBER_TEXT */
@@ -364,76 +365,86 @@ static double NearestDouble(uint64_t digits, int32_t exponent)
 /**
  * @brief Rounds a magnitude to 15 significant digits in double arithmetic: scaled by an
  * exact power of ten (one rounding when the scale is at most 10^22) and rounded half up,
- * which may differ from the exact value's rounding in the last digit.
+ * which may differ from the exact value's rounding in the last digit. The rounded value
+ * is then digits * 10^(exponent - 14): the nearest double when |exponent - 14| <= 22,
+ * else within one unit in the last place. One scaling call serves both steps.
  * @param[in] magnitude Finite, positive.
- * @param[out] pNumber digits and exponent are set.
+ * @param[out] pNumber digits, exponent and rounded are set.
  */
 static void RoundDigits(double magnitude, DefenderReportNumber_t *pNumber)
 {
     /* The estimate or one more is floor(log10(magnitude)): try the larger first. */
     int32_t exponent = EstimateExponent(magnitude) + 2;
     uint64_t digits = 0U;
+    double value = magnitude;
+    double scaled;
+    bool rounding = true;
+    bool done = false;
 
-    while (digits < POW10_14)
+    do
     {
-        exponent--;
-        digits = (uint64_t) (ScalePow10(magnitude, 14 - exponent) + 0.5);
-    }
-    if (digits >= POW10_15)
-    {
-        /* Rounded up to 10^15. */
-        digits = POW10_14;
-        exponent++;
-    }
-    if ((exponent == 308) && (digits > LARGEST_DIGITS))
-    {
-        /* Rounding up would leave the double range: keep the text finite. */
-        digits = LARGEST_DIGITS;
-    }
+        if (rounding)
+        {
+            exponent--;
+        }
+        scaled = ScalePow10(value, rounding ? (14 - exponent) : (exponent - 14));
+        done = !rounding;
+        if (rounding)
+        {
+            digits = (uint64_t) (scaled + 0.5);
+        }
+        if (rounding && (digits >= POW10_14))
+        {
+            if (digits >= POW10_15)
+            {
+                /* Rounded up to 10^15. */
+                digits = POW10_14;
+                exponent++;
+            }
+            if ((exponent == 308) && (digits > LARGEST_DIGITS))
+            {
+                /* Rounding up would leave the double range: keep the text finite. */
+                digits = LARGEST_DIGITS;
+            }
+            /* Then the double of the digits. */
+            value = (double) digits;
+            rounding = false;
+        }
+    } while (!done);
     pNumber->digits = digits;
     pNumber->exponent = exponent;
-}
-
-/**
- * @brief The double of digits * 10^(exponent - 14): the nearest one when
- * |exponent - 14| <= 22, else within one unit in the last place.
- * @param[in] digits 15-digit significand.
- * @param[in] exponent Decimal exponent of the first digit.
- * @return The double.
- */
-static double NearestDouble(uint64_t digits, int32_t exponent)
-{
-    return ScalePow10((double) digits, exponent - 14);
+    pNumber->rounded = scaled;
 }
 
 #endif /* DEFENDER_CONFIG_EXACT_NUMBER_TEXT */
 
-/**
- * @brief Tells whether a number is whole and at most `limit` (below 2^64).
- * @param[in] value A finite, non-negative number.
- * @param[in] limit The limit.
- * @return true when it is.
- */
-static bool IsWhole(double value, double limit)
-{
-    return (value <= limit) && ((double) (uint64_t) value == value);
-}
-
 void DefenderReport_RoundNumber(double value, DefenderReportNumber_t *pNumber)
 {
-    bool negative = value < 0.0;
-    double magnitude = negative ? -value : value;
+    uint64_t bits;
+    bool negative;
+    double magnitude;
+    double limit = (double) (POW10_15 - 1U);
+    uint32_t pass;
 
+    /* Negative: the sign bit of a non-zero number (-0.0 is not below 0.0). */
+    (void) memcpy(&bits, &value, sizeof(bits));
+    negative = ((bits >> 63) != 0U) && ((bits << 1) != 0U);
+    magnitude = negative ? -value : value;
     (void) memset(pNumber, 0, sizeof(*pNumber));
     pNumber->rounded = magnitude;
-    /* Whole with at most 15 digits: already rounded. */
-    if (!IsWhole(magnitude, (double) (POW10_15 - 1U)))
+    /* Pass 0: whole with at most 15 digits is already rounded, else it is rounded here.
+     * Pass 1: whole (also after rounding: 0.99999999999999999 -> 1, 2^53 + 2 -> ...990)
+     * at most 2^53 (a value whole at pass 0 stays so). */
+    for (pass = 0U; pass < 2U; pass++)
     {
-        RoundDigits(magnitude, pNumber);
-        pNumber->rounded = NearestDouble(pNumber->digits, pNumber->exponent);
+        pNumber->isInteger = (pNumber->rounded <= limit) &&
+                             ((double) (uint64_t) pNumber->rounded == pNumber->rounded);
+        if (!pNumber->isInteger && (pass == 0U))
+        {
+            RoundDigits(magnitude, pNumber);
+        }
+        limit = MAX_WHOLE;
     }
-    /* Whole (also after rounding: 0.99999999999999999 -> 1, 2^53 + 2 -> ...990)? */
-    pNumber->isInteger = IsWhole(pNumber->rounded, MAX_WHOLE);
     if (pNumber->isInteger)
     {
         pNumber->integer = (uint64_t) pNumber->rounded;
