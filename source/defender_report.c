@@ -541,11 +541,12 @@ static void EncodeMetrics(DefenderReportWriter_t *pWriter, const DefenderReportC
             key = KEY_TCP_CONNECTIONS + bit;
             if (bit == 3U)
             {
+                /* The four counters are consecutive uint64_t members, in key order. */
                 Open(pWriter, key, DEFENDER_CBOR_MAP, 4U);
-                KeyUint(pWriter, KEY_BYTES_IN, pStats->bytesIn);
-                KeyUint(pWriter, KEY_BYTES_OUT, pStats->bytesOut);
-                KeyUint(pWriter, KEY_PACKETS_IN, pStats->packetsIn);
-                KeyUint(pWriter, KEY_PACKETS_OUT, pStats->packetsOut);
+                for (key = 0U; key < 4U; key++)
+                {
+                    KeyUint(pWriter, KEY_BYTES_IN + key, (&pStats->bytesIn)[key]);
+                }
                 Close(pWriter, DEFENDER_CBOR_MAP);
             }
             else
