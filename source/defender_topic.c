@@ -62,8 +62,10 @@ size_t Defender_Utf8SequenceLength(const uint8_t *pBytes, size_t available)
         codePoint = (codePoint << 6) | (pBytes[i] & 0x3FUL);
     }
 
-    if (((length == 3U) && ((codePoint < 0x800U) || ((codePoint & 0xFFFFF800U) == 0xD800U))) ||
-        ((length == 4U) && ((codePoint < 0x10000U) || (codePoint > 0x10FFFFU))))
+    /* Overlong 3- and 4-byte forms (below 2^11 and 2^16: 1 << (5 * length - 4)), surrogates
+     * (3 bytes) and code points past U+10FFFF (4 bytes). */
+    if ((length > 2U) && ((codePoint < (1UL << ((5U * length) - 4U))) ||
+                          ((codePoint & 0xFFFFF800U) == 0xD800U) || (codePoint > 0x10FFFFU)))
     {
         length = 0U;
     }
