@@ -1120,6 +1120,7 @@ DefenderStatus_t Defender_OnMessage(DefenderContext_t *pContext, const char *pTo
     DefenderResponse_t response;
     size_t index = 2U;
     bool ours;
+    bool sameId;
     bool late;
 
     if ((pContext != NULL) && (pTopic != NULL) && ((pPayload != NULL) || (payloadLength == 0U)))
@@ -1153,11 +1154,10 @@ DefenderStatus_t Defender_OnMessage(DefenderContext_t *pContext, const char *pTo
     {
         ours = !response.hasThingName || (!response.thingNameTruncated &&
                                           (strcmp(response.thingName, pContext->thingName) == 0));
-        late = ours && pContext->latestAwaitingLate && response.hasReportId &&
-               (response.reportId == pContext->lastReportId);
-        if (ours &&
-            (late || ((pContext->state == DEFENDER_STATE_IN_FLIGHT) &&
-                      (!response.hasReportId || (response.reportId == pContext->lastReportId)))))
+        sameId = response.reportId == pContext->lastReportId;
+        late = ours && pContext->latestAwaitingLate && response.hasReportId && sameId;
+        if (ours && (late || ((pContext->state == DEFENDER_STATE_IN_FLIGHT) &&
+                              (!response.hasReportId || sameId))))
         {
             if (late)
             {
