@@ -224,8 +224,9 @@ DefenderStatus_t Defender_Init(DefenderContext_t *pContext, const DefenderSettin
         (void) memset(pContext, 0, sizeof(*pContext));
         pContext->interfaces = *pInterfaces;
         pContext->settings = *pSettings;
+        /* Terminated by the zeroing above (the name is at most
+         * DEFENDER_CONFIG_MAX_THING_NAME_LENGTH bytes long). */
         (void) memcpy(pContext->thingName, pSettings->pThingName, pSettings->thingNameLength);
-        pContext->thingName[pSettings->thingNameLength] = '\0';
         pContext->settings.pThingName = pContext->thingName;
         pContext->last.status = eDefenderRepInit;
         status = checkPeriod(pContext, pSettings->periodSeconds);
