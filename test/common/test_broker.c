@@ -149,7 +149,10 @@ bool TestBroker_Restart(TestBroker_t *pBroker)
             pBroker->pid = 0;
             break;
         }
-        if (accepting(pBroker->port))
+        /* Every listener: mosquitto opens them one after the other, so the first one
+         * accepting does not mean the plain one does yet. */
+        if (accepting(pBroker->port) &&
+            ((pBroker->plainPort == 0U) || accepting(pBroker->plainPort)))
         {
             ok = true;
             break;

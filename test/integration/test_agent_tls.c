@@ -39,12 +39,17 @@ static int setUpAll(void **state)
     /* The broker may drop root privileges: let it read the folder. */
     if ((mkdtemp(dir) == NULL) || !TestSandbox_MakeCertificates(dir, "agent-tls"))
     {
+        fprintf(stderr, "setup: cannot make the test certificates in %s\n", dir);
         return -1;
     }
     TestSandbox_TlsBrokerOptions(dir, &options);
     if (!TestBroker_Start(&broker, &options) ||
         !TestPeer_Start(&peer, broker.plainPort, TEST_PEER_ACCEPT))
     {
+        fprintf(stderr,
+                "setup: the TLS broker (port %u) or the test peer (plain port %u) did "
+                "not start\n",
+                (unsigned) broker.port, (unsigned) broker.plainPort);
         return -1;
     }
     snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%u", (unsigned) broker.port);

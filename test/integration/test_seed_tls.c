@@ -48,6 +48,7 @@ static int setupGroup(void **state)
     /* The broker may drop root privileges: let it read the folder. */
     if ((mkdtemp(dir) == NULL) || !TestSandbox_MakeCertificates(dir, "seed-tls"))
     {
+        fprintf(stderr, "setup: cannot make the test certificates in %s\n", dir);
         return -1;
     }
     snprintf(thing, sizeof(thing), "seed-tls-%d", (int) getpid());
@@ -61,6 +62,10 @@ static int setupGroup(void **state)
     if (!TestBroker_Start(&broker, &options) ||
         !TestPeer_Start(&peer, broker.plainPort, TEST_PEER_ACCEPT))
     {
+        fprintf(stderr,
+                "setup: the TLS broker (port %u) or the test peer (plain port %u) did "
+                "not start\n",
+                (unsigned) broker.port, (unsigned) broker.plainPort);
         return -1;
     }
     return 0;
