@@ -408,8 +408,13 @@ static int check_listen(vctx *v, const dnode *blk, const char *where, const char
         ports = arena_alloc(v->a, sizeof(uint32_t) * (list->count + 1));
         if (ports == NULL)
             return vfail(v, VSTEP_METRICS, "out of memory");
-        uint8_t seen[65536 / 8]; /* ports listed so far (1..65535) */
-        memset(seen, 0, sizeof seen);
+        /* Ports listed so far: a short list is searched, a long one (up to ~16,000 in a
+         * report) marked in a bitmap of 1..65535 (clearing 8 KB per list costs more than
+         * searching a few entries). */
+        uint8_t seen[65536 / 8];
+        int long_list = list->count > 32;
+        if (long_list)
+            memset(seen, 0, sizeof seen);
         uint32_t idx = 0;
         for (const dnode *e = list->child; e != NULL; e = e->next, idx++)
         {
@@ -436,11 +441,17 @@ static int check_listen(vctx *v, const dnode *blk, const char *where, const char
                          "port out of range or invalid in %s[%u]", where, idx);
                 return 0;
             }
-            if ((seen[p >> 3] & (1u << (p & 7))) == 0)
+            int dup = 0;
+            if (long_list)
             {
+                dup = (seen[p >> 3] & (1u << (p & 7))) != 0;
                 seen[p >> 3] |= (uint8_t) (1u << (p & 7));
-                ports[np++] = (uint32_t) p;
             }
+            else
+                for (uint32_t k = 0; k < np && !dup; k++)
+                    dup = ports[k] == (uint32_t) p;
+            if (!dup)
+                ports[np++] = (uint32_t) p;
         }
         listed = list->count;
         if (v->o->strict && s[1] != NULL && total < listed)
