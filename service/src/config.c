@@ -271,7 +271,8 @@ static int apply(detect_config *c, const char *k, const char *v, char *err, size
             *flag = 1;
             return 0;
         }
-        if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0)
+        /* "strict =" in a file: set, as "strict" alone */
+        if (v[0] == '\0' || strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0)
             *flag = 1;
         else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "no") == 0)
             *flag = 0;
@@ -417,8 +418,9 @@ int config_parse_args(detect_config *c, int argc, char **argv, char *err, size_t
             return 1;
         if (strcmp(argv[i], "--version") == 0)
             return 2;
-        if (strcmp(argv[i], "--config") == 0)
-            i++; /* its value may be anything */
+        /* an option's value may be anything, "--version" included (a password) */
+        if (strncmp(argv[i], "--", 2) == 0 && strchr(argv[i], '=') == NULL && !is_flag(argv[i] + 2))
+            i++;
     }
     /* config file first, so that command-line options override it */
     for (int i = 0; i < argc; i++)

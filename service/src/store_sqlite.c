@@ -28,6 +28,8 @@ typedef struct
     sqlite3_stmt *get_thing;
     sqlite3_stmt *ins_thing;
     int in_tx;
+    int clamp_pending;      /* retention deleted rows; tombstones not yet lowered */
+    int clamp_in_tx;        /* lowered in the open transaction (done once it commits) */
     atomic_uint wal_frames; /* frames in the WAL after the last commit (wal hook) */
     /* background checkpoints (writer handle only) */
     sqlite3 *ckpt_db;
@@ -172,12 +174,20 @@ static int sq_migrate(sq_store *s)
         ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
     }
     sqlite3_finalize(q);
-    /* tombstones of earlier versions hid the rows received up to deleted_ms */
     if (ok && !has_row)
-        ok = sq_exec(s, "ALTER TABLE custom_metric_deletions ADD COLUMN deleted_row INTEGER;"
-                        "UPDATE custom_metric_deletions SET deleted_row = (SELECT"
-                        " coalesce(max(id), 0) FROM reports WHERE received_ms <= deleted_ms)") ==
+    {
+        /* one-time: one look-up per tombstone, over the rows received since its deletion */
+        fprintf(stderr, "defender-detect: upgrading the database: custom-metric deletions by "
+                        "report row\n");
+        ok = sq_exec(s, "ALTER TABLE custom_metric_deletions ADD COLUMN deleted_row INTEGER") ==
              STORE_OK;
+    }
+    /* Tombstones of earlier versions (also written by one after this column existed, e.g.
+     * after a downgrade) hid the rows received up to deleted_ms. */
+    if (ok)
+        ok = sq_exec(s, "UPDATE custom_metric_deletions SET deleted_row = (SELECT"
+                        " coalesce(max(id), 0) FROM reports WHERE received_ms <= deleted_ms)"
+                        " WHERE deleted_row IS NULL") == STORE_OK;
     if (ok)
         ok = sq_exec(s, clamp_deletions) == STORE_OK;
     if (ok && sq_exec(s, "COMMIT") == STORE_OK)
@@ -192,6 +202,18 @@ static int sq_begin(store *st)
     if (sq_exec(s, "BEGIN IMMEDIATE") != STORE_OK)
         return STORE_ERR;
     s->in_tx = 1;
+    /* A retention pass that deleted rows and then failed left the tombstones unlowered:
+     * lower them before this batch's rows take ids again. */
+    if (s->clamp_pending)
+    {
+        if (sq_exec(s, clamp_deletions) != STORE_OK)
+        {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            s->in_tx = 0;
+            return STORE_ERR;
+        }
+        s->clamp_in_tx = 1;
+    }
     return STORE_OK;
 }
 
@@ -203,7 +225,12 @@ static int sq_commit(store *st)
     {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }
+    else if (s->clamp_in_tx)
+    {
+        s->clamp_pending = 0;
+    }
     s->in_tx = 0;
+    s->clamp_in_tx = 0;
     return rc;
 }
 
@@ -213,6 +240,7 @@ static void sq_rollback(store *st)
     if (s->in_tx)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->in_tx = 0;
+    s->clamp_in_tx = 0;
 }
 
 static int sq_thing_id(store *st, const char *name, size_t len, int64_t *id)
@@ -346,6 +374,8 @@ static int sq_retention(store *st, int64_t cutoff_ms, int64_t *cursor, int max_t
             total = STORE_ERR;
             goto out;
         }
+        if (sqlite3_changes(s->db) > 0)
+            s->clamp_pending = 1;
         total += sqlite3_changes(s->db);
         sqlite3_reset(clr);
         sqlite3_bind_int64(clr, 1, id);
@@ -358,12 +388,14 @@ static int sq_retention(store *st, int64_t cutoff_ms, int64_t *cursor, int max_t
     }
     if (seen < max_things)
         *cursor = 0;
-    if (total > 0 && sq_exec(s, clamp_deletions) != STORE_OK)
-        total = STORE_ERR;
 out:
     sqlite3_finalize(things);
     sqlite3_finalize(del);
     sqlite3_finalize(clr);
+    /* also after a failed step: rows deleted before it are gone for good (else the next
+     * batch lowers them first, sq_begin) */
+    if (s->clamp_pending && sq_exec(s, clamp_deletions) == STORE_OK)
+        s->clamp_pending = 0;
     return total;
 }
 

@@ -581,7 +581,7 @@ static void test_config(void **state)
      * a value may contain '=' */
     f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, "alert-topic =\ndirect-members-only\npassword = a=b\nclient-id=\n");
+    fprintf(f, "alert-topic =\ndirect-members-only\npassword = a=b\nclient-id=\nstrict =\n");
     fclose(f);
     config_defaults(&c);
     assert_int_equal(config_parse_args(&c, 2, argv, err, sizeof err), 0);
@@ -589,6 +589,13 @@ static void test_config(void **state)
     assert_int_equal(c.direct_members_only, 1);
     assert_string_equal(c.password, "a=b");
     assert_string_equal(c.client_id, "");
+    assert_int_equal(c.strict, 1); /* "strict =": set, as "strict" alone */
+    /* a value that looks like an option is the option's value */
+    char p0[] = "--password", p1[] = "--version";
+    char *pw[] = {p0, p1};
+    config_defaults(&c);
+    assert_int_equal(config_parse_args(&c, 2, pw, err, sizeof err), 0);
+    assert_string_equal(c.password, "--version");
     f = fopen(path, "w");
     assert_non_null(f);
     fprintf(f, "retention-days =\n");
