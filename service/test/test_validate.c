@@ -606,6 +606,274 @@ static void test_config(void **state)
     remove(path);
 }
 
+/* json_decode of one document; the root, or NULL with *err filled. */
+static dnode *jdec(arena *a, const char *js, dom_error *err)
+{
+    return json_decode(a, (const uint8_t *) js, strlen(js), 0, err);
+}
+
+/* The strict JSON decoder (device reports): escapes decode to the right UTF-8, numbers keep
+ * their exact integer value, and each malformation is refused with its own message. */
+static void test_json_decoder(void **state)
+{
+    (void) state;
+    arena a;
+    arena_init(&a, 0);
+    dom_error e;
+    dnode *n = jdec(&a,
+                    "{\"s\":\"a\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0041\\u00e9\\u00C9\\u20ac"
+                    "\\ud83d\\ude00z\",\"k\\u0065y\":1}",
+                    &e);
+    assert_non_null(n);
+    assert_int_equal(n->count, 2);
+    static const char want[] = "a\"\\/\b\f\n\r\tA\xc3\xa9\xc3\x89\xe2\x82\xac\xf0\x9f\x98\x80z";
+    const dnode *s = n->child;
+    assert_int_equal(s->type, DN_STRING);
+    assert_int_equal(s->len, sizeof want - 1);
+    assert_memory_equal(s->str, want, sizeof want - 1);
+    assert_true(dn_key_is(s->next, "key")); /* escaped keys are decoded too */
+    /* numbers */
+    n = jdec(&a,
+             "{\"a\":-0,\"b\":18446744073709551615,\"c\":18446744073709551616,\"d\":1.5e3,"
+             "\"e\":-1E-2,\"f\":0.25,\"g\":-9223372036854775808}",
+             &e);
+    assert_non_null(n);
+    const dnode *v = n->child;
+    assert_int_equal(v->type, DN_INT);
+    assert_int_equal(v->neg, 0); /* -0 is 0 */
+    v = v->next;
+    assert_int_equal(v->type, DN_INT);
+    assert_int_equal(v->big, 0);
+    assert_true(v->mag == UINT64_MAX);
+    v = v->next;
+    assert_int_equal(v->type, DN_INT);
+    assert_int_equal(v->big, 1);
+    v = v->next;
+    assert_int_equal(v->type, DN_FLOAT);
+    assert_true(v->d == 1500.0);
+    v = v->next;
+    assert_int_equal(v->type, DN_FLOAT);
+    assert_true(v->d == -0.01);
+    v = v->next;
+    assert_true(v->type == DN_FLOAT && v->d == 0.25);
+    v = v->next;
+    assert_true(v->type == DN_INT && v->neg && v->mag == 9223372036854775808ull);
+    /* literals, empty containers, whitespace */
+    n = jdec(&a, " \r\n\t{ \"t\" : true , \"f\":false,\"n\":null,\"o\":{ },\"l\":[ ] } \n", &e);
+    assert_non_null(n);
+    assert_int_equal(n->count, 5);
+    assert_true(n->child->type == DN_BOOL && n->child->mag == 1);
+    assert_true(n->child->next->type == DN_BOOL && n->child->next->mag == 0);
+    assert_int_equal(n->child->next->next->type, DN_NULL);
+    /* 16 levels (the root is level 1) are fine, 17 are not */
+    char deep[128] = "";
+    for (int i = 0; i < 16; i++)
+        strcat(deep, "{\"a\":");
+    strcat(deep, "1");
+    for (int i = 0; i < 16; i++)
+        strcat(deep, "}");
+    assert_non_null(jdec(&a, deep, &e));
+    char deeper[160];
+    snprintf(deeper, sizeof deeper, "{\"b\":%s}", deep);
+    assert_null(jdec(&a, deeper, &e));
+    assert_string_equal(e.msg, "nesting deeper than 16");
+
+    static const char *const bad[][2] = {
+        {"{\"s\":\"a\tb\"}", "control character in string"},
+        {"{\"s\":\"abc", "unterminated string"},
+        {"{\"s\":\"abc\\", "unterminated string"},
+        {"{\"s\":\"\\u12G4\"}", "bad \\u escape"},
+        {"{\"s\":\"\\u12\"}", "bad \\u escape"},
+        {"{\"s\":\"\\udc00\"}", "lone low surrogate"},
+        {"{\"s\":\"\\ud83d\"}", "lone high surrogate"},
+        {"{\"s\":\"\\ud83dxxxxxx\"}", "lone high surrogate"},
+        {"{\"s\":\"\\ud83d\\u0041\"}", "lone high surrogate"},
+        {"{\"s\":\"\\ud83d\\ud83d\"}", "lone high surrogate"},
+        {"{\"s\":\"\\x41\"}", "bad escape"},
+        {"{\"s\":\"\\'\"}", "bad escape"},
+        {"{\"s\":\"\xff\"}", "invalid UTF-8 in string"},
+        {"{\"s\":\"\xed\xa0\x80\"}", "invalid UTF-8 in string"}, /* a raw surrogate */
+        {"{\"s\":\"\xc0\xaf\"}", "invalid UTF-8 in string"},     /* overlong */
+        {"{\"n\":-}", "bad number"},
+        {"{\"n\":-a}", "bad number"},
+        {"{\"n\":01}", "leading zero in number"},
+        {"{\"n\":-00}", "leading zero in number"},
+        {"{\"n\":1.}", "bad fraction"},
+        {"{\"n\":1.e5}", "bad fraction"},
+        {"{\"n\":1e}", "bad exponent"},
+        {"{\"n\":1e+}", "bad exponent"},
+        {"{\"n\":+1}", "unexpected character"},
+        {"{\"n\":.5}", "unexpected character"},
+        {"{\"b\":tru}", "bad literal"},
+        {"{\"b\":nul}", "bad literal"},
+        {"{\"b\":True}", "unexpected character"},
+        {"{\"b\":falsey}", "expected ',' or end of container"},
+        {"{\"a\" 1}", "expected ':'"},
+        {"{\"a\"", "expected ':'"},
+        {"{1:2}", "expected key"},
+        {"{\"a\":1,}", "expected key"},
+        {"{\"a\":[1,]}", "unexpected character"},
+        {"{\"a\":1", "unterminated container"},
+        {"{\"a\":[1,2", "unterminated container"},
+        {"{\"a\":1 \"b\":2}", "expected ',' or end of container"},
+        {"{\"a\":[1;2]}", "expected ',' or end of container"},
+        {"{\"a\":", "unexpected end of input"},
+        {"{\"a\":@}", "unexpected character"},
+        {"{} x", "trailing bytes after JSON text"},
+        {"{}{}", "trailing bytes after JSON text"},
+        {"[1]", "top-level value is not an object"},
+        {"", "top-level value is not an object"},
+        {"  ", "top-level value is not an object"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    {
+        arena_reset(&a);
+        if (jdec(&a, bad[i][0], &e) != NULL || strcmp(e.msg, bad[i][1]) != 0)
+            fail_msg("'%s': got '%s', expected '%s'", bad[i][0], e.msg, bad[i][1]);
+    }
+    /* the offset points at the problem */
+    assert_null(jdec(&a, "{\"a\":1,\"b\":01}", &e));
+    assert_int_equal(e.offset, 12);
+    /* one trailing NUL only where allowed, and only one */
+    static const char nul1[] = "{\"a\":1}";
+    assert_non_null(json_decode(&a, (const uint8_t *) nul1, sizeof nul1, 1, &e));
+    assert_null(json_decode(&a, (const uint8_t *) nul1, sizeof nul1, 0, &e));
+    assert_string_equal(e.msg, "trailing bytes after JSON text");
+    arena_free(&a);
+}
+
+/* Parses argv (copied: config_parse_args takes char **); returns its result. */
+static int parse_argv(detect_config *c, const char *const *args, char *err, size_t errsz)
+{
+    char buf[8][1200];
+    char *argv[8];
+    int n = 0;
+    for (; args[n] != NULL && n < 8; n++)
+    {
+        snprintf(buf[n], sizeof buf[n], "%s", args[n]);
+        argv[n] = buf[n];
+    }
+    config_defaults(c);
+    err[0] = '\0';
+    return config_parse_args(c, n, argv, err, errsz);
+}
+
+/* Each way an option or a config file can be wrong is refused (exit status 2) with a message
+ * naming the problem; the accepted spellings of the enumerated options take effect. */
+static void test_config_errors(void **state)
+{
+    (void) state;
+    static const char *const bad[][4] = {
+        {"--reject-all", "sometimes", NULL, "--reject-all takes"},
+        {"--sync", "maybe", NULL, "--sync takes full or normal"},
+        {"--log-level", "verbose", NULL, "invalid log level 'verbose'"},
+        {"--strict=perhaps", NULL, NULL, "invalid boolean for strict"},
+        {"--broker", ":1883", NULL, "invalid address for broker"},
+        {"--broker", "[]:1883", NULL, "invalid address for broker"},
+        {"--broker", "host:0", NULL, "invalid value for broker"},
+        {"--broker", "host:65536", NULL, "invalid value for broker"},
+        {"--broker", "host:", NULL, "invalid value for broker"},
+        {"--max-payload=", NULL, NULL, "invalid value for max-payload"},
+        {"--max-payload", "131073", NULL, "invalid value for max-payload"},
+        {"--retention-days", "7days", NULL, "invalid value for retention-days"},
+        {"--throttle-seconds", NULL, NULL, "option throttle-seconds needs a value"},
+        {"extra", NULL, NULL, "unexpected argument 'extra'"},
+        {"--retention-days", "7", "extra", "unexpected argument 'extra'"},
+        {"--no-such-option", "1", NULL, "unknown option 'no-such-option'"},
+        {"--config", NULL, NULL, "--config needs a value"},
+        {"--config", "/nonexistent/detect.conf", NULL, "cannot open config"},
+        {"--share-group", "a/b", NULL, "invalid --share-group"},
+        {"--share-group", "", NULL, "invalid --share-group"},
+    };
+    detect_config c;
+    char err[512];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    {
+        const char *args[4] = {bad[i][0], bad[i][1], bad[i][1] ? bad[i][2] : NULL, NULL};
+        int r = parse_argv(&c, args, err, sizeof err);
+        if (r != -1 || strstr(err, bad[i][3]) == NULL)
+            fail_msg("%s %s: %d '%s', expected -1 and '%s'", bad[i][0], bad[i][1] ? bad[i][1] : "",
+                     r, err, bad[i][3]);
+    }
+    /* an option name longer than any option, and values longer than their fields */
+    char longopt[100] = "--";
+    memset(longopt + 2, 'x', 80);
+    longopt[82] = '\0';
+    const char *lo[] = {longopt, NULL};
+    assert_int_equal(parse_argv(&c, lo, err, sizeof err), -1);
+    assert_non_null(strstr(err, "unknown option"));
+    char longval[300];
+    memset(longval, 'c', 200);
+    longval[200] = '\0';
+    const char *lv[] = {"--client-id", longval, NULL};
+    assert_int_equal(parse_argv(&c, lv, err, sizeof err), -1);
+    assert_non_null(strstr(err, "value of client-id too long"));
+    const char *lh[] = {"--broker", longval, NULL};
+    memset(longval, 'h', 299);
+    longval[299] = '\0';
+    assert_int_equal(parse_argv(&c, lh, err, sizeof err), -1);
+    assert_non_null(strstr(err, "invalid address for broker"));
+    /* the accepted values */
+    const char *ok1[] = {"--reject-all", "throttled", "--sync", "normal",
+                         "--log-level",  "debug",     NULL};
+    assert_int_equal(parse_argv(&c, ok1, err, sizeof err), 0);
+    assert_string_equal(c.reject_all, "throttled");
+    assert_int_equal(c.sync_normal, 1);
+    assert_int_equal(c.log_level, 3);
+    const char *ok2[] = {"--reject-all", "none", "--strict=no", "--broker=[::1]", NULL};
+    assert_int_equal(parse_argv(&c, ok2, err, sizeof err), 0);
+    assert_string_equal(c.reject_all, "");
+    assert_int_equal(c.strict, 0);
+    assert_string_equal(c.broker_host, "::1");
+    assert_int_equal(c.broker_port, 0); /* no port: the default for plain or TLS */
+    const char *ok3[] = {"--broker", "mqtt.example", "--max-payload", "1", NULL};
+    assert_int_equal(parse_argv(&c, ok3, err, sizeof err), 0);
+    assert_string_equal(c.broker_host, "mqtt.example");
+    assert_int_equal(c.max_payload, 1);
+
+    /* config files: the failing line is named; CRLF line ends and tabs are fine */
+    char path[] = "/tmp/detect-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fprintf(f, "# options\r\n\r\n  retention-days\t= 9\r\n\tsync normal\r\nstrict = maybe\r\n");
+    fclose(f);
+    const char *cf[] = {"--config", path, NULL};
+    assert_int_equal(parse_argv(&c, cf, err, sizeof err), -1);
+    char want[128];
+    snprintf(want, sizeof want, "%s:5: invalid boolean for strict: 'maybe'", path);
+    assert_string_equal(err, want);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "# options\r\n\r\n  retention-days\t= 9\r\n\tsync normal\r\nstrict = no\r\n");
+    fclose(f);
+    assert_int_equal(parse_argv(&c, cf, err, sizeof err), 0);
+    assert_int_equal(c.retention_days, 9);
+    assert_int_equal(c.sync_normal, 1);
+    assert_int_equal(c.strict, 0);
+    /* a line longer than the reader's buffer is refused, not split into two options */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "retention-days = 3\npassword = ");
+    for (int i = 0; i < 1100; i++)
+        fputc('p', f);
+    fprintf(f, "\nretention-days = 4\n");
+    fclose(f);
+    assert_int_equal(parse_argv(&c, cf, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s:2: line too long", path);
+    assert_string_equal(err, want);
+    /* an unknown key in the file, after good lines */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "retention-days = 3\nretention_days = 4\n");
+    fclose(f);
+    assert_int_equal(parse_argv(&c, cf, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s:2: unknown option 'retention_days'", path);
+    assert_string_equal(err, want);
+    remove(path);
+}
+
 /* What start-up would refuse only after creating the database is refused while parsing (exit
  * status 2, no restart loop under systemd). */
 static void test_config_refused_early(void **state)
@@ -656,6 +924,8 @@ int main(void)
         cmocka_unit_test(test_number_conformance),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_config_refused_early),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_json_decoder),
         cmocka_unit_test(test_cbor_memory_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
