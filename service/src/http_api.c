@@ -618,7 +618,7 @@ static enum MHD_Result update_custom_metric(detect_http *h, struct MHD_Connectio
         cJSON_Delete(j);
         return bad_request(c, "displayName is required: at most 128 printable characters");
     }
-    char display[160];
+    char display[STORE_DISPLAY_NAME_CAP];
     snprintf(display, sizeof display, "%s", dn->valuestring);
     cJSON_Delete(j);
     int r = h->db->ops->custom_update(h->db, name, display, service_now_ms(h->svc));

@@ -20,11 +20,14 @@ typedef struct
     size_t datapoints_len;
 } store_report;
 
+/* displayName: up to 128 characters (AWS), each up to 4 bytes of UTF-8, and the NUL */
+#define STORE_DISPLAY_NAME_CAP (128 * 4 + 1)
+
 typedef struct
 {
     char name[129];
     char type[24];
-    char display_name[129];
+    char display_name[STORE_DISPLAY_NAME_CAP];
     char token[65];
     int64_t created_ms;
     int64_t modified_ms;

@@ -293,6 +293,45 @@ static void check_retyped_metric(const it_broker *b)
     it_peer_close(pub);
 }
 
+/* displayName is up to 128 characters, not bytes: names of multi-byte characters come back
+ * whole from Create, Update and Describe; 129 characters are refused. */
+static void check_display_name_chars(void)
+{
+    static const char *const ch[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+    for (size_t i = 0; i < 3; i++)
+    {
+        char name[600] = "", body[800], *resp = NULL;
+        for (int k = 0; k < 128; k++)
+            strcat(name, ch[i]);
+        snprintf(body, sizeof body,
+                 "{\"metricType\":\"number\",\"clientRequestToken\":\"t\",\"displayName\":\"%s\"}",
+                 name);
+        expect("POST", "/custom-metric/wide", body, 200, NULL);
+        int st = it_http(g_port, "GET", "/custom-metric/wide", NULL, &resp);
+        cJSON *j = st == 200 ? cJSON_Parse(resp) : NULL;
+        const cJSON *dn = cJSON_GetObjectItemCaseSensitive(j, "displayName");
+        CHECK(cJSON_IsString(dn) && strcmp(dn->valuestring, name) == 0,
+              "%zu-byte characters: displayName of 128 characters came back as %s", i + 2,
+              resp ? resp : "(none)");
+        cJSON_Delete(j);
+        free(resp);
+        resp = NULL;
+        snprintf(body, sizeof body, "{\"displayName\":\"%s\"}", name + strlen(ch[i]));
+        st = it_http(g_port, "PATCH", "/custom-metric/wide", body, &resp);
+        j = st == 200 ? cJSON_Parse(resp) : NULL;
+        dn = cJSON_GetObjectItemCaseSensitive(j, "displayName");
+        CHECK(cJSON_IsString(dn) && strcmp(dn->valuestring, name + strlen(ch[i])) == 0,
+              "%zu-byte characters: updated displayName of 127 characters came back as %s", i + 2,
+              resp ? resp : "(none)");
+        cJSON_Delete(j);
+        free(resp);
+        strcat(name, ch[i]);
+        snprintf(body, sizeof body, "{\"displayName\":\"%s\"}", name);
+        expect("PATCH", "/custom-metric/wide", body, 400, "InvalidRequestException");
+        expect("DELETE", "/custom-metric/wide", NULL, 200, NULL);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
@@ -491,6 +530,7 @@ int main(int argc, char **argv)
     }
     /* an escaped backslash followed by "u0000" is an ordinary displayName */
     expect("PATCH", "/custom-metric/m1", "{\"displayName\":\"a\\\\u0000b\"}", 200, NULL);
+    check_display_name_chars();
     expect("PATCH", "/custom-metric/nope", "{\"displayName\":\"x\"}", 404,
            "ResourceNotFoundException");
     expect("GET", "/custom-metric/nope", NULL, 404, "ResourceNotFoundException");
