@@ -123,6 +123,12 @@ static int split_hostport(const char *v, char *host, size_t hcap, int *port, cha
         colon = NULL;
         hl = strlen(v);
     }
+    /* a bare IPv6 address ("::1", "fd00::5") has no port: "[::1]:8883" gives one */
+    if (colon != NULL && strchr(v, '[') == NULL && strchr(v, ':') != colon)
+    {
+        colon = NULL;
+        hl = strlen(v);
+    }
     if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']')
     {
         h++;

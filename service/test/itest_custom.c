@@ -79,7 +79,9 @@ static void check_list_paging(void)
         int st = list_page(q, names, sizeof names, tok, sizeof tok);
         CHECK(st == 200, "page %d: %d", pages + 1, st);
         pages++;
-        snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", all[0] ? "," : "", names);
+        size_t used = strlen(all);
+        if (used + 1 + strlen(names) < sizeof all)
+            snprintf(all + used, sizeof all - used, "%s%.400s", used ? "," : "", names);
         if (st != 200 || tok[0] == '\0' || pages > 5)
             break;
         snprintf(q, sizeof q, "maxResults=2&nextToken=%s", tok);

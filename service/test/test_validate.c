@@ -593,6 +593,21 @@ static void test_config(void **state)
     /* a value that looks like an option is the option's value */
     char p0[] = "--password", p1[] = "--version";
     char *pw[] = {p0, p1};
+    /* a bare IPv6 address is a host without a port; brackets give a port */
+    char o0[] = "--broker", o1[] = "::1", o2[] = "--http", o3[] = "fd00::5";
+    char *v6[] = {o0, o1, o2, o3};
+    config_defaults(&c);
+    assert_int_equal(config_parse_args(&c, 4, v6, err, sizeof err), 0);
+    assert_string_equal(c.broker_host, "::1");
+    assert_int_equal(c.broker_port, 0);
+    assert_string_equal(c.http_addr, "fd00::5");
+    assert_int_equal(c.http_port, 8080);
+    char b6[] = "[::1]:8883";
+    v6[1] = b6;
+    config_defaults(&c);
+    assert_int_equal(config_parse_args(&c, 2, v6, err, sizeof err), 0);
+    assert_string_equal(c.broker_host, "::1");
+    assert_int_equal(c.broker_port, 8883);
     config_defaults(&c);
     assert_int_equal(config_parse_args(&c, 2, pw, err, sizeof err), 0);
     assert_string_equal(c.password, "--version");
