@@ -62,14 +62,75 @@ static int uri_encode(strbuf *b, const char *s, int keep_slash)
     return 1;
 }
 
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* A query name or value as sent, decoded (%XX) and URI-encoded as SigV4 wants: a client may
+ * send raw UTF-8, reserved characters unencoded or lower-case escapes (malloc'd, NULL if out of
+ * memory). */
+static char *canon_qpart(const char *raw)
+{
+    size_t n = strlen(raw);
+    char *dec = malloc(n + 1);
+    char *out = malloc(3 * n + 1);
+    if (dec == NULL || out == NULL)
+    {
+        free(dec);
+        free(out);
+        return NULL;
+    }
+    size_t d = 0;
+    for (size_t i = 0; i < n; i++)
+    {
+        if (raw[i] == '%' && hexval(raw[i + 1]) >= 0 && hexval(raw[i + 2]) >= 0)
+        {
+            dec[d++] = (char) (hexval(raw[i + 1]) * 16 + hexval(raw[i + 2]));
+            i += 2;
+        }
+        else
+            dec[d++] = raw[i];
+    }
+    static const char hx[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (size_t i = 0; i < d; i++)
+    {
+        unsigned char c = (unsigned char) dec[i];
+        if (unreserved(c))
+            out[o++] = (char) c;
+        else
+        {
+            out[o++] = '%';
+            out[o++] = hx[c >> 4];
+            out[o++] = hx[c & 15];
+        }
+    }
+    out[o] = '\0';
+    free(dec);
+    return out;
+}
+
+typedef struct
+{
+    char *key;
+    char *value;
+} canon_kv;
+
 static int cmp_kv(const void *a, const void *b)
 {
-    const sigv4_kv *x = a;
-    const sigv4_kv *y = b;
+    const canon_kv *x = a;
+    const canon_kv *y = b;
     int c = strcmp(x->key, y->key);
     if (c != 0)
         return c;
-    return strcmp(x->value ? x->value : "", y->value ? y->value : "");
+    return strcmp(x->value, y->value);
 }
 
 static int canonical_request(strbuf *cr, const char *method, const char *raw_path,
@@ -80,19 +141,31 @@ static int canonical_request(strbuf *cr, const char *method, const char *raw_pat
     int ok = sb_puts(cr, method) && sb_putc(cr, '\n');
     /* non-S3 services: the path as sent, URI-encoded once more */
     ok = ok && uri_encode(cr, raw_path[0] ? raw_path : "/", 1) && sb_putc(cr, '\n');
-    sigv4_kv *sorted = NULL;
+    /* names and values canonically encoded, sorted by name, then value */
+    canon_kv *sorted = NULL;
     if (nq > 0)
     {
-        sorted = malloc(nq * sizeof *sorted);
+        sorted = calloc(nq, sizeof *sorted);
         if (sorted == NULL)
             return 0;
-        memcpy(sorted, query, nq * sizeof *sorted);
-        qsort(sorted, nq, sizeof *sorted, cmp_kv);
+        for (size_t i = 0; i < nq && ok; i++)
+        {
+            sorted[i].key = canon_qpart(query[i].key);
+            sorted[i].value = canon_qpart(query[i].value ? query[i].value : "");
+            ok = sorted[i].key != NULL && sorted[i].value != NULL;
+        }
+        if (ok)
+            qsort(sorted, nq, sizeof *sorted, cmp_kv);
     }
     for (size_t i = 0; i < nq && ok; i++)
     {
         ok = (i == 0 || sb_putc(cr, '&')) && sb_puts(cr, sorted[i].key) && sb_putc(cr, '=') &&
-             sb_puts(cr, sorted[i].value ? sorted[i].value : "");
+             sb_puts(cr, sorted[i].value);
+    }
+    for (size_t i = 0; i < nq; i++)
+    {
+        free(sorted[i].key);
+        free(sorted[i].value);
     }
     free(sorted);
     ok = ok && sb_putc(cr, '\n');
