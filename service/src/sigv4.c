@@ -360,6 +360,23 @@ int sigv4_verify(const char *method, const char *raw_path, const sigv4_kv *query
     *slash = '\0';
     const char *akid = cred;
     const char *scope = slash + 1;
+    /* scope: <YYYYMMDD>/<region>/<service>/aws4_request */
+    const char *sp[4] = {scope, NULL, NULL, NULL};
+    size_t sl[4];
+    int nparts = 1;
+    for (const char *c = scope; *c; c++)
+        if (*c == '/' && nparts++ < 4)
+            sp[nparts - 1] = c + 1;
+    if (nparts != 4)
+    {
+        snprintf(why, whysz,
+                 "Credential should have the form "
+                 "<access key id>/<YYYYMMDD>/<region>/" SIGV4_SERVICE "/aws4_request");
+        return SIGV4_MALFORMED;
+    }
+    for (int i = 0; i < 3; i++)
+        sl[i] = (size_t) (sp[i + 1] - sp[i] - 1);
+    sl[3] = strlen(sp[3]);
     const char *secret = secret_for(sctx, akid);
     if (secret == NULL)
     {
@@ -373,9 +390,24 @@ int sigv4_verify(const char *method, const char *raw_path, const sigv4_kv *query
         snprintf(why, whysz, "Missing or invalid X-Amz-Date");
         return SIGV4_MALFORMED;
     }
-    if (strncmp(scope, amz_date, 8) != 0)
+    if (sl[0] != 8 || strncmp(scope, amz_date, 8) != 0)
     {
         snprintf(why, whysz, "Credential scope date does not match X-Amz-Date");
+        return SIGV4_BAD_SIGNATURE;
+    }
+    if (sl[1] == 0)
+    {
+        snprintf(why, whysz, "Credential should be scoped to a valid region");
+        return SIGV4_BAD_SIGNATURE;
+    }
+    if (sl[2] != strlen(SIGV4_SERVICE) || strncmp(sp[2], SIGV4_SERVICE, sl[2]) != 0)
+    {
+        snprintf(why, whysz, "Credential should be scoped to correct service: '" SIGV4_SERVICE "'");
+        return SIGV4_BAD_SIGNATURE;
+    }
+    if (strcmp(sp[3], "aws4_request") != 0)
+    {
+        snprintf(why, whysz, "Credential should be scoped with a valid terminator: 'aws4_request'");
         return SIGV4_BAD_SIGNATURE;
     }
     if (t > now + SIGV4_SKEW_SECONDS || t < now - SIGV4_SKEW_SECONDS)

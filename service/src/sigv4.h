@@ -24,6 +24,10 @@ enum
     SIGV4_MALFORMED = -4
 };
 
+/* The service name a credential scope must carry (<date>/<region>/iot/aws4_request): the AWS
+ * CLI and SDKs sign the IoT API with "iot". */
+#define SIGV4_SERVICE "iot"
+
 /* Largest difference between X-Amz-Date and the service clock, as AWS: 15 minutes. */
 #define SIGV4_SKEW_SECONDS 900
 

@@ -764,6 +764,18 @@ static void test_scope_terminator(void **state)
     expect_refused(&r, SIGV4_BAD_SIGNATURE, "terminator");
 }
 
+static void test_scope_region(void **state)
+{
+    (void) state;
+    req r;
+    base_req(&r, "GET", "/");
+    sign_scope(&r, AKID, "20150830//iot/aws4_request");
+    expect_refused(&r, SIGV4_BAD_SIGNATURE, "region");
+    /* any other region is the service's */
+    sign_scope(&r, AKID, "20150830/eu-west-3/iot/aws4_request");
+    expect_ok(&r);
+}
+
 static void test_scope_service(void **state)
 {
     (void) state;
@@ -1098,6 +1110,7 @@ int main(void)
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_scope_parts),
         cmocka_unit_test(test_scope_terminator),
+        cmocka_unit_test(test_scope_region),
         cmocka_unit_test(test_scope_service),
         cmocka_unit_test(test_scope_date),
         cmocka_unit_test(test_amz_date_missing_or_malformed),
