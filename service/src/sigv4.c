@@ -266,22 +266,35 @@ static void fmt_amz_date(time_t t, char out[20])
         strcpy(out, "?");
 }
 
+static int d2(const char *s)
+{
+    return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
 static int parse_amz_date(const char *s, time_t *out)
 {
     struct tm tm;
     memset(&tm, 0, sizeof tm);
+    /* YYYYMMDDTHHMMSSZ, digits only, and a real time (timegm would normalise 20151332) */
     if (strlen(s) != 16 || s[8] != 'T' || s[15] != 'Z')
         return -1;
-    int v[6];
-    if (sscanf(s, "%4d%2d%2dT%2d%2d%2dZ", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
-        return -1;
+    for (int i = 0; i < 15; i++)
+        if (i != 8 && (s[i] < '0' || s[i] > '9'))
+            return -1;
+    int v[6] = {d2(s) * 100 + d2(s + 2), d2(s + 4), d2(s + 6), d2(s + 9), d2(s + 11), d2(s + 13)};
     tm.tm_year = v[0] - 1900;
     tm.tm_mon = v[1] - 1;
     tm.tm_mday = v[2];
     tm.tm_hour = v[3];
     tm.tm_min = v[4];
     tm.tm_sec = v[5];
-    *out = timegm(&tm);
+    time_t t = timegm(&tm);
+    struct tm back;
+    if (t == (time_t) -1 || gmtime_r(&t, &back) == NULL || back.tm_year != v[0] - 1900 ||
+        back.tm_mon != v[1] - 1 || back.tm_mday != v[2] || back.tm_hour != v[3] ||
+        back.tm_min != v[4] || back.tm_sec != v[5])
+        return -1;
+    *out = t;
     return 0;
 }
 
