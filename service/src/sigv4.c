@@ -439,7 +439,36 @@ int sigv4_verify(const char *method, const char *raw_path, const sigv4_kv *query
                      amz_date, limit, nowbuf);
         return SIGV4_BAD_SIGNATURE;
     }
-    if (strstr(signed_headers, "host") == NULL)
+    /* SignedHeaders: lower-case names, sorted, each once, host among them */
+    int host = 0;
+    const char *prev = NULL;
+    size_t prevl = 0;
+    for (const char *h = signed_headers;;)
+    {
+        const char *e = strchr(h, ';');
+        size_t l = e ? (size_t) (e - h) : strlen(h);
+        int bad = l == 0;
+        for (size_t i = 0; i < l && !bad; i++)
+            bad = h[i] >= 'A' && h[i] <= 'Z';
+        if (!bad && prev != NULL)
+        {
+            int c = strncmp(prev, h, prevl < l ? prevl : l);
+            bad = c > 0 || (c == 0 && prevl >= l);
+        }
+        if (bad)
+        {
+            snprintf(why, whysz,
+                     "SignedHeaders must be lower-case header names, sorted, each once");
+            return SIGV4_BAD_SIGNATURE;
+        }
+        host = host || (l == 4 && strncmp(h, "host", 4) == 0);
+        prev = h;
+        prevl = l;
+        if (e == NULL)
+            break;
+        h = e + 1;
+    }
+    if (!host)
     {
         snprintf(why, whysz, "host must be signed");
         return SIGV4_BAD_SIGNATURE;
