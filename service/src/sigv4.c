@@ -462,6 +462,17 @@ int sigv4_verify(const char *method, const char *raw_path, const sigv4_kv *query
             return SIGV4_BAD_SIGNATURE;
         }
         host = host || (l == 4 && strncmp(h, "host", 4) == 0);
+        char name[128];
+        if (l < sizeof name)
+        {
+            memcpy(name, h, l);
+            name[l] = '\0';
+            if (get_header(hctx, name) == NULL)
+            {
+                snprintf(why, whysz, "Signed header '%s' is not in the request", name);
+                return SIGV4_BAD_SIGNATURE;
+            }
+        }
         prev = h;
         prevl = l;
         if (e == NULL)
