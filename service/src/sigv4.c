@@ -316,6 +316,7 @@ int sigv4_verify(const char *method, const char *raw_path, const sigv4_kv *query
     }
     char cred[256] = "", signed_headers[512] = "", sig[80] = "";
     const char *p = auth + sizeof alg - 1;
+    int seen = 0;
     while (*p)
     {
         while (*p == ' ' || *p == ',')
@@ -344,6 +345,14 @@ int sigv4_verify(const char *method, const char *raw_path, const sigv4_kv *query
         }
         if (dst != NULL)
         {
+            int bit = dst == cred ? 1 : dst == signed_headers ? 2 : 4;
+            if (seen & bit)
+            {
+                snprintf(why, whysz, "Authorization header has more than one '%.*s' parameter",
+                         (int) (eq - p), p);
+                return SIGV4_MALFORMED;
+            }
+            seen |= bit;
             if (vl >= cap)
             {
                 snprintf(why, whysz, "Authorization header field too long");
