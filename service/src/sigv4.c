@@ -246,7 +246,7 @@ int sigv4_sign(const char *method, const char *raw_path, const sigv4_kv *query, 
         parts[i][l] = '\0';
         p = e ? e + 1 : p + l;
     }
-    char k0[300];
+    char k0[8 + 300]; /* "AWS4" and a secret of up to 299 characters (http_api.c) */
     n = snprintf(k0, sizeof k0, "AWS4%s", secret);
     if (n < 0 || (size_t) n >= sizeof k0)
         return -1;

@@ -242,7 +242,7 @@ static void sign_indep(const req *r, const char *signed_headers, const char *amz
     char sts[512];
     snprintf(sts, sizeof sts, "AWS4-HMAC-SHA256\n%s\n%s\n%s", amz_date, scope, crh);
 
-    char k0[128];
+    char k0[320];
     snprintf(k0, sizeof k0, "AWS4%s", secret);
     char sc[256];
     snprintf(sc, sizeof sc, "%s", scope);
@@ -323,9 +323,14 @@ static const char *hdr_cb(void *ctx, const char *lower_name)
     return find_header(ctx, lower_name);
 }
 
+/* the longest secret the credentials file holds (299 characters) */
+static char long_secret[300];
+
 static const char *secret_cb(void *ctx, const char *akid)
 {
     (void) ctx;
+    if (strcmp(akid, "AKIDLONG") == 0)
+        return long_secret;
     if (strcmp(akid, AKID) == 0)
         return SECRET;
     if (strcmp(akid, "AKIDOTHER") == 0)
@@ -717,6 +722,23 @@ static void sign_scope(req *r, const char *akid, const char *scope)
     auth_with_cred(r, cred, sig);
 }
 
+/* a secret as long as the credentials file allows still signs (the key buffer held 299
+ * bytes with the "AWS4" prefix, so secrets of 296-299 characters were refused) */
+static void test_ok_long_secret(void **state)
+{
+    (void) state;
+    req r;
+    char sig[65], cred[128];
+    memset(long_secret, 'k', sizeof long_secret - 1);
+    long_secret[sizeof long_secret - 1] = '\0';
+    base_req(&r, "GET", "/");
+    sign_indep(&r, "host;x-amz-date", DATE, "20150830/us-east-1/iot/aws4_request", long_secret,
+               NULL, sig);
+    snprintf(cred, sizeof cred, "AKIDLONG/20150830/us-east-1/iot/aws4_request");
+    auth_with_cred(&r, cred, sig);
+    expect_ok(&r);
+}
+
 static void test_credential_form(void **state)
 {
     (void) state;
@@ -1106,6 +1128,7 @@ int main(void)
         cmocka_unit_test(test_empty_parameters),
         cmocka_unit_test(test_duplicated_parameters),
         cmocka_unit_test(test_parameter_too_long),
+        cmocka_unit_test(test_ok_long_secret),
         cmocka_unit_test(test_credential_form),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_scope_parts),
