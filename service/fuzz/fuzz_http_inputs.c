@@ -50,18 +50,29 @@ static const char *secret_for(void *ctx, const char *akid)
     return strcmp(akid, AKID) == 0 ? SECRET : NULL;
 }
 
-/* 20260101T000000Z -> seconds (UTC), or -1. */
+/* 20260101T000000Z -> seconds (UTC), or -1 unless it is 16 characters of that form and a
+ * real time (month 13, February 30 or hour 24 are not: the verifier refuses them). */
 static time_t amz_time(const char *s)
 {
     struct tm tm;
     memset(&tm, 0, sizeof tm);
-    if (strlen(s) != 16 || s[8] != 'T' || s[15] != 'Z' ||
-        sscanf(s, "%4d%2d%2dT%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+    if (strlen(s) != 16 || s[8] != 'T' || s[15] != 'Z')
+        return -1;
+    for (int i = 0; i < 15; i++)
+        if (i != 8 && (s[i] < '0' || s[i] > '9'))
+            return -1;
+    if (sscanf(s, "%4d%2d%2dT%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
                &tm.tm_min, &tm.tm_sec) != 6)
         return -1;
+    struct tm want = tm;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
-    return timegm(&tm);
+    time_t t = timegm(&tm);
+    if (t < 0 || tm.tm_year + 1900 != want.tm_year || tm.tm_mon + 1 != want.tm_mon ||
+        tm.tm_mday != want.tm_mday || tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min ||
+        tm.tm_sec != want.tm_sec)
+        return -1;
+    return t;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -380,6 +380,7 @@ static void expect_refused(req *r, int code, const char *needle)
 }
 
 /* Authorization set verbatim (for malformed ones) */
+static void set_auth(req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_auth(req *r, const char *fmt, ...)
 {
     va_list ap;
@@ -974,30 +975,30 @@ static void test_signature_form(void **state)
     char sig[65], bad[80];
     base_req(&r, "GET", "/");
     good_sig(&r, "host;x-amz-date", sig);
-    static const char *const fmts[] = {"AWS4-HMAC-SHA256 Credential=" AKID "/" SCOPE
-                                       ", SignedHeaders=host;x-amz-date, Signature=%s"};
+#define SIGNATURE_AUTH                                                                             \
+    "AWS4-HMAC-SHA256 Credential=" AKID "/" SCOPE ", SignedHeaders=host;x-amz-date, Signature=%s"
     /* one short */
     snprintf(bad, sizeof bad, "%.63s", sig);
-    set_auth(&r, fmts[0], bad);
+    set_auth(&r, SIGNATURE_AUTH, bad);
     expect_refused(&r, SIGV4_BAD_SIGNATURE, MISMATCH);
     /* one long */
     snprintf(bad, sizeof bad, "%s0", sig);
-    set_auth(&r, fmts[0], bad);
+    set_auth(&r, SIGNATURE_AUTH, bad);
     expect_refused(&r, SIGV4_BAD_SIGNATURE, MISMATCH);
     /* 64 characters, not hex */
     snprintf(bad, sizeof bad, "%s", sig);
     bad[10] = 'g';
-    set_auth(&r, fmts[0], bad);
+    set_auth(&r, SIGNATURE_AUTH, bad);
     expect_refused(&r, SIGV4_BAD_SIGNATURE, MISMATCH);
     /* the right signature in upper case */
     snprintf(bad, sizeof bad, "%s", sig);
     for (char *c = bad; *c; c++)
         if (*c >= 'a' && *c <= 'f')
             *c = (char) (*c - 'a' + 'A');
-    set_auth(&r, fmts[0], bad);
+    set_auth(&r, SIGNATURE_AUTH, bad);
     expect_refused(&r, SIGV4_BAD_SIGNATURE, MISMATCH);
     /* and as it is, accepted */
-    set_auth(&r, fmts[0], sig);
+    set_auth(&r, SIGNATURE_AUTH, sig);
     expect_ok(&r);
 }
 
