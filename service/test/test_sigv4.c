@@ -614,7 +614,7 @@ static void test_other_algorithm(void **state)
     expect_refused(&r, SIGV4_MALFORMED, "Unsupported authorization type");
     set_auth(&r, "AWS4-HMAC-SHA256");
     expect_refused(&r, SIGV4_MALFORMED, "Unsupported authorization type");
-    set_auth(&r, "");
+    set_auth(&r, "%s", "");
     expect_refused(&r, SIGV4_MALFORMED, "Unsupported authorization type");
 }
 
