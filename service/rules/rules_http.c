@@ -2,6 +2,7 @@
  * thing registry and static thing groups (CreateThing, CreateThingGroup,
  * AddThingToThingGroup and their inverses) for targets (2.3). */
 #include "rules_engine.h"
+#include "strbuf.h"
 #include "timeparse.h"
 
 #include <ctype.h>
@@ -36,17 +37,6 @@ typedef struct
     cJSON *body;
 } resp;
 
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static char *pct_dup(const char *s, size_t n)
 {
     char *o = malloc(n + 1);
@@ -55,9 +45,10 @@ static char *pct_dup(const char *s, size_t n)
     size_t w = 0;
     for (size_t i = 0; i < n; i++)
     {
-        if (s[i] == '%' && i + 2 < n && hexv(s[i + 1]) >= 0 && hexv(s[i + 2]) >= 0)
+        if (s[i] == '%' && i + 2 < n && hex_digit_value(s[i + 1]) >= 0 &&
+            hex_digit_value(s[i + 2]) >= 0)
         {
-            char c = (char) (hexv(s[i + 1]) * 16 + hexv(s[i + 2]));
+            char c = (char) (hex_digit_value(s[i + 1]) * 16 + hex_digit_value(s[i + 2]));
             if (c == '\0')
             {
                 free(o);

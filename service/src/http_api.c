@@ -118,17 +118,6 @@ static enum MHD_Result send_sb(struct MHD_Connection *c, strbuf *b)
     return send_body(c, 200, sb_cstr(b), NULL);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes into out (cap bytes). Returns 0 ok, -1 bad escape/too long/NUL. */
 static int pct_decode(const char *in, char *out, size_t cap)
 {
@@ -138,8 +127,8 @@ static int pct_decode(const char *in, char *out, size_t cap)
         char ch = in[i];
         if (ch == '%')
         {
-            int h = hexval(in[i + 1]);
-            int l = h < 0 ? -1 : hexval(in[i + 2]);
+            int h = hex_digit_value(in[i + 1]);
+            int l = h < 0 ? -1 : hex_digit_value(in[i + 2]);
             if (h < 0 || l < 0)
                 return -1;
             ch = (char) (h * 16 + l);
@@ -238,8 +227,8 @@ static int hex_decode(const char *s, char *out, size_t cap)
         return -1;
     for (size_t i = 0; i < n; i += 2)
     {
-        int h = hexval(s[i]);
-        int l = hexval(s[i + 1]);
+        int h = hex_digit_value(s[i]);
+        int l = hex_digit_value(s[i + 1]);
         if (h < 0 || l < 0 || (h == 0 && l == 0))
             return -1;
         out[i / 2] = (char) (h * 16 + l);
@@ -317,7 +306,7 @@ static int parse_hex_i64(const char **p, int64_t *out)
     {
         if (n == 16)
             return -1;
-        v = v * 16u + (uint64_t) hexval(s[n]);
+        v = v * 16u + (uint64_t) hex_digit_value(s[n]);
         n++;
     }
     if (n == 0 || (n > 1 && s[0] == '0') || v > (uint64_t) INT64_MAX)

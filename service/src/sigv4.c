@@ -62,17 +62,6 @@ static int uri_encode(strbuf *b, const char *s, int keep_slash)
     return 1;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A query name or value as sent, decoded (%XX) and URI-encoded as SigV4 wants: a client may
  * send raw UTF-8, reserved characters unencoded or lower-case escapes (malloc'd, NULL if out of
  * memory). */
@@ -90,9 +79,9 @@ static char *canon_qpart(const char *raw)
     size_t d = 0;
     for (size_t i = 0; i < n; i++)
     {
-        if (raw[i] == '%' && hexval(raw[i + 1]) >= 0 && hexval(raw[i + 2]) >= 0)
+        if (raw[i] == '%' && hex_digit_value(raw[i + 1]) >= 0 && hex_digit_value(raw[i + 2]) >= 0)
         {
-            dec[d++] = (char) (hexval(raw[i + 1]) * 16 + hexval(raw[i + 2]));
+            dec[d++] = (char) (hex_digit_value(raw[i + 1]) * 16 + hex_digit_value(raw[i + 2]));
             i += 2;
         }
         else

@@ -23,6 +23,8 @@ int sb_putc(strbuf *b, char c);
 int sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* JSON string literal with quotes; input assumed UTF-8. */
 int sb_json_str(strbuf *b, const char *s, size_t n);
+/* The value of a hexadecimal digit (either case), or -1. */
+int hex_digit_value(char c);
 /* Makes data NUL-terminated (not counted in len). */
 const char *sb_cstr(strbuf *b);
 

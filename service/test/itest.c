@@ -896,3 +896,20 @@ int it_listen_loopback(int *port)
     }
     return fd;
 }
+
+int it_finish(it_broker *b, const char *name)
+{
+    it_broker_stop(b);
+    mosquitto_lib_cleanup();
+    if (it_failures == 0)
+    {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", b->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "cleanup of %s failed\n", b->dir);
+    }
+    else
+        fprintf(stderr, "logs kept in %s\n", b->dir);
+    printf("%s: %d failure(s)\n", name, it_failures);
+    return it_failures ? 1 : 0;
+}

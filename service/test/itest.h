@@ -56,6 +56,9 @@ int it_service_start(it_service *s, const char *exe, const it_broker *b, const c
                      const char *const *argv_extra);
 /* The usual start of a test: mosquitto_lib_init, a broker, and the service on it with its
  * database `db_name` in the broker's directory. Returns 0, or -1 with nothing left running. */
+/* Ends an integration test: stops the broker, removes its folder (logs, database) when
+ * nothing failed or names it, prints "<name>: N failure(s)" and returns the exit status. */
+int it_finish(it_broker *b, const char *name);
 int it_start(it_broker *b, it_service *s, const char *detect_exe, const char *mosquitto_exe,
              const char *db_name, const char *const *argv_extra);
 /* Sends sig and waits (up to timeout_ms) for exit. Returns exit status or -1. */

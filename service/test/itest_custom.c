@@ -268,17 +268,5 @@ int main(int argc, char **argv)
     }
     rc = it_service_stop(&s, SIGTERM, 10000);
     CHECK(rc == 0, "exit status %d", rc);
-    it_broker_stop(&b);
-    mosquitto_lib_cleanup();
-    if (it_failures == 0)
-    {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", b.dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "cleanup failed\n");
-    }
-    else
-        fprintf(stderr, "logs kept in %s\n", b.dir);
-    printf("custom: %d failure(s)\n", it_failures);
-    return it_failures ? 1 : 0;
+    return it_finish(&b, "custom");
 }

@@ -998,19 +998,5 @@ int main(int argc, char **argv)
 out:
     CHECK(it_peer_pending(g_peer) == 0, "%zu unexpected extra replies", it_peer_pending(g_peer));
     it_peer_close(g_peer);
-    it_broker_stop(&g_broker);
-    mosquitto_lib_cleanup();
-    if (it_failures == 0)
-    {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_broker.dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "cleanup of %s failed\n", g_broker.dir);
-    }
-    else
-    {
-        fprintf(stderr, "logs kept in %s\n", g_broker.dir);
-    }
-    printf("%s: %d failure(s)\n", argv[0], it_failures);
-    return it_failures ? 1 : 0;
+    return it_finish(&g_broker, argv[0]);
 }

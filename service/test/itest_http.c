@@ -566,17 +566,5 @@ int main(int argc, char **argv)
     printf("large ListMetricValues paging: %lld ms\n", (long long) (it_now_ms() - t0));
     int rc = it_service_stop(&s, SIGTERM, 10000);
     CHECK(rc == 0, "exit status %d", rc);
-    it_broker_stop(&b);
-    mosquitto_lib_cleanup();
-    if (it_failures == 0)
-    {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", b.dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "cleanup failed\n");
-    }
-    else
-        fprintf(stderr, "logs kept in %s\n", b.dir);
-    printf("http: %d failure(s)\n", it_failures);
-    return it_failures ? 1 : 0;
+    return it_finish(&b, "http");
 }
