@@ -6,10 +6,13 @@
 #include <stdint.h>
 #include <time.h>
 
+/* A query parameter as sent, %XX escapes not decoded (libmicrohttpd has already turned '+'
+ * into a space, which is also what the API reads, so both sides agree; clients that sign
+ * with the AWS SDKs send %2B and %20). */
 typedef struct
 {
-    const char *key;   /* raw (as sent) */
-    const char *value; /* raw (as sent), may be NULL */
+    const char *key;
+    const char *value; /* may be NULL (a name without '=') */
 } sigv4_kv;
 
 typedef const char *(*sigv4_header_fn)(void *ctx, const char *lower_name);

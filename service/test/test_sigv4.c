@@ -477,9 +477,10 @@ static void test_ok_query_canonical_order(void **state)
     add_query(&r, "nextToken", "a%2Fb%2Bc%3D%3D");
     sign_req(&r, "host;x-amz-date");
     expect_ok(&r);
-    /* repeated keys are ordered by value */
+    /* names ordered byte-wise (upper case first); a name given twice is refused
+     * (test_repeated_query_name) */
     base_req(&r, "GET", "/");
-    add_query(&r, "Param1", "value2");
+    add_query(&r, "param1", "value2");
     add_query(&r, "Param1", "Value1");
     add_query(&r, "-._~", "0aA");
     sign_req(&r, "host;x-amz-date");
@@ -721,6 +722,31 @@ static void sign_scope(req *r, const char *akid, const char *scope)
     sign_indep(r, "host;x-amz-date", DATE, scope, SECRET, NULL, sig);
     snprintf(cred, sizeof cred, "%s/%s", akid, scope);
     auth_with_cred(r, cred, sig);
+}
+
+/* A query parameter given twice (also in two spellings that decode alike) is refused: the
+ * signature covers the values in sorted order, while the API reads the first one, so a
+ * captured request could be replayed with the values swapped. */
+static void test_repeated_query_name(void **state)
+{
+    (void) state;
+    req r;
+    base_req(&r, "GET", "/custom-metrics");
+    add_query(&r, "maxResults", "1");
+    add_query(&r, "maxResults", "250");
+    sign_req(&r, "host;x-amz-date");
+    expect_refused(&r, SIGV4_MALFORMED, "'maxResults' is given more than once");
+    base_req(&r, "GET", "/custom-metrics");
+    add_query(&r, "maxResults", "1");
+    add_query(&r, "maxResult%73", "250");
+    sign_req(&r, "host;x-amz-date");
+    expect_refused(&r, SIGV4_MALFORMED, "more than once");
+    /* one each: fine */
+    base_req(&r, "GET", "/custom-metrics");
+    add_query(&r, "maxResults", "1");
+    add_query(&r, "nextToken", "a");
+    sign_req(&r, "host;x-amz-date");
+    expect_ok(&r);
 }
 
 /* a secret as long as the credentials file allows still signs (the key buffer held 299
@@ -1130,6 +1156,7 @@ int main(void)
         cmocka_unit_test(test_duplicated_parameters),
         cmocka_unit_test(test_parameter_too_long),
         cmocka_unit_test(test_ok_long_secret),
+        cmocka_unit_test(test_repeated_query_name),
         cmocka_unit_test(test_credential_form),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_scope_parts),
