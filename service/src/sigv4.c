@@ -122,46 +122,14 @@ static int cmp_kv(const void *a, const void *b)
     return strcmp(x->value, y->value);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-/* Whether two query parameters have the same name once decoded (maxResults, maxResult%73):
- * the signature covers their values in sorted order, not in the order the API reads them
- * (the first one wins), so swapping them would keep the signature. 1 and the name (cut to
- * namesz), 0, or -1 when out of memory. */
-static int repeated_query_name(const sigv4_kv *query, size_t nq, char *name, size_t namesz)
-{
-    if (nq < 2)
-        return 0;
-    char **keys = calloc(nq, sizeof *keys);
-    if (keys == NULL)
-        return -1;
-    int rc = 0;
-    for (size_t i = 0; i < nq && rc == 0; i++)
-        if ((keys[i] = canon_qpart(query[i].key)) == NULL)
-            rc = -1;
-    if (rc == 0)
-    {
-        qsort(keys, nq, sizeof *keys, cmp_str);
-        for (size_t i = 1; i < nq && rc == 0; i++)
-            if (strcmp(keys[i - 1], keys[i]) == 0)
-            {
-                snprintf(name, namesz, "%s", keys[i]);
-                rc = 1;
-            }
-    }
-    for (size_t i = 0; i < nq; i++)
-        free(keys[i]);
-    free(keys);
-    return rc;
-}
-
+/* The canonical request into cr; 1, or 0 on failure. A query name given twice once decoded
+ * (maxResults, maxResult%73) is a failure with the name in `repeated`: the signature covers
+ * the values in sorted order, not in the order the API reads them (the first one wins), so
+ * swapping them would keep the signature. */
 static int canonical_request(strbuf *cr, const char *method, const char *raw_path,
                              const sigv4_kv *query, size_t nq, const char *signed_headers,
                              sigv4_header_fn get_header, void *hctx, const uint8_t *body,
-                             size_t body_len)
+                             size_t body_len, char *repeated, size_t repeated_size)
 {
     int ok = sb_puts(cr, method) && sb_putc(cr, '\n');
     /* non-S3 services: the path as sent, URI-encoded once more */
@@ -181,6 +149,12 @@ static int canonical_request(strbuf *cr, const char *method, const char *raw_pat
         }
         if (ok)
             qsort(sorted, nq, sizeof *sorted, cmp_kv);
+        for (size_t i = 1; i < nq && ok; i++)
+            if (strcmp(sorted[i - 1].key, sorted[i].key) == 0)
+            {
+                snprintf(repeated, repeated_size, "%s", sorted[i].key);
+                ok = 0;
+            }
     }
     for (size_t i = 0; i < nq && ok; i++)
     {
@@ -236,18 +210,17 @@ static int canonical_request(strbuf *cr, const char *method, const char *raw_pat
     return ok;
 }
 
-int sigv4_sign(const char *method, const char *raw_path, const sigv4_kv *query, size_t nq,
-               const char *signed_headers, sigv4_header_fn get_header, void *hctx,
-               const uint8_t *body, size_t body_len, const char *amz_date, const char *scope,
-               const char *secret, char *sig_hex)
+/* sigv4_sign, with the repeated query name (if that is why it failed) in `repeated`. */
+static int sign_request(const char *method, const char *raw_path, const sigv4_kv *query, size_t nq,
+                        const char *signed_headers, sigv4_header_fn get_header, void *hctx,
+                        const uint8_t *body, size_t body_len, const char *amz_date,
+                        const char *scope, const char *secret, char *sig_hex, char *repeated,
+                        size_t repeated_size)
 {
-    char repeated[64];
-    if (repeated_query_name(query, nq, repeated, sizeof repeated) != 0)
-        return -1; /* not signed: the API would read one value, the signature cover both */
     strbuf cr;
     sb_init(&cr, 1u << 20);
     if (!canonical_request(&cr, method, raw_path, query, nq, signed_headers, get_header, hctx, body,
-                           body_len))
+                           body_len, repeated, repeated_size))
     {
         sb_free(&cr);
         return -1;
@@ -285,6 +258,16 @@ int sigv4_sign(const char *method, const char *raw_path, const sigv4_kv *query, 
     OPENSSL_cleanse(k0, sizeof k0);
     hexify(sig, 32, sig_hex);
     return 0;
+}
+
+int sigv4_sign(const char *method, const char *raw_path, const sigv4_kv *query, size_t nq,
+               const char *signed_headers, sigv4_header_fn get_header, void *hctx,
+               const uint8_t *body, size_t body_len, const char *amz_date, const char *scope,
+               const char *secret, char *sig_hex)
+{
+    char repeated[64];
+    return sign_request(method, raw_path, query, nq, signed_headers, get_header, hctx, body,
+                        body_len, amz_date, scope, secret, sig_hex, repeated, sizeof repeated);
 }
 
 static void fmt_amz_date(time_t t, char out[20])
@@ -521,18 +504,14 @@ int sigv4_verify(const char *method, const char *raw_path, const sigv4_kv *query
         snprintf(why, whysz, "host must be signed");
         return SIGV4_BAD_SIGNATURE;
     }
-    char repeated[64] = "";
-    int rep = repeated_query_name(query, nq, repeated, sizeof repeated);
-    if (rep > 0)
+    char expect[65], repeated[64] = "";
+    if (sign_request(method, raw_path, query, nq, signed_headers, get_header, hctx, body, body_len,
+                     amz_date, scope, secret, expect, repeated, sizeof repeated) != 0)
     {
-        snprintf(why, whysz, "Query parameter '%s' is given more than once", repeated);
-        return SIGV4_MALFORMED;
-    }
-    char expect[65];
-    if (sigv4_sign(method, raw_path, query, nq, signed_headers, get_header, hctx, body, body_len,
-                   amz_date, scope, secret, expect) != 0)
-    {
-        snprintf(why, whysz, "Malformed request for signing");
+        if (repeated[0] != '\0')
+            snprintf(why, whysz, "Query parameter '%s' is given more than once", repeated);
+        else
+            snprintf(why, whysz, "Malformed request for signing");
         return SIGV4_MALFORMED;
     }
     if (strlen(sig) != 64 || CRYPTO_memcmp(sig, expect, 64) != 0)

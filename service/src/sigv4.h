@@ -41,7 +41,8 @@ int sigv4_verify(const char *method, const char *raw_path, const sigv4_kv *query
                  sigv4_header_fn get_header, void *hctx, const uint8_t *body, size_t body_len,
                  sigv4_secret_fn secret_for, void *sctx, time_t now, char *why, size_t whysz);
 
-/* Computes the signature for given inputs (used by tests). sig_hex: 65 bytes. */
+/* Computes the signature for given inputs (used by tests). sig_hex: 65 bytes. 0, or -1 when
+ * the request cannot be signed (a query name given twice, too long, out of memory). */
 int sigv4_sign(const char *method, const char *raw_path, const sigv4_kv *query, size_t nq,
                const char *signed_headers, sigv4_header_fn get_header, void *hctx,
                const uint8_t *body, size_t body_len, const char *amz_date, const char *scope,
