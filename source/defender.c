@@ -248,11 +248,20 @@ DefenderErr_t DEFENDER_Start(void)
     else if ((pPlatform != NULL) &&
              (pPlatform->pfOpen(&settings, &interfaces, &os) == DEFENDER_SUCCESS))
     {
-        /* The report id continues across Stop/Start: keep it from the last run. */
-        uint64_t lastId = singleton.everStarted ? singleton.agent.lastReportId : 0U;
+        /* The report id continues across Stop/Start, and so does a Throttled
+         * postponement (the platform's clock is the same monotonic clock): keep both
+         * from the last run. */
+        uint64_t lastId = singleton.agent.lastReportId;
+        uint32_t throttledUntilMs = singleton.agent.throttledUntilMs;
+        bool throttled = singleton.agent.throttled;
 
         status = Defender_Init(&singleton.agent, &settings, &interfaces);
-        singleton.agent.lastReportId = lastId;
+        if (singleton.everStarted)
+        {
+            singleton.agent.lastReportId = lastId;
+            singleton.agent.throttledUntilMs = throttledUntilMs;
+            singleton.agent.throttled = throttled;
+        }
         for (i = 0U; (i < singleton.customCount) && (status == DEFENDER_SUCCESS); i++)
         {
             status = Defender_AddCustomMetric(&singleton.agent, &singleton.custom[i]);

@@ -427,6 +427,7 @@ DefenderStatus_t Defender_Start(DefenderContext_t *pContext)
     uint64_t stored = 0U;
     const DefenderStoreInterface_t *pStore;
     const DefenderClockInterface_t *pClock;
+    uint32_t now;
 
     if (pContext != NULL)
     {
@@ -462,8 +463,14 @@ DefenderStatus_t Defender_Start(DefenderContext_t *pContext)
                 }
             }
 
-            pContext->nextReportMs = nowMs(pContext);
-            pContext->throttled = false;
+            /* The first report goes out now, unless a Throttled postponement from before
+             * a Stop is still running (10.5): it is at most a period ahead, so a time
+             * that only looks ahead after weeks of stop (32-bit wrap) is dropped. */
+            now = nowMs(pContext);
+            pContext->throttled = pContext->throttled &&
+                                  !reached(now, pContext->throttledUntilMs) &&
+                                  ((pContext->throttledUntilMs - now) <= periodMs(pContext));
+            pContext->nextReportMs = pContext->throttled ? pContext->throttledUntilMs : now;
             pContext->notSentRecorded = false;
             pContext->firstReportDone = false;
             pContext->latestAwaitingLate = false;

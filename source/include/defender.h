@@ -101,7 +101,9 @@ DefenderErr_t DEFENDER_ReportPeriodSet(int32_t LPeriodSec);
 
 /**
  * @brief Starts the agent: connects (platform port), subscribes to the response
- * topics, and sends the first report right away, then one every period.
+ * topics, and sends the first report right away, then one every period. When the
+ * last report before a DEFENDER_Stop() was Throttled, the first report waits until
+ * one period after that rejection.
  * @return eDefenderErrSuccess, eDefenderErrAlreadyStarted,
  *         eDefenderErrFailedToCreateTask, or eDefenderErrOther (platform not
  *         configured: see the port's documentation; the reason is logged).

@@ -261,7 +261,8 @@ DefenderStatus_t Defender_AddCustomMetric(DefenderContext_t *pContext,
 /**
  * @brief Starts reporting: status becomes eDefenderRepInit, the response topics
  * are subscribed at the next Defender_Process(), and the first report goes out as
- * soon as both are granted.
+ * soon as both are granted, or, when the last report before a Defender_Stop() was
+ * Throttled, once that postponement is over (one period after the rejection).
  * @return DEFENDER_SUCCESS, DEFENDER_BAD_PARAMETER, DEFENDER_ALREADY_STARTED.
  */
 DefenderStatus_t Defender_Start(DefenderContext_t *pContext);

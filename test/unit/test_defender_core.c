@@ -1521,6 +1521,54 @@ static void test_Defender_OnMessage_ThrottledPostpones(void **state)
     assert_int_equal(f->mqtt.publishCalls, 3);
 }
 
+/** @brief Throttles the first report 5 s after it went out, then stops the agent.
+ * @param[in,out] f Fixture. */
+static void throttleThenStop(Fixture_t *f)
+{
+    startAndPublishFirst(f);
+    FakeClock_Advance(&f->clock, 5000U);
+    assert_int_equal(deliver(f, TOPIC_REJECTED, R4), DEFENDER_SUCCESS);
+    assert_int_equal(Defender_Stop(&f->ctx), DEFENDER_SUCCESS);
+}
+
+/** @brief A Stop and Start do not cut a Throttled postponement short (10.5): the first
+ * report after the Start waits for one period after the rejection. */
+static void test_Defender_Start_KeepsThrottledPostponement(void **state)
+{
+    Fixture_t *f = *state;
+
+    throttleThenStop(f);
+    FakeClock_Advance(&f->clock, 60000U);
+    connectAndStart(f);
+    assert_int_equal(process(f), PERIOD_MS - 60000U);
+    assert_int_equal(f->mqtt.publishCalls, 1);
+    (void) advance(f, PERIOD_MS - 60001U);
+    assert_int_equal(f->mqtt.publishCalls, 1);
+    (void) advance(f, 1U);
+    assert_int_equal(f->mqtt.publishCalls, 2);
+}
+
+/** @brief A Start after the postponement is over reports at once, also after a stop long
+ * enough for the 32-bit clock to wrap to just before the old postponement's end. */
+static void test_Defender_Start_AfterThrottledPostponementOver(void **state)
+{
+    Fixture_t *f = *state;
+
+    throttleThenStop(f);
+    FakeClock_Advance(&f->clock, PERIOD_MS);
+    connectAndStart(f);
+    (void) process(f);
+    assert_int_equal(f->mqtt.publishCalls, 2);
+
+    assert_int_equal(reject(f, lastInfo(f).reportId, "Throttled"), DEFENDER_SUCCESS);
+    assert_int_equal(Defender_Stop(&f->ctx), DEFENDER_SUCCESS);
+    /* 2^32 ms less 1 s later, the old end is a period and a second ahead in 32-bit time. */
+    FakeClock_Advance(&f->clock, 0x100000000ULL - 1000U);
+    connectAndStart(f);
+    (void) process(f);
+    assert_int_equal(f->mqtt.publishCalls, 3);
+}
+
 /** @brief Hours in the long-running schedule tests (60 days: past 2^31 ms, and the 32-bit
  * monotonic clock wraps once, at 49.7 days). */
 #define LONG_RUN_HOURS (60U * 24U)
@@ -2725,6 +2773,8 @@ int main(void)
         T(test_Defender_OnMessage_LateAfterNotSentIgnored),
         T(test_Defender_OnMessage_ThrottledPostpones),
         T(test_Defender_Process_ThrottledOnceThenMonths),
+        T(test_Defender_Start_KeepsThrottledPostponement),
+        T(test_Defender_Start_AfterThrottledPostponementOver),
         T(test_Defender_Process_OfflineForWeeks),
         T(test_Defender_SetPeriod_WhileReportBlocked),
         T(test_Defender_SetPeriod_ShorterWhileBlocked),

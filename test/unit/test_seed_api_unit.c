@@ -433,7 +433,8 @@ static void test_CustomMetricAdd(void **state)
     DefenderCustomMetric_t number = {"battery-level", DEFENDER_CUSTOM_NUMBER, readNumber, NULL};
     DefenderCustomMetric_t strings = {"users", DEFENDER_CUSTOM_STRING_LIST, readStrings, NULL};
     DefenderCustomMetric_t metric = number;
-    char names[DEFENDER_CONFIG_MAX_CUSTOM_METRICS + 1U][16];
+    /* The singleton keeps the names for every later Start: static, as an application's. */
+    static char names[DEFENDER_CONFIG_MAX_CUSTOM_METRICS + 1U][16];
     cJSON *pRoot;
     cJSON *pCustom;
     cJSON *pValue;
@@ -482,6 +483,34 @@ static void test_CustomMetricAdd(void **state)
     assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
 }
 
+/** @brief A Throttled postponement holds across DEFENDER_Stop and DEFENDER_Start (the seed
+ * API makes its agent anew at each Start): the first report after the Start waits until
+ * one period after the rejection. */
+static void test_Throttled_AcrossStopStart(void **state)
+{
+    (void) state;
+    FakeMqtt_Init(&g.mqtt);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    waitPublishes(1U);
+    respond("rejected", "REJECTED", lastId(), "Throttled");
+    waitStatus(eDefenderRepRejected);
+    assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
+
+    advance(60000U);
+    FakeMqtt_Init(&g.mqtt);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    (void) usleep(50000);
+    assert_int_equal(publishes(), 0U);
+    advance(PERIOD_MS - 60000U - 1U);
+    (void) usleep(50000);
+    assert_int_equal(publishes(), 0U);
+    advance(1U);
+    waitPublishes(1U);
+    respond("accepted", "ACCEPTED", lastId(), NULL);
+    waitStatus(eDefenderRepSuccess);
+    assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -490,6 +519,7 @@ int main(void)
         cmocka_unit_test(test_Start_StatusTransitions),
         cmocka_unit_test(test_Settings_WhileStarted),
         cmocka_unit_test(test_CustomMetricAdd),
+        cmocka_unit_test(test_Throttled_AcrossStopStart),
     };
 
     return cmocka_run_group_tests(tests, setupGroup, NULL);
