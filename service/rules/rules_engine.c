@@ -130,17 +130,6 @@ void rules_make_arn(rules_engine *e, char *out, size_t cap, const char *kind, co
  * Things
  * ------------------------------------------------------------------------------------------- */
 
-static uint32_t hash_name(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-    {
-        h ^= (uint8_t) s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
 static int tbl_grow(rules_engine *e)
 {
     size_t nb = e->ntbl ? e->ntbl * 2 : 1024;
@@ -162,7 +151,7 @@ static int tbl_grow(rules_engine *e)
 
 rules_thing *rules_thing_get(rules_engine *e, const char *name, size_t len, int create)
 {
-    uint32_t h = hash_name(name, len);
+    uint32_t h = str_hash_seeded(name, len);
     if (e->ntbl > 0)
         for (rules_thing *t = e->tbl[h & (e->ntbl - 1)]; t != NULL; t = t->next)
             if (t->hash == h && strncmp(t->name, name, len) == 0 && t->name[len] == '\0')

@@ -1,9 +1,6 @@
 #include "report.h"
 
 #include <arpa/inet.h>
-#include <stdatomic.h>
-#include <sys/random.h>
-#include <time.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -259,34 +256,11 @@ static int strset_init(strset *set, arena *a, uint32_t n, const dstr *items)
     return 1;
 }
 
-/* A per-process seed, so that a device cannot send a list of addresses chosen to collide. */
-static uint32_t hash_seed(void)
-{
-    static atomic_uint seed;
-    uint32_t s = atomic_load_explicit(&seed, memory_order_relaxed);
-    if (s == 0)
-    {
-        if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t) sizeof s)
-            s = (uint32_t) time(NULL) ^ (uint32_t) (uintptr_t) &seed;
-        s |= 1u;
-        atomic_store_explicit(&seed, s, memory_order_relaxed);
-    }
-    return s;
-}
-
-static uint32_t str_hash(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u ^ hash_seed(); /* FNV-1a, seeded */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t) s[i]) * 16777619u;
-    return h;
-}
-
 /* Returns 1 when (s, n) is already in the set; else adds index `idx` (whose item is (s, n))
  * and returns 0. */
 static int strset_seen_or_add(strset *set, const char *s, size_t n, uint32_t idx)
 {
-    for (uint32_t i = str_hash(s, n) & set->mask;; i = (i + 1) & set->mask)
+    for (uint32_t i = str_hash_seeded(s, n) & set->mask;; i = (i + 1) & set->mask)
     {
         uint32_t e = set->slot[i];
         if (e == 0)

@@ -25,17 +25,6 @@ struct thing_state
     char name[]; /* name_len bytes, not NUL-terminated */
 };
 
-static uint32_t hash_name(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-    {
-        h ^= (uint8_t) s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
 static int things_grow(detect_service *s)
 {
     size_t nb = s->nbuckets ? s->nbuckets * 2 : 1024;
@@ -63,7 +52,7 @@ static int things_grow(detect_service *s)
 
 static thing_state *thing_find(detect_service *s, const char *name, size_t len, int create)
 {
-    uint32_t h = hash_name(name, len);
+    uint32_t h = str_hash_seeded(name, len);
     if (s->nbuckets > 0)
     {
         for (thing_state *t = s->buckets[h & (s->nbuckets - 1)]; t != NULL; t = t->next)

@@ -1,9 +1,13 @@
 #include "strbuf.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/types.h>
+#include <time.h>
 
 void sb_init(strbuf *b, size_t max)
 {
@@ -154,4 +158,27 @@ int hex_digit_value(char c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+static uint32_t hash_seed(void)
+{
+    static atomic_uint seed;
+    uint32_t s = atomic_load_explicit(&seed, memory_order_relaxed);
+    if (s == 0)
+    {
+        if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t) sizeof s)
+            s = (uint32_t) time(NULL) ^ (uint32_t) (uintptr_t) &seed;
+        s |= 1u;
+        atomic_store_explicit(&seed, s, memory_order_relaxed);
+    }
+    return s;
+}
+
+uint32_t str_hash_seeded(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint32_t h = 2166136261u ^ hash_seed();
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
 }

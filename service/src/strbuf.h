@@ -25,6 +25,9 @@ int sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 
 int sb_json_str(strbuf *b, const char *s, size_t n);
 /* The value of a hexadecimal digit (either case), or -1. */
 int hex_digit_value(char c);
+/* FNV-1a of n bytes, seeded once per process: for hash tables whose keys a device or a
+ * client chooses (thing names, addresses), so that nobody can pick keys that collide. */
+uint32_t str_hash_seeded(const void *p, size_t n);
 /* Makes data NUL-terminated (not counted in len). */
 const char *sb_cstr(strbuf *b);
 
