@@ -27,8 +27,7 @@ if(TARGET defender-agent)
     defender_add_unit_test(NAME integration_agent_metrics
         SOURCES ${PROJECT_SOURCE_DIR}/test/integration/test_agent_metrics.c
                 ${PROJECT_SOURCE_DIR}/test/integration/test_agent_util.c
-                ${PROJECT_SOURCE_DIR}/test/common/test_sandbox.c
-        LIBS defender_core PkgConfig::CJSON ${CBOR_LIBRARY} m
+        LIBS defender_test_support defender_core PkgConfig::CJSON ${CBOR_LIBRARY} m
         DEFINITIONS ${AGENT_TEST_DEFINITIONS})
     add_dependencies(integration_agent_metrics defender-agent)
     set_tests_properties(integration_agent_metrics PROPERTIES TIMEOUT 120)

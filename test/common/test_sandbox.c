@@ -109,12 +109,46 @@ bool TestSandbox_MakeCertificates(const char *pDir, const char *pClientName)
     return true;
 }
 
-void TestSandbox_TlsBrokerOptions(const char *pDir, TestBrokerOptions_t *pOptions)
+bool TestSandbox_StartTls(TestTlsSandbox_t *pSandbox, const char *pClientName, uint16_t port,
+                          uint16_t plainPort)
 {
-    (void) memset(pOptions, 0, sizeof(*pOptions));
-    pOptions->pCaFile = TestSandbox_Path(pDir, "ca.pem");
-    pOptions->pCertFile = TestSandbox_Path(pDir, "server.pem");
-    pOptions->pKeyFile = TestSandbox_Path(pDir, "server.key");
-    pOptions->requireCertificate = true;
-    pOptions->withPlainListener = true;
+    TestBrokerOptions_t options;
+
+    (void) memset(pSandbox, 0, sizeof(*pSandbox));
+    (void) snprintf(pSandbox->dir, sizeof(pSandbox->dir), "/tmp/%s-XXXXXX", pClientName);
+    /* The broker may drop root privileges: the folder is world-readable. */
+    if ((mkdtemp(pSandbox->dir) == NULL) ||
+        !TestSandbox_MakeCertificates(pSandbox->dir, pClientName))
+    {
+        (void) fprintf(stderr, "setup: cannot make the test certificates in %s\n", pSandbox->dir);
+        return false;
+    }
+    (void) memset(&options, 0, sizeof(options));
+    options.pCaFile = TestSandbox_Path(pSandbox->dir, "ca.pem");
+    options.pCertFile = TestSandbox_Path(pSandbox->dir, "server.pem");
+    options.pKeyFile = TestSandbox_Path(pSandbox->dir, "server.key");
+    options.requireCertificate = true;
+    options.withPlainListener = true;
+    options.port = port;
+    options.plainPort = plainPort;
+    if (!TestBroker_Start(&pSandbox->broker, &options) ||
+        !TestPeer_Start(&pSandbox->peer, pSandbox->broker.plainPort, TEST_PEER_ACCEPT))
+    {
+        (void) fprintf(stderr,
+                       "setup: the TLS broker (port %u) or the test peer (plain port %u) did "
+                       "not start\n",
+                       (unsigned) pSandbox->broker.port, (unsigned) pSandbox->broker.plainPort);
+        return false;
+    }
+    return true;
+}
+
+bool TestSandbox_StopTls(TestTlsSandbox_t *pSandbox)
+{
+    char command[128];
+
+    TestPeer_Stop(&pSandbox->peer);
+    TestBroker_Stop(&pSandbox->broker);
+    (void) snprintf(command, sizeof(command), "rm -rf '%s'", pSandbox->dir);
+    return (pSandbox->dir[0] != '\0') && (system(command) == 0);
 }

@@ -8,6 +8,10 @@
 #define TEST_SANDBOX_H
 
 #include <stdbool.h>
+#include <stdint.h>
+
+#include "test_broker.h"
+#include "test_peer.h"
 
 /**
  * @brief Moves the calling process into a new network namespace with loopback up (a
@@ -32,12 +36,31 @@ bool TestSandbox_MakeCertificates(const char *pDir, const char *pClientName);
  */
 const char *TestSandbox_Path(const char *pDir, const char *pName);
 
-struct TestBrokerOptions;
+/** @brief A TLS broker on throw-away certificates, with a test peer on its plain listener. */
+typedef struct TestTlsSandbox
+{
+    char dir[64];        /**< The certificates' folder (see TestSandbox_MakeCertificates). */
+    TestBroker_t broker; /**< TLS listener `broker.port`, plain listener `broker.plainPort`. */
+    TestPeer_t peer;     /**< Answers ACCEPTED, on the plain listener. */
+} TestTlsSandbox_t;
 
 /**
- * @brief Broker options for the certificates made in `pDir`: the server's certificate and
- * key, client certificates required (checked against `ca.pem`), and a plain listener too.
+ * @brief Makes a folder `/tmp/<pClientName>-XXXXXX` with the certificates, starts a broker
+ * on them (server certificate, client certificates required and checked against `ca.pem`,
+ * a plain listener too) and a test peer that accepts every report. Prints what failed.
+ * @param[out] pSandbox The sandbox.
+ * @param[in] pClientName The client certificate's common name.
+ * @param[in] port The TLS listener's port, or 0 for a free one.
+ * @param[in] plainPort The plain listener's port, or 0 for a free one.
+ * @return true when all of it runs.
  */
-void TestSandbox_TlsBrokerOptions(const char *pDir, struct TestBrokerOptions *pOptions);
+bool TestSandbox_StartTls(TestTlsSandbox_t *pSandbox, const char *pClientName, uint16_t port,
+                          uint16_t plainPort);
+
+/**
+ * @brief Stops the peer and the broker and removes the folder.
+ * @return true when the folder was removed.
+ */
+bool TestSandbox_StopTls(TestTlsSandbox_t *pSandbox);
 
 #endif /* TEST_SANDBOX_H */

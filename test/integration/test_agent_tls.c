@@ -21,57 +21,35 @@
 #include <unistd.h>
 
 #include "test_agent_util.h"
-#include "test_broker.h"
-#include "test_peer.h"
 #include "test_sandbox.h"
 
-static TestBroker_t broker;
-static TestPeer_t peer;
-static char dir[64];
+static TestTlsSandbox_t sandbox;
 static char endpoint[64];
 static AgentTestResult_t result;
 
 static int setUpAll(void **state)
 {
-    TestBrokerOptions_t options;
     (void) state;
-    snprintf(dir, sizeof(dir), "/tmp/agent-tls-XXXXXX");
-    /* The broker may drop root privileges: let it read the folder. */
-    if ((mkdtemp(dir) == NULL) || !TestSandbox_MakeCertificates(dir, "agent-tls"))
+    if (!TestSandbox_StartTls(&sandbox, "agent-tls", 0U, 0U))
     {
-        fprintf(stderr, "setup: cannot make the test certificates in %s\n", dir);
         return -1;
     }
-    TestSandbox_TlsBrokerOptions(dir, &options);
-    if (!TestBroker_Start(&broker, &options) ||
-        !TestPeer_Start(&peer, broker.plainPort, TEST_PEER_ACCEPT))
-    {
-        fprintf(stderr,
-                "setup: the TLS broker (port %u) or the test peer (plain port %u) did "
-                "not start\n",
-                (unsigned) broker.port, (unsigned) broker.plainPort);
-        return -1;
-    }
-    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%u", (unsigned) broker.port);
+    snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%u", (unsigned) sandbox.broker.port);
     return 0;
 }
 
 static int tearDownAll(void **state)
 {
-    char command[128];
     (void) state;
-    TestPeer_Stop(&peer);
-    TestBroker_Stop(&broker);
-    snprintf(command, sizeof(command), "rm -rf %s", dir);
-    return system(command) == 0 ? 0 : -1;
+    return TestSandbox_StopTls(&sandbox) ? 0 : -1;
 }
 
 /** @brief Runs --once over TLS with the given CA, certificate, key and extra option pair. */
 static void runTls(const char *pCa, const char *pCert, const char *pKey, const char *pExtra,
                    const char *pExtraValue)
 {
-    const char *args[24] = {"--once",    "--endpoint",  endpoint, "--thing",
-                            "agent-tls", "--state-dir", dir,      "--ack-timeout",
+    const char *args[24] = {"--once",    "--endpoint",  endpoint,    "--thing",
+                            "agent-tls", "--state-dir", sandbox.dir, "--ack-timeout",
                             "2500",      "--ca",        pCa};
     size_t n = 11;
     if (pCert != NULL)
@@ -92,56 +70,57 @@ static void runTls(const char *pCa, const char *pCert, const char *pKey, const c
 
 static void test_tls_ValidCertificateAccepted(void **state)
 {
-    uint32_t before = TestPeer_Reports(&peer);
+    uint32_t before = TestPeer_Reports(&sandbox.peer);
     (void) state;
-    runTls(TestSandbox_Path(dir, "ca.pem"), TestSandbox_Path(dir, "client.pem"),
-           TestSandbox_Path(dir, "client.key"), NULL, NULL);
+    runTls(TestSandbox_Path(sandbox.dir, "ca.pem"), TestSandbox_Path(sandbox.dir, "client.pem"),
+           TestSandbox_Path(sandbox.dir, "client.key"), NULL, NULL);
     assert_int_equal(result.exitCode, 0);
-    assert_int_equal(TestPeer_Reports(&peer), before + 1);
+    assert_int_equal(TestPeer_Reports(&sandbox.peer), before + 1);
     assert_non_null(strstr(result.out, "accepted"));
 }
 
 static void test_tls_AlpnAccepted(void **state)
 {
     (void) state;
-    runTls(TestSandbox_Path(dir, "ca.pem"), TestSandbox_Path(dir, "client.pem"),
-           TestSandbox_Path(dir, "client.key"), "--alpn", "x-amzn-mqtt-ca");
+    runTls(TestSandbox_Path(sandbox.dir, "ca.pem"), TestSandbox_Path(sandbox.dir, "client.pem"),
+           TestSandbox_Path(sandbox.dir, "client.key"), "--alpn", "x-amzn-mqtt-ca");
     assert_int_equal(result.exitCode, 0);
 }
 
 static void test_tls_OtherCaCertificateRefused(void **state)
 {
-    uint32_t before = TestPeer_Reports(&peer);
+    uint32_t before = TestPeer_Reports(&sandbox.peer);
     (void) state;
-    runTls(TestSandbox_Path(dir, "ca.pem"), TestSandbox_Path(dir, "intruder.pem"),
-           TestSandbox_Path(dir, "intruder.key"), NULL, NULL);
+    runTls(TestSandbox_Path(sandbox.dir, "ca.pem"), TestSandbox_Path(sandbox.dir, "intruder.pem"),
+           TestSandbox_Path(sandbox.dir, "intruder.key"), NULL, NULL);
     assert_int_equal(result.exitCode, 4);
-    assert_int_equal(TestPeer_Reports(&peer), before);
+    assert_int_equal(TestPeer_Reports(&sandbox.peer), before);
     assert_non_null(strstr(result.out, "not sent: not connected to the broker"));
 }
 
 static void test_tls_NoCertificateRefused(void **state)
 {
-    uint32_t before = TestPeer_Reports(&peer);
+    uint32_t before = TestPeer_Reports(&sandbox.peer);
     (void) state;
-    runTls(TestSandbox_Path(dir, "ca.pem"), NULL, NULL, NULL, NULL);
+    runTls(TestSandbox_Path(sandbox.dir, "ca.pem"), NULL, NULL, NULL, NULL);
     assert_int_equal(result.exitCode, 4);
-    assert_int_equal(TestPeer_Reports(&peer), before);
+    assert_int_equal(TestPeer_Reports(&sandbox.peer), before);
 }
 
 static void test_tls_UntrustedServerRefused(void **state)
 {
     (void) state;
-    runTls(TestSandbox_Path(dir, "other-ca.pem"), TestSandbox_Path(dir, "client.pem"),
-           TestSandbox_Path(dir, "client.key"), NULL, NULL);
+    runTls(TestSandbox_Path(sandbox.dir, "other-ca.pem"),
+           TestSandbox_Path(sandbox.dir, "client.pem"), TestSandbox_Path(sandbox.dir, "client.key"),
+           NULL, NULL);
     assert_int_equal(result.exitCode, 4);
 }
 
 static void test_tls_KeyNotMatchingIsConfigError(void **state)
 {
     (void) state;
-    runTls(TestSandbox_Path(dir, "ca.pem"), TestSandbox_Path(dir, "client.pem"),
-           TestSandbox_Path(dir, "intruder.key"), NULL, NULL);
+    runTls(TestSandbox_Path(sandbox.dir, "ca.pem"), TestSandbox_Path(sandbox.dir, "client.pem"),
+           TestSandbox_Path(sandbox.dir, "intruder.key"), NULL, NULL);
     assert_int_equal(result.exitCode, 1);
     assert_non_null(strstr(result.err, "does not belong to the certificate"));
 }
@@ -149,8 +128,8 @@ static void test_tls_KeyNotMatchingIsConfigError(void **state)
 static void test_tls_MissingCertificateIsConfigError(void **state)
 {
     (void) state;
-    runTls(TestSandbox_Path(dir, "ca.pem"), TestSandbox_Path(dir, "missing.pem"),
-           TestSandbox_Path(dir, "client.key"), NULL, NULL);
+    runTls(TestSandbox_Path(sandbox.dir, "ca.pem"), TestSandbox_Path(sandbox.dir, "missing.pem"),
+           TestSandbox_Path(sandbox.dir, "client.key"), NULL, NULL);
     assert_int_equal(result.exitCode, 1);
     assert_non_null(strstr(result.err, "cannot read the certificate file"));
 }

@@ -27,58 +27,28 @@
 
 #include "defender.h"
 #include "defender_linux.h"
-#include "test_broker.h"
-#include "test_peer.h"
 #include "test_sandbox.h"
 #include "test_skip.h"
 #include "test_seed_wait.h"
 
-static TestBroker_t broker;
-static TestPeer_t peer;
-static char dir[64];
+static TestTlsSandbox_t sandbox;
 static char thing[64];
 static bool isolated;
 
 static int setupGroup(void **state)
 {
-    TestBrokerOptions_t options;
-
     (void) state;
-    snprintf(dir, sizeof(dir), "/tmp/seed-tls-XXXXXX");
-    /* The broker may drop root privileges: let it read the folder. */
-    if ((mkdtemp(dir) == NULL) || !TestSandbox_MakeCertificates(dir, "seed-tls"))
-    {
-        fprintf(stderr, "setup: cannot make the test certificates in %s\n", dir);
-        return -1;
-    }
     snprintf(thing, sizeof(thing), "seed-tls-%d", (int) getpid());
-    TestSandbox_TlsBrokerOptions(dir, &options);
-    if (isolated)
-    {
-        /* Nothing else lives in this namespace: the default ports are free. */
-        options.port = 8883U;
-        options.plainPort = 1883U;
-    }
-    if (!TestBroker_Start(&broker, &options) ||
-        !TestPeer_Start(&peer, broker.plainPort, TEST_PEER_ACCEPT))
-    {
-        fprintf(stderr,
-                "setup: the TLS broker (port %u) or the test peer (plain port %u) did "
-                "not start\n",
-                (unsigned) broker.port, (unsigned) broker.plainPort);
-        return -1;
-    }
-    return 0;
+    /* In a namespace of its own nothing else listens: the default ports are free. */
+    return TestSandbox_StartTls(&sandbox, "seed-tls", isolated ? 8883U : 0U, isolated ? 1883U : 0U)
+               ? 0
+               : -1;
 }
 
 static int teardownGroup(void **state)
 {
-    char command[128];
     (void) state;
-    TestPeer_Stop(&peer);
-    TestBroker_Stop(&broker);
-    snprintf(command, sizeof(command), "rm -rf '%s'", dir);
-    return system(command) == 0 ? 0 : -1;
+    return TestSandbox_StopTls(&sandbox) ? 0 : -1;
 }
 
 /** @brief Configuration from the environment only: endpoint, thing, state folder; no
@@ -87,7 +57,7 @@ static int setupTest(void **state)
 {
     (void) state;
     setenv("DEFENDER_THING_NAME", thing, 1);
-    setenv("DEFENDER_STATE_DIR", dir, 1);
+    setenv("DEFENDER_STATE_DIR", sandbox.dir, 1);
     setenv("DEFENDER_LOG_LEVEL", "error", 1);
     unsetenv("DEFENDER_ENDPOINT");
     unsetenv("DEFENDER_CA_FILE");
@@ -125,9 +95,9 @@ static void setEndpoint(uint16_t port)
 /** @brief Sets the three TLS variables to the test's CA and client certificate. */
 static void setTlsEnvironment(void)
 {
-    setenv("DEFENDER_CA_FILE", TestSandbox_Path(dir, "ca.pem"), 1);
-    setenv("DEFENDER_CERT_FILE", TestSandbox_Path(dir, "client.pem"), 1);
-    setenv("DEFENDER_KEY_FILE", TestSandbox_Path(dir, "client.key"), 1);
+    setenv("DEFENDER_CA_FILE", TestSandbox_Path(sandbox.dir, "ca.pem"), 1);
+    setenv("DEFENDER_CERT_FILE", TestSandbox_Path(sandbox.dir, "client.pem"), 1);
+    setenv("DEFENDER_KEY_FILE", TestSandbox_Path(sandbox.dir, "client.key"), 1);
 }
 
 /** @brief Starts the seed API and expects the service's ACCEPTED for a report on
@@ -141,17 +111,17 @@ static void startAndExpectAccepted(void)
     int qos = -1;
     bool retain = true;
     DefenderReportInfo_t info;
-    uint32_t before = TestPeer_Reports(&peer);
+    uint32_t before = TestPeer_Reports(&sandbox.peer);
 
     assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
     assert_true(TestWaitStatus(eDefenderRepSuccess, 15000));
-    assert_true(TestPeer_Reports(&peer) > before);
-    TestPeer_LastReport(&peer, report, sizeof(report), topic, sizeof(topic), &id);
+    assert_true(TestPeer_Reports(&sandbox.peer) > before);
+    TestPeer_LastReport(&sandbox.peer, report, sizeof(report), topic, sizeof(topic), &id);
     snprintf(expectedTopic, sizeof(expectedTopic), "$aws/things/%s/defender/metrics/json", thing);
     assert_string_equal(topic, expectedTopic);
     assert_int_equal(DEFENDER_LastReportGet(&info), eDefenderErrSuccess);
     assert_int_equal(info.reportId, id);
-    TestPeer_Delivery(&peer, &qos, &retain, NULL, NULL);
+    TestPeer_Delivery(&sandbox.peer, &qos, &retain, NULL, NULL);
     assert_int_equal(qos, 1);
     assert_false(retain);
 }
@@ -162,7 +132,7 @@ static void startAndExpectAccepted(void)
 static void test_SeedApi_TlsFromEnvironmentAccepted(void **state)
 {
     (void) state;
-    setEndpoint(broker.port);
+    setEndpoint(sandbox.broker.port);
     setTlsEnvironment();
     startAndExpectAccepted();
 }
@@ -173,17 +143,17 @@ static void test_SeedApi_TlsFromEnvironmentAccepted(void **state)
 static void test_SeedApi_TlsWithoutClientCertificateNotSent(void **state)
 {
     DefenderReportInfo_t info;
-    uint32_t before = TestPeer_Reports(&peer);
+    uint32_t before = TestPeer_Reports(&sandbox.peer);
 
     (void) state;
-    setEndpoint(broker.port);
-    setenv("DEFENDER_CA_FILE", TestSandbox_Path(dir, "ca.pem"), 1);
+    setEndpoint(sandbox.broker.port);
+    setenv("DEFENDER_CA_FILE", TestSandbox_Path(sandbox.dir, "ca.pem"), 1);
     assert_int_equal(DEFENDER_AckTimeoutSet(300), eDefenderErrSuccess);
     assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
     assert_true(TestWaitStatus(eDefenderRepNotSent, 10000));
     assert_int_equal(DEFENDER_LastReportGet(&info), eDefenderErrSuccess);
     assert_int_equal(info.notSentReason, DEFENDER_NOT_SENT_NOT_CONNECTED);
-    assert_int_equal(TestPeer_Reports(&peer), before);
+    assert_int_equal(TestPeer_Reports(&sandbox.peer), before);
 }
 
 /** @brief The TLS variables are read: a CA file that does not exist, or a certificate
@@ -191,15 +161,15 @@ static void test_SeedApi_TlsWithoutClientCertificateNotSent(void **state)
 static void test_SeedApi_TlsEnvironmentErrors(void **state)
 {
     (void) state;
-    setEndpoint(broker.port);
+    setEndpoint(sandbox.broker.port);
     setTlsEnvironment();
-    setenv("DEFENDER_CA_FILE", TestSandbox_Path(dir, "missing-ca.pem"), 1);
+    setenv("DEFENDER_CA_FILE", TestSandbox_Path(sandbox.dir, "missing-ca.pem"), 1);
     assert_int_equal(DEFENDER_Start(), eDefenderErrOther);
     setTlsEnvironment();
     unsetenv("DEFENDER_KEY_FILE");
     assert_int_equal(DEFENDER_Start(), eDefenderErrOther);
     setTlsEnvironment();
-    setenv("DEFENDER_KEY_FILE", TestSandbox_Path(dir, "missing.key"), 1);
+    setenv("DEFENDER_KEY_FILE", TestSandbox_Path(sandbox.dir, "missing.key"), 1);
     assert_int_equal(DEFENDER_Start(), eDefenderErrOther);
 }
 
@@ -211,7 +181,7 @@ static void test_SeedApi_DefaultPort8883WithTls(void **state)
     {
         TEST_SKIP_UNLESS_CI("no private network namespace");
     }
-    assert_int_equal(broker.port, 8883);
+    assert_int_equal(sandbox.broker.port, 8883);
     setEndpoint(0U);
     setTlsEnvironment();
     startAndExpectAccepted();
@@ -225,7 +195,7 @@ static void test_SeedApi_DefaultPort1883WithoutTls(void **state)
     {
         TEST_SKIP_UNLESS_CI("no private network namespace");
     }
-    assert_int_equal(broker.plainPort, 1883);
+    assert_int_equal(sandbox.broker.plainPort, 1883);
     setEndpoint(0U);
     startAndExpectAccepted();
 }
