@@ -66,10 +66,11 @@ pids+=($!)
 wait_port "$http_port"
 
 say "Starting defender-agent for thing demo-gateway (a report every 5 s)"
+: >"$work/agent.log" # created before tail follows it (the agent opens it only once started)
 "$agent" --endpoint "127.0.0.1:$broker_port" --thing demo-gateway --period 5 \
     --state-dir "$work" --log-level info >"$work/agent.log" 2>&1 &
 pids+=($!)
-tail -n +1 -f "$work/agent.log" | sed -u 's/^/  agent: /' &
+tail -n +1 -f --pid="$!" "$work/agent.log" | sed -u 's/^/  agent: /' &
 pids+=($!)
 
 export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_DEFAULT_REGION=us-east-1
