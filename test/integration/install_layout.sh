@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The installed layout: `DESTDIR=STAGE cmake --install` of a build, then every installed
 # systemd unit must name files that the same install put there: the ExecStart program,
-# its --config file, the Documentation= pages; the agent's example configuration must
+# its --config file, the Documentation= pages; the installed guides' links must name installed
+# pages; the agent's example configuration must
 # name its certificates in the configuration's folder. Installing again keeps an edited
 # configuration (the new one goes beside it as .example).
 #
@@ -103,6 +104,22 @@ for unit in "${units[@]}"; do
         done
     fi
 done
+# The installed guides' links to other pages (the specifications in spec/ ...) name
+# installed files.
+guides=$(find "$stage" -path '*/doc/*' -name agent.md -printf '%h\n' | head -n 1)
+if [ -z "$guides" ]; then
+    fail "the guides (docs/*.md) are not installed"
+else
+    while IFS= read -r page; do
+        for link in $(grep -o '](\([^)#]*\.md\)\(#[^)]*\)\?)' "$page" | sed 's/^](\([^)#]*\).*/\1/'); do
+            case "$link" in
+                *://*) ;;
+                *) [ -f "$(dirname "$page")/$link" ] ||
+                       fail "${page#"$stage"}: links to $link, which is not installed" ;;
+            esac
+        done
+    done < <(find "$guides" -name '*.md')
+fi
 if [ "$etc" = /etc ] && [ -e "$stage$prefix/etc" ]; then
     fail "configuration installed under $prefix/etc, the units read $etc"
 fi
