@@ -57,7 +57,8 @@ int rules_http_post(const char *url, const char *body, size_t len, const char *t
     const char *h = url + 7;
     const char *slash = strchr(h, '/');
     size_t hl = slash ? (size_t) (slash - h) : strlen(h);
-    char hostport[256], host[256], port[16] = "80";
+    /* authority: the Host header, as the URL has it; hostport: split into host and port */
+    char authority[256], hostport[256], host[256], port[16] = "80";
     if (hl == 0 || hl >= sizeof hostport)
     {
         snprintf(err, errsz, "bad URL");
@@ -65,6 +66,7 @@ int rules_http_post(const char *url, const char *body, size_t len, const char *t
     }
     memcpy(hostport, h, hl);
     hostport[hl] = '\0';
+    memcpy(authority, hostport, hl + 1);
     const char *path = slash ? slash : "/";
     if (hostport[0] == '[')
     {
@@ -122,7 +124,7 @@ int rules_http_post(const char *url, const char *body, size_t len, const char *t
                      "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain; charset=UTF-8\r\n"
                      "x-amz-sns-message-type: Notification\r\nx-amz-sns-topic-arn: %.300s\r\n"
                      "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                     path, hostport, topic_arn, len);
+                     path, authority, topic_arn, len);
     if (n < 0 || (size_t) n >= sizeof hdr || send_all(fd, hdr, (size_t) n) != 0 ||
         send_all(fd, body, len) != 0)
     {

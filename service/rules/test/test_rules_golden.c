@@ -2,6 +2,8 @@
  * service's validator, profiles and events through the API handlers, alerts captured. */
 #include "rules_test_util.h"
 
+#include "rules_engine.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -664,13 +666,105 @@ static void test_alert_delivery(void **state)
     pthread_join(th, NULL);
 }
 
+/* The alert POST's Host header is the URL's authority, port and IPv6 brackets included
+ * (RFC 9112 3.2): a server checking it must not refuse the alert. */
+typedef struct
+{
+    int fd;
+    char request[4096];
+} one_request;
+
+static void *one_request_main(void *arg)
+{
+    one_request *r = arg;
+    int c = accept(r->fd, NULL, NULL);
+    if (c < 0)
+        return NULL;
+    size_t got = 0;
+    while (got < sizeof r->request - 1)
+    {
+        ssize_t n = recv(c, r->request + got, sizeof r->request - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t) n;
+        r->request[got] = '\0';
+        char *end = strstr(r->request, "\r\n\r\n");
+        char *cl = strstr(r->request, "Content-Length: ");
+        if (end && cl && got - (size_t) (end + 4 - r->request) >= (size_t) atoi(cl + 16))
+            break;
+    }
+    const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    if (send(c, ok, strlen(ok), 0) < 0)
+        r->request[0] = '\0';
+    close(c);
+    return NULL;
+}
+
+/* POSTs to http://HOST:PORT/sns on a listener of the family and checks the Host header.
+ * Returns 0 when the family has no loopback address here. */
+static int post_and_check_host(int family, const char *host)
+{
+    one_request r;
+    memset(&r, 0, sizeof r);
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t len;
+    if (family == AF_INET6)
+    {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *) &ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_addr = in6addr_loopback;
+        len = sizeof *a6;
+    }
+    else
+    {
+        struct sockaddr_in *a4 = (struct sockaddr_in *) &ss;
+        a4->sin_family = AF_INET;
+        a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        len = sizeof *a4;
+    }
+    r.fd = socket(family, SOCK_STREAM, 0);
+    if (r.fd < 0 || bind(r.fd, (struct sockaddr *) &ss, len) != 0)
+    {
+        if (r.fd >= 0)
+            close(r.fd);
+        return 0;
+    }
+    assert_int_equal(listen(r.fd, 1), 0);
+    getsockname(r.fd, (struct sockaddr *) &ss, &len);
+    int port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *) &ss)->sin6_port
+                                        : ((struct sockaddr_in *) &ss)->sin_port);
+    pthread_t th;
+    pthread_create(&th, NULL, one_request_main, &r);
+    char url[128], want[128], err[256] = "";
+    snprintf(url, sizeof url, "http://%s:%d/sns", host, port);
+    snprintf(want, sizeof want, "\r\nHost: %s:%d\r\n", host, port);
+    int rc = rules_http_post(url, "{}", 2, "arn:aws:sns:us-east-1:123456789012:dd-alerts", err,
+                             sizeof err);
+    pthread_join(th, NULL);
+    close(r.fd);
+    assert_int_equal(rc, 0);
+    if (strstr(r.request, want) == NULL)
+        fail_msg("%s: no '%s' in the request:\n%s", url, want + 2, r.request);
+    return 1;
+}
+
+static void test_alert_host_header(void **state)
+{
+    (void) state;
+    assert_int_equal(post_and_check_host(AF_INET, "127.0.0.1"), 1);
+    if (post_and_check_host(AF_INET6, "[::1]") == 0)
+        print_message("no IPv6 loopback: the [::1] case is not run\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_profile_a),    cmocka_unit_test(test_profile_a_restart),
-        cmocka_unit_test(test_profile_b),    cmocka_unit_test(test_profile_c),
-        cmocka_unit_test(test_profile_d),    cmocka_unit_test(test_changes_invalidate),
-        cmocka_unit_test(test_verification), cmocka_unit_test(test_alert_delivery),
+        cmocka_unit_test(test_profile_a),         cmocka_unit_test(test_profile_a_restart),
+        cmocka_unit_test(test_profile_b),         cmocka_unit_test(test_profile_c),
+        cmocka_unit_test(test_profile_d),         cmocka_unit_test(test_changes_invalidate),
+        cmocka_unit_test(test_verification),      cmocka_unit_test(test_alert_delivery),
+        cmocka_unit_test(test_alert_host_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
