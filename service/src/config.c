@@ -1,4 +1,5 @@
 #include "config.h"
+#include "credentials.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -407,11 +408,14 @@ static int check_config(const detect_config *c, char *err, size_t errsz)
         snprintf(err, errsz, "--db needs a file path");
         return -1;
     }
-    if (c->credentials[0] && access(c->credentials, R_OK) != 0)
+    if (c->credentials[0])
     {
-        snprintf(err, errsz, "cannot read --credentials file %s: %s", c->credentials,
-                 strerror(errno));
-        return -1;
+        /* Read here, so that a file the API would refuse is a configuration error. */
+        credential *creds;
+        size_t n;
+        if (credentials_load(c->credentials, &creds, &n, err, errsz) != 0)
+            return -1;
+        credentials_free(creds, n);
     }
     return check_tls(c, err, errsz);
 }

@@ -2,6 +2,7 @@
 #include "http_api.h"
 #include "timeparse.h"
 
+#include "credentials.h"
 #include "log.h"
 #include "sigv4.h"
 #include "strbuf.h"
@@ -29,18 +30,12 @@
 #define MV_BUF_MAX     (8u * 1024u * 1024u)
 #define MV_PAGE_BUDGET (4u * 1024u * 1024u)
 
-typedef struct
-{
-    char akid[200];
-    char secret[300];
-} cred;
-
 struct detect_http
 {
     struct MHD_Daemon *d;
     detect_service *svc;
     store *db;
-    cred *creds;
+    credential *creds;
     size_t ncreds;
     int (*mqtt_connected)(void *);
     void *mqtt_ctx;
@@ -971,41 +966,6 @@ static size_t keep_raw(void *cls, struct MHD_Connection *c, char *s)
     return strlen(s);
 }
 
-static int load_credentials(detect_http *h, const char *path, char *err, size_t errsz)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-    {
-        snprintf(err, errsz, "cannot open credentials file %s", path);
-        return -1;
-    }
-    char line[512];
-    while (fgets(line, sizeof line, f) != NULL)
-    {
-        char a[200], s[300];
-        if (line[0] == '#' || sscanf(line, "%199s %299s", a, s) != 2)
-            continue;
-        cred *nc = realloc(h->creds, (h->ncreds + 1) * sizeof *nc);
-        if (nc == NULL)
-        {
-            fclose(f);
-            snprintf(err, errsz, "out of memory");
-            return -1;
-        }
-        h->creds = nc;
-        snprintf(h->creds[h->ncreds].akid, sizeof h->creds[h->ncreds].akid, "%s", a);
-        snprintf(h->creds[h->ncreds].secret, sizeof h->creds[h->ncreds].secret, "%s", s);
-        h->ncreds++;
-    }
-    fclose(f);
-    if (h->ncreds == 0)
-    {
-        snprintf(err, errsz, "no credentials in %s (lines 'ACCESS_KEY_ID SECRET')", path);
-        return -1;
-    }
-    return 0;
-}
-
 static void load_custom_cb(void *ctx, const char *name, const char *type)
 {
     (void) ctx;
@@ -1030,7 +990,8 @@ detect_http *http_start(detect_service *svc, int (*mqtt_connected)(void *), void
         free(h);
         return NULL;
     }
-    if (svc->cfg.credentials[0] && load_credentials(h, svc->cfg.credentials, err, errsz) != 0)
+    if (svc->cfg.credentials[0] &&
+        credentials_load(svc->cfg.credentials, &h->creds, &h->ncreds, err, errsz) != 0)
     {
         free(h);
         return NULL;
@@ -1038,7 +999,7 @@ detect_http *http_start(detect_service *svc, int (*mqtt_connected)(void *), void
     h->db = store_sqlite_open(svc->cfg.db_path, 0, svc->cfg.sync_normal, err, errsz);
     if (h->db == NULL)
     {
-        free(h->creds);
+        credentials_free(h->creds, h->ncreds);
         free(h);
         return NULL;
     }
@@ -1085,7 +1046,7 @@ detect_http *http_start(detect_service *svc, int (*mqtt_connected)(void *), void
     {
         snprintf(err, errsz, "--http needs a numeric address (got %s)", svc->cfg.http_addr);
         h->db->ops->close(h->db);
-        free(h->creds);
+        credentials_free(h->creds, h->ncreds);
         free(h);
         return NULL;
     }
@@ -1100,7 +1061,7 @@ detect_http *http_start(detect_service *svc, int (*mqtt_connected)(void *), void
     {
         snprintf(err, errsz, "cannot listen on %s:%d", svc->cfg.http_addr, svc->cfg.http_port);
         h->db->ops->close(h->db);
-        free(h->creds);
+        credentials_free(h->creds, h->ncreds);
         free(h);
         return NULL;
     }
@@ -1141,8 +1102,6 @@ void http_stop(detect_http *h)
     MHD_stop_daemon(h->d);
     pthread_rwlock_destroy(&h->hooks_lock);
     h->db->ops->close(h->db);
-    if (h->creds)
-        memset(h->creds, 0, h->ncreds * sizeof *h->creds);
-    free(h->creds);
+    credentials_free(h->creds, h->ncreds);
     free(h);
 }

@@ -1,7 +1,7 @@
 /* The program's command line and start-up as an operator meets them: --help, --version and
  * usage errors with their exit statuses (0, 2), start-up failures (exit status 1 with a message:
- * a database that cannot be opened or is not one, a busy HTTP port, a credentials file without
- * credentials), and a running service that ignores SIGHUP and answers the API while the broker
+ * a database that cannot be opened or is not one, a busy HTTP port), credentials files it
+ * cannot use (2), and a running service that ignores SIGHUP and answers the API while the broker
  * is unreachable. No broker is needed. */
 #include "itest.h"
 
@@ -155,19 +155,45 @@ static void check_start_failures(void)
     expect_run(a2, 1, want);
     if (fd >= 0)
         close(fd);
-    /* a credentials file without a credential line */
-    char creds[256];
+}
+
+/* Writes `text` as the credentials file and expects serve to refuse it as a configuration
+ * error (status 2, before any database is made) with `message` after the file's name. */
+static void expect_credentials_refused(const char *text, const char *message)
+{
+    char creds[256], db[256], want[400];
     snprintf(creds, sizeof creds, "%s/credentials", g_dir);
-    f = fopen(creds, "w");
-    if (f != NULL)
-    {
-        fprintf(f, "# ACCESS_KEY_ID SECRET\n\nONLY_ONE_FIELD\n");
-        fclose(f);
-    }
-    const char *a3[] = {"serve",  "--broker", "127.0.0.1:1",   "--db", db,
-                        "--http", http,       "--credentials", creds,  NULL};
-    snprintf(want, sizeof want, "no credentials in %s", creds);
-    expect_run(a3, 1, want);
+    snprintf(db, sizeof db, "%s/creds.db", g_dir);
+    FILE *f = fopen(creds, "w");
+    CHECK(f != NULL, "credentials file");
+    if (f == NULL)
+        return;
+    fputs(text, f);
+    fclose(f);
+    const char *a[] = {"serve", "--broker",      "127.0.0.1:1", "--db",
+                       db,      "--credentials", creds,         NULL};
+    snprintf(want, sizeof want, "%s%s", creds, message);
+    expect_run(a, 2, want);
+    CHECK(access(db, F_OK) != 0, "a database was made before the credentials were refused");
+}
+
+/* The credentials file is read with the configuration: one it cannot use is refused with
+ * the line at fault, and systemd does not restart the service for it (status 2). */
+static void check_credentials_file(void)
+{
+    expect_credentials_refused("# ACCESS_KEY_ID SECRET\n\n", " (lines 'ACCESS_KEY_ID SECRET')");
+    expect_credentials_refused("# keys\n\nONLY_ONE_FIELD\n",
+                               " line 3: expected 'ACCESS_KEY_ID SECRET'");
+    expect_credentials_refused("AKID SECRET\nAKID2 SECRET2 SURPLUS\n",
+                               " line 2: expected 'ACCESS_KEY_ID SECRET'");
+    char text[400];
+    memset(text, 'S', sizeof text);
+    memcpy(text, "AKID ", 5);
+    memcpy(&text[5 + 300], "\n", 2);
+    expect_credentials_refused(text, " line 1: access key id over 199 or secret over 299");
+    snprintf(text, sizeof text, "%s/nothing-here", g_dir);
+    const char *a[] = {"serve", "--broker", "127.0.0.1:1", "--credentials", text, NULL};
+    expect_run(a, 2, "cannot open credentials file");
 }
 
 /* Started with an unreachable broker: the API answers (mqttConnected false), SIGHUP is logged
@@ -251,6 +277,7 @@ int main(int argc, char **argv)
     int64_t t0 = it_now_ms();
     check_command_line();
     check_start_failures();
+    check_credentials_file();
     check_running_without_broker();
     printf("startup: %lld ms\n", (long long) (it_now_ms() - t0));
     if (it_failures == 0)
