@@ -1548,6 +1548,49 @@ static void test_Defender_Start_KeepsThrottledPostponement(void **state)
     assert_int_equal(f->mqtt.publishCalls, 2);
 }
 
+/** @brief PD-16: only the ErrorCode `Throttled` itself postpones (10.5); codes that merely
+ * look like it are plain rejections and leave the schedule as it was. */
+static void test_Defender_OnMessage_OnlyThrottledPostpones(void **state)
+{
+    Fixture_t *f = *state;
+    static const char *const codes[] = {"Throttle", "ThrottledX", "throttled", "Throt"};
+    size_t i;
+
+    startAndPublishFirst(f);
+    for (i = 0U; i < (sizeof(codes) / sizeof(codes[0])); i++)
+    {
+        FakeClock_Advance(&f->clock, 5000U);
+        assert_int_equal(reject(f, lastInfo(f).reportId, codes[i]), DEFENDER_SUCCESS);
+        assert_int_equal(Defender_GetReportStatus(&f->ctx), eDefenderRepRejected);
+        assert_string_equal(lastInfo(f).errorCode, codes[i]);
+        /* Due one period after the previous publish, 5 s ago. */
+        assert_int_equal(process(f), PERIOD_MS - 5000U);
+        (void) advance(f, PERIOD_MS - 5000U);
+        assert_int_equal(f->mqtt.publishSucceeded, i + 2U);
+    }
+    assert_int_equal(counters(f).reportsThrottled, 0);
+    assert_int_equal(counters(f).reportsRejected, 4);
+}
+
+/** @brief A late Throttled (after the timeout, before the next publish, 10.4) postpones the
+ * next report a full period from its arrival, like one in time (10.5). */
+static void test_Defender_OnMessage_LateThrottledPostpones(void **state)
+{
+    Fixture_t *f = *state;
+
+    startAndPublishFirst(f);
+    (void) advance(f, ACK_MS + 20000U);
+    assert_int_equal(counters(f).reportsNoAck, 1);
+    assert_int_equal(deliver(f, TOPIC_REJECTED, R4), DEFENDER_SUCCESS);
+    assert_int_equal(counters(f).responsesLate, 1);
+    assert_int_equal(counters(f).reportsThrottled, 1);
+    assert_int_equal(process(f), PERIOD_MS);
+    (void) advance(f, PERIOD_MS - 1U);
+    assert_int_equal(f->mqtt.publishCalls, 1);
+    (void) advance(f, 1U);
+    assert_int_equal(f->mqtt.publishCalls, 2);
+}
+
 /** @brief A Start after the postponement is over reports at once, also after a stop long
  * enough for the 32-bit clock to wrap to just before the old postponement's end. */
 static void test_Defender_Start_AfterThrottledPostponementOver(void **state)
@@ -2003,6 +2046,28 @@ static void test_ReportId_WallClockNotSet(void **state)
     (void) advance(f, PERIOD_MS);
     assert_int_equal(publishedId(f), ids[1] + 1U);
     assert_int_equal(f->clock.randomCalls, 1);
+}
+
+/** @brief 10.2: a wall-clock reading from 1577836800000 (2020-01-01) on is set, one below it
+ * is not: at Start the first only gives the id, the second makes the agent seed from the
+ * random source. */
+static void test_ReportId_WallClockSetFrom2020(void **state)
+{
+    Fixture_t *f = *state;
+
+    FakeClock_Init(&f->clock, T0_MONO, WALL_VALID_MIN);
+    f->clock.randomValue = 0x0123456789ABCDEFULL;
+    startAndPublishFirst(f);
+    assert_int_equal(f->clock.randomCalls, 0);
+    assert_int_equal(publishedId(f), WALL_VALID_MIN);
+
+    FakeClock_Init(&f->clock, T0_MONO, WALL_VALID_MIN - 1U);
+    f->clock.randomValue = 0x0123456789ABCDEFULL;
+    reinit(f);
+    FakeMqtt_Init(&f->mqtt);
+    startAndPublishFirst(f);
+    assert_int_equal(f->clock.randomCalls, 1);
+    assert_int_equal(publishedId(f), (0x0123456789ABCDEFULL >> 2) + 1U);
 }
 
 /** @brief Without a random source either, ids start from 1 and follow the wall clock once it
@@ -2652,6 +2717,42 @@ static void test_CustomMetrics_NoStandardGroups(void **state)
     cJSON_Delete(pRoot);
 }
 
+/** @brief 10.8: with a standard group enabled, `metrics` is written even when the group adds
+ * nothing (the first report has no network_stats; a source that fails) and custom metrics
+ * have values. */
+static void test_CustomMetrics_EnabledGroupKeepsEmptyMetrics(void **state)
+{
+    Fixture_t *f = *state;
+    cJSON *pRoot;
+    size_t i;
+
+    statsOnly(f);
+    addMetric(f, "rssi_dbm", DEFENDER_CUSTOM_NUMBER, readRssi, NULL);
+    FakeSource_SetInterface(&f->source, "eth0", 1000U, 1000U, 10U, 10U, false, 64U);
+    startAndPublishFirst(f);
+    pRoot = published(f);
+    assert_true(cJSON_IsObject(path(pRoot, "metrics", NULL, NULL, NULL)));
+    assert_int_equal(cJSON_GetArraySize(path(pRoot, "metrics", NULL, NULL, NULL)), 0);
+    assert_non_null(path(pRoot, "custom_metrics", "rssi_dbm", NULL, NULL));
+    cJSON_Delete(pRoot);
+
+    /* Every group enabled, the source failing them all. */
+    f->settings.metrics = DEFENDER_METRIC_ALL;
+    reinit(f);
+    addMetric(f, "rssi_dbm", DEFENDER_CUSTOM_NUMBER, readRssi, NULL);
+    for (i = 0U; i < 4U; i++)
+    {
+        f->source.result[i] = DEFENDER_SOURCE_ERROR;
+    }
+    FakeMqtt_Init(&f->mqtt);
+    startAndPublishFirst(f);
+    pRoot = published(f);
+    assert_string_equal(cJSON_GetArrayItem(pRoot, 1)->string, "metrics");
+    assert_int_equal(cJSON_GetArraySize(path(pRoot, "metrics", NULL, NULL, NULL)), 0);
+    assert_non_null(path(pRoot, "custom_metrics", "rssi_dbm", NULL, NULL));
+    cJSON_Delete(pRoot);
+}
+
 /** @brief Short keys: the header is written with hed/rid/v. */
 static void test_Report_ShortKeys(void **state)
 {
@@ -2772,6 +2873,8 @@ int main(void)
         T(test_Defender_OnMessage_LateAfterNextPublishForeign),
         T(test_Defender_OnMessage_LateAfterNotSentIgnored),
         T(test_Defender_OnMessage_ThrottledPostpones),
+        T(test_Defender_OnMessage_OnlyThrottledPostpones),
+        T(test_Defender_OnMessage_LateThrottledPostpones),
         T(test_Defender_Process_ThrottledOnceThenMonths),
         T(test_Defender_Start_KeepsThrottledPostponement),
         T(test_Defender_Start_AfterThrottledPostponementOver),
@@ -2789,6 +2892,7 @@ int main(void)
         T(test_Defender_OnConnectionChanged_PendingLost),
         T(test_ReportId_WallClockAndIncrement),
         T(test_ReportId_WallClockNotSet),
+        T(test_ReportId_WallClockSetFrom2020),
         T(test_ReportId_WallClockNotSetNoRandom),
         T(test_ReportId_StoreUnreadableAtStart),
         T(test_ReportId_SavedBeforePublish),
@@ -2809,6 +2913,7 @@ int main(void)
         T(test_Lists_OnlySelectedGroups),
         T(test_CustomMetrics_TypesOrderAndInvalid),
         T(test_CustomMetrics_NoStandardGroups),
+        T(test_CustomMetrics_EnabledGroupKeepsEmptyMetrics),
         T(test_Report_ShortKeys),
         T(test_ReportCallback_Events),
     };
