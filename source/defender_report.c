@@ -793,20 +793,22 @@ DefenderStatus_t Defender_EncodeReport(const DefenderReportContent_t *pContent,
         ContentValid(pContent, format, keys, listed))
     {
         writer.pBuffer = pBuffer;
-        writer.bufferSize = bufferSize;
+        /* PD-10: never more than the largest payload, whatever the buffer. */
+        writer.bufferSize =
+            (bufferSize < DEFENDER_MAX_PAYLOAD_SIZE) ? bufferSize : DEFENDER_MAX_PAYLOAD_SIZE;
         writer.cbor = (format == DEFENDER_FORMAT_CBOR);
         writer.shortKeys = (keys == DEFENDER_KEYS_SHORT);
         EncodeReport(&writer, pContent, listed);
         size = FitLists(&writer, pContent, listed);
-        if ((size != writer.length) && (size <= bufferSize))
+        if ((size != writer.length) && (size <= writer.bufferSize))
         {
             /* Entries were dropped: write the report again with the new counts. */
             EncodeReport(&writer, pContent, listed);
             DEFENDER_ASSERT(writer.length == size);
         }
-        status = writer.invalid                 ? DEFENDER_BAD_PARAMETER
-                 : (writer.length > bufferSize) ? DEFENDER_BUFFER_TOO_SMALL
-                                                : DEFENDER_SUCCESS;
+        status = writer.invalid                        ? DEFENDER_BAD_PARAMETER
+                 : (writer.length > writer.bufferSize) ? DEFENDER_BUFFER_TOO_SMALL
+                                                       : DEFENDER_SUCCESS;
     }
     if (status == DEFENDER_SUCCESS)
     {

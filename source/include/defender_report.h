@@ -15,6 +15,9 @@
 extern "C" {
 #endif
 
+/** @brief Longest report payload in bytes (PD-10: IoT Core refuses larger publishes). */
+#define DEFENDER_MAX_PAYLOAD_SIZE 131072U
+
 /** @brief A list of entries to report, with the true number of items it samples. */
 typedef struct DefenderConnectionList
 {
@@ -60,7 +63,8 @@ typedef struct DefenderReportContent
  * When the full report does not fit, list entries are dropped (the `total`s stay
  * true) until it fits: the longest listed list loses entries first. Only when even
  * the report with no list entries does not fit is DEFENDER_BUFFER_TOO_SMALL
- * returned. Nothing is ever written past `bufferSize`.
+ * returned. Nothing is ever written past `bufferSize`, and a report is never longer
+ * than DEFENDER_MAX_PAYLOAD_SIZE (PD-10), however large the buffer.
  *
  * @param[in] pContent What to encode. Not modified.
  * @param[in] format DEFENDER_FORMAT_JSON or DEFENDER_FORMAT_CBOR.

@@ -1013,6 +1013,79 @@ static void test_Defender_EncodeReport_BufferTooSmall(void **state)
     assert_int_equal(length, size);
 }
 
+/** @brief PD-10: a report payload is at most 131072 bytes, whatever the buffer: beyond it,
+ * entries are dropped (the totals stay true), and a report that is longer even without any
+ * entry is not written. */
+static void test_Defender_EncodeReport_AtMost128KiB(void **state)
+{
+    static DefenderConnection_t connections[2000];
+    static char text[100];
+    static const char *strings[2000];
+    DefenderReportContent_t content;
+    DefenderCustomMetricValue_t custom;
+    size_t listed[3];
+    size_t length = 0;
+    size_t i;
+    cJSON *pRoot;
+
+    (void) state;
+    memset(&content, 0, sizeof(content));
+    memset(connections, 0, sizeof(connections));
+    for (i = 0; i < 2000U; i++)
+    {
+        connections[i].remoteAddress.family = 6;
+        memset(connections[i].remoteAddress.bytes, 0xAB, 16);
+        connections[i].remotePort = 50000;
+        connections[i].localPort = (uint16_t) (1000U + i);
+        strcpy(connections[i].localInterface, "eth0");
+    }
+    content.reportId = 1735689600000ULL;
+    content.groups = DEFENDER_METRIC_TCP_CONNECTIONS;
+    content.connections.pEntries = connections;
+    content.connections.count = 2000;
+    content.connections.total = 2000;
+    style = DEFENDER_KEYS_LONG;
+    for (i = 0; i < 2; i++)
+    {
+        DefenderFormat_t format = (i == 0) ? DEFENDER_FORMAT_JSON : DEFENDER_FORMAT_CBOR;
+        assert_int_equal(Defender_EncodeReport(&content, format, DEFENDER_KEYS_LONG, buffer,
+                                               BUFFER_SIZE, &length, listed),
+                         DEFENDER_SUCCESS);
+        assert_true(length <= 131072U);
+        /* Tight: one more entry (about 100 bytes) would not have fitted. */
+        assert_true(length > (131072U - 200U));
+        assert_true((listed[0] > 0U) && (listed[0] < 2000U));
+        pRoot = Decode(format, buffer, length);
+        AssertContent(pRoot, &content, listed);
+        cJSON_Delete(pRoot);
+    }
+
+    /* Custom metrics cannot be shortened: over 131072 bytes without any entry. */
+    memset(text, 'x', sizeof(text) - 1U);
+    for (i = 0; i < 2000U; i++)
+    {
+        strings[i] = text;
+    }
+    memset(&custom, 0, sizeof(custom));
+    custom.pName = "tasks";
+    custom.type = DEFENDER_CUSTOM_STRING_LIST;
+    custom.value.ppStrings = strings;
+    custom.value.count = 2000;
+    content.pCustom = &custom;
+    content.customCount = 1;
+    assert_int_equal(Defender_EncodeReport(&content, DEFENDER_FORMAT_CBOR, DEFENDER_KEYS_SHORT,
+                                           buffer, BUFFER_SIZE, &length, listed),
+                     DEFENDER_BUFFER_TOO_SMALL);
+    assert_int_equal(listed[0], 0);
+    /* Under the limit it is written, with the entries that still fit. */
+    custom.value.count = 1250;
+    assert_int_equal(Defender_EncodeReport(&content, DEFENDER_FORMAT_CBOR, DEFENDER_KEYS_SHORT,
+                                           buffer, BUFFER_SIZE, &length, listed),
+                     DEFENDER_SUCCESS);
+    assert_true((length <= 131072U) && (length > (131072U - 200U)));
+    assert_true((listed[0] > 0U) && (listed[0] < 100U));
+}
+
 /* ---- Numbers --------------------------------------------------------------------------- */
 
 static size_t JsonNumber(double value, char *pText)
@@ -1433,6 +1506,7 @@ int main(void)
         cmocka_unit_test(test_Defender_EncodeReport_RandomDecodesToContent),
         cmocka_unit_test(test_Defender_EncodeReport_FitsByDroppingEntries),
         cmocka_unit_test(test_Defender_EncodeReport_BufferTooSmall),
+        cmocka_unit_test(test_Defender_EncodeReport_AtMost128KiB),
 #if DEFENDER_CONFIG_EXACT_NUMBER_TEXT
         cmocka_unit_test(test_DefenderReport_RoundNumber_MatchesPrintf),
 #endif
