@@ -89,7 +89,12 @@ void Defender_SinkInit(DefenderMetricsSink_t *pSink, DefenderMetricGroup_t group
 void Defender_SinkAddConnection(DefenderMetricsSink_t *pSink,
                                 const DefenderConnection_t *pConnection)
 {
-    keepEntry(pSink, pConnection, DEFENDER_METRIC_TCP_CONNECTIONS);
+    /* A peer address the report cannot hold (family neither 4 nor 6: `| 2` maps only 4
+     * and 6 to 6) is left out like a port-less listener, not made an encode error. */
+    if ((pConnection != NULL) && ((pConnection->remoteAddress.family | 2U) == 6U))
+    {
+        keepEntry(pSink, pConnection, DEFENDER_METRIC_TCP_CONNECTIONS);
+    }
 }
 
 void Defender_SinkAddListeningPort(DefenderMetricsSink_t *pSink,

@@ -51,11 +51,13 @@ typedef struct DefenderMetricsSource
                                         DefenderMetricsSink_t *pSink);
 } DefenderMetricsSource_t;
 
-/** @brief Delivers one established connection. */
+/** @brief Delivers one established connection (ignored unless its remote address family
+ * is 4 or 6). */
 void Defender_SinkAddConnection(DefenderMetricsSink_t *pSink,
                                 const DefenderConnection_t *pConnection);
 
-/** @brief Delivers one listening port (of the group being collected). */
+/** @brief Delivers one listening port of the group being collected (ignored when its port
+ * is 0). */
 void Defender_SinkAddListeningPort(DefenderMetricsSink_t *pSink,
                                    const DefenderListeningPort_t *pPort);
 

@@ -2486,6 +2486,37 @@ static void test_Lists_CapWithTrueTotal(void **state)
     assert_int_equal(counters(f).listEntriesDropped, 0);
 }
 
+/** @brief PD-10: the report is an encode error only when it does not fit. A connection the
+ * source delivers with a peer address that cannot be written (no family) is left out of the
+ * list and the total; the report goes out with the others. */
+static void test_Lists_UnwritableConnectionLeftOut(void **state)
+{
+    Fixture_t *f = *state;
+    cJSON *pRoot;
+    cJSON *pEstablished;
+
+    f->settings.metrics = DEFENDER_METRIC_TCP_CONNECTIONS;
+    reinit(f);
+    (void) FakeSource_AddConnectionV4(&f->source, 198U, 51U, 100U, 7U, 8883U, 40000U, "eth0");
+    FakeSource_AddConnectionV4(&f->source, 198U, 51U, 100U, 8U, 8883U, 40001U, "eth0")
+        ->remoteAddress.family = 0U;
+    (void) FakeSource_AddConnectionV4(&f->source, 198U, 51U, 100U, 9U, 8883U, 40002U, "eth0");
+    startAndPublishFirst(f);
+    pRoot = published(f);
+    pEstablished = path(pRoot, "metrics", "tcp_connections", "established_connections", NULL);
+    assert_int_equal(
+        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(pEstablished, "connections")), 2);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(pEstablished, "total")->valuedouble, 2);
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(pEstablished, "connections"), 1),
+            "remote_addr")
+            ->valuestring,
+        "198.51.100.9:8883");
+    cJSON_Delete(pRoot);
+    assert_int_equal(counters(f).reportsNotSent, 0);
+}
+
 /** @brief PD-26: C=3, n=10 stable: report k lists entries from (k*C) mod n, wrapping. */
 static void test_Lists_Rotation(void **state)
 {
@@ -2909,6 +2940,7 @@ int main(void)
         T(test_NetworkStats_InterfacesDropped),
         T(test_NetworkStats_FirstAfterRestart),
         T(test_Lists_CapWithTrueTotal),
+        T(test_Lists_UnwritableConnectionLeftOut),
         T(test_Lists_Rotation),
         T(test_Lists_OnlySelectedGroups),
         T(test_CustomMetrics_TypesOrderAndInvalid),

@@ -262,6 +262,32 @@ static void test_Defender_SinkAddListeningPort_PortZeroIgnored(void **state)
     assert_int_equal(window[0].port, 53);
 }
 
+/** @brief Connections whose peer address the report cannot hold (family neither 4 nor 6)
+ * are neither listed nor counted, like port-less listeners. */
+static void test_Defender_SinkAddConnection_UnknownFamilyIgnored(void **state)
+{
+    DefenderConnection_t head[CAP];
+    DefenderConnection_t window[CAP];
+    DefenderMetricsSink_t sink;
+    DefenderConnection_t connection;
+    static const uint8_t families[] = {0U, 4U, 2U, 6U, 5U, 7U, 255U};
+    size_t i;
+
+    (void) state;
+    Defender_SinkInit(&sink, DEFENDER_METRIC_TCP_CONNECTIONS, head, window, CAP, 0U, 0U);
+    for (i = 0U; i < sizeof(families); i++)
+    {
+        (void) memset(&connection, 0, sizeof(connection));
+        connection.remoteAddress.family = families[i];
+        connection.remotePort = (uint16_t) (1000U + i);
+        Defender_SinkAddConnection(&sink, &connection);
+    }
+    assert_int_equal(Defender_SinkFinish(&sink), 2);
+    assert_int_equal(sink.seen, 2);
+    assert_int_equal(window[0].remotePort, 1001);
+    assert_int_equal(window[1].remotePort, 1003);
+}
+
 /** @brief Entries of another group than the one being collected are ignored. */
 static void test_Defender_SinkAdd_GroupMismatchIgnored(void **state)
 {
@@ -368,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_Defender_SinkFinish_ListGrew),
         cmocka_unit_test(test_Defender_SinkFinish_NoDuplicates),
         cmocka_unit_test(test_Defender_SinkAddListeningPort_PortZeroIgnored),
+        cmocka_unit_test(test_Defender_SinkAddConnection_UnknownFamilyIgnored),
         cmocka_unit_test(test_Defender_SinkAdd_GroupMismatchIgnored),
         cmocka_unit_test(test_Defender_SinkFinish_ConnectionsRotate),
         cmocka_unit_test(test_Defender_SinkAddInterface_Overflow),
