@@ -262,6 +262,11 @@ static void test_Arguments(void **state)
     assert_int_equal(DEFENDER_ReportPeriodSet(-300), eDefenderErrPeriodTooShort);
     assert_int_equal(DEFENDER_ReportPeriodSet((int32_t) DEFENDER_MAX_PERIOD_SECONDS + 1),
                      eDefenderErrOther);
+#if DEFENDER_CONFIG_MIN_PERIOD_SECONDS == 1
+    /* 10.3: any period of 1 s or more (under 300 s with a warning). */
+    assert_int_equal(DEFENDER_ReportPeriodSet(1), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_ReportPeriodSet(299), eDefenderErrSuccess);
+#endif
     assert_int_equal(DEFENDER_ReportPeriodSet(300), eDefenderErrSuccess);
     assert_int_equal(DEFENDER_AckTimeoutSet(0U), eDefenderErrOther);
     assert_int_equal(DEFENDER_AckTimeoutSet(ACK_MS), eDefenderErrSuccess);
