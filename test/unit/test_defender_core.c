@@ -1572,6 +1572,28 @@ static void test_Defender_OnMessage_OnlyThrottledPostpones(void **state)
     assert_int_equal(counters(f).reportsRejected, 4);
 }
 
+/** @brief 10.5: a period changed after a Throttled rejection does not bring the next report
+ * before the end of the postponement (one full period, as it was, after the rejection). */
+static void test_Defender_SetPeriod_AfterThrottledKeepsPostponement(void **state)
+{
+    Fixture_t *f = *state;
+
+    SKIP_UNDER_FLOOR();
+
+    startAndPublishFirst(f);
+    FakeClock_Advance(&f->clock, 5000U);
+    assert_int_equal(deliver(f, TOPIC_REJECTED, R4), DEFENDER_SUCCESS);
+    assert_int_equal(Defender_SetPeriod(&f->ctx, 60U), DEFENDER_SUCCESS);
+    assert_int_equal(process(f), PERIOD_MS);
+    (void) advance(f, PERIOD_MS - 1U);
+    assert_int_equal(f->mqtt.publishCalls, 1);
+    (void) advance(f, 1U);
+    assert_int_equal(f->mqtt.publishCalls, 2);
+    /* Then the new period. */
+    (void) advance(f, 60000U);
+    assert_int_equal(f->mqtt.publishCalls, 3);
+}
+
 /** @brief A late Throttled (after the timeout, before the next publish, 10.4) postpones the
  * next report a full period from its arrival, like one in time (10.5). */
 static void test_Defender_OnMessage_LateThrottledPostpones(void **state)
@@ -2906,6 +2928,7 @@ int main(void)
         T(test_Defender_OnMessage_ThrottledPostpones),
         T(test_Defender_OnMessage_OnlyThrottledPostpones),
         T(test_Defender_OnMessage_LateThrottledPostpones),
+        T(test_Defender_SetPeriod_AfterThrottledKeepsPostponement),
         T(test_Defender_Process_ThrottledOnceThenMonths),
         T(test_Defender_Start_KeepsThrottledPostponement),
         T(test_Defender_Start_AfterThrottledPostponementOver),
