@@ -35,7 +35,7 @@ int credentials_load(const char *path, credential **out, size_t *n, char *err, s
     FILE *f = fopen(path, "r");
     if (f == NULL)
     {
-        snprintf(err, errsz, "cannot open credentials file %s: %s", path, strerror(errno));
+        snprintf(err, errsz, "cannot read credentials file %s: %s", path, strerror(errno));
         return -1;
     }
     credential *creds = NULL;

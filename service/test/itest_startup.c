@@ -193,7 +193,7 @@ static void check_credentials_file(void)
     expect_credentials_refused(text, " line 1: access key id over 199 or secret over 299");
     snprintf(text, sizeof text, "%s/nothing-here", g_dir);
     const char *a[] = {"serve", "--broker", "127.0.0.1:1", "--credentials", text, NULL};
-    expect_run(a, 2, "cannot open credentials file");
+    expect_run(a, 2, "cannot read credentials file");
 }
 
 /* Started with an unreachable broker: the API answers (mqttConnected false), SIGHUP is logged
