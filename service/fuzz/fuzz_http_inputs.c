@@ -32,9 +32,11 @@ typedef struct
     const char *host;
 } headers;
 
-static const char *get_header(void *ctx, const char *name)
+static const char *get_header(void *ctx, const char *name, size_t index)
 {
     const headers *h = ctx;
+    if (index > 0)
+        return NULL;
     if (strcmp(name, "authorization") == 0)
         return h->authorization;
     if (strcmp(name, "x-amz-date") == 0)

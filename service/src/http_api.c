@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -786,10 +787,36 @@ typedef struct
     struct MHD_Connection *c;
 } hdr_ctx;
 
-static const char *get_header(void *ctx, const char *name)
+typedef struct
+{
+    const char *name;
+    size_t skip; /* occurrences still to pass over */
+    const char *found;
+} hdr_find;
+
+static enum MHD_Result find_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void) kind;
+    hdr_find *f = cls;
+    if (strcasecmp(key, f->name) != 0)
+        return MHD_YES;
+    if (f->skip > 0)
+    {
+        f->skip--;
+        return MHD_YES;
+    }
+    f->found = value != NULL ? value : "";
+    return MHD_NO;
+}
+
+/* The index-th occurrence of a header (libmicrohttpd keeps them all, in the order sent). */
+static const char *get_header(void *ctx, const char *name, size_t index)
 {
     hdr_ctx *hc = ctx;
-    return MHD_lookup_connection_value(hc->c, MHD_HEADER_KIND, name);
+    hdr_find f = {name, index, NULL};
+    MHD_get_connection_values(hc->c, MHD_HEADER_KIND, find_header, &f);
+    return f.found;
 }
 
 static const char *secret_for(void *ctx, const char *akid)

@@ -122,6 +122,25 @@ static int cmp_kv(const void *a, const void *b)
     return strcmp(x->value, y->value);
 }
 
+/* A header value trimmed, each run of spaces and tabs inside it as one space. */
+static int put_trimmed(strbuf *b, const char *v)
+{
+    int sp = 0, any = 0;
+    for (; *v; v++)
+    {
+        if (*v == ' ' || *v == '\t')
+        {
+            sp = 1;
+            continue;
+        }
+        if ((sp && any && !sb_putc(b, ' ')) || !sb_putc(b, *v))
+            return 0;
+        sp = 0;
+        any = 1;
+    }
+    return 1;
+}
+
 /* The canonical request into cr; 1, or 0 on failure. A query name given twice once decoded
  * (maxResults, maxResult%73) is a failure with the name in `repeated`: the signature covers
  * the values in sorted order, not in the order the API reads them (the first one wins), so
@@ -179,26 +198,11 @@ static int canonical_request(strbuf *cr, const char *method, const char *raw_pat
             return 0;
         memcpy(name, p, l);
         name[l] = '\0';
-        const char *v = get_header(hctx, name);
-        if (v == NULL)
-            v = "";
         ok = sb_puts(cr, name) && sb_putc(cr, ':');
-        /* trim and collapse runs of spaces */
-        while (*v == ' ' || *v == '\t')
-            v++;
-        int sp = 0;
-        for (; *v && ok; v++)
-        {
-            if (*v == ' ' || *v == '\t')
-            {
-                sp = 1;
-                continue;
-            }
-            if (sp)
-                ok = sb_putc(cr, ' ');
-            sp = 0;
-            ok = ok && sb_putc(cr, *v);
-        }
+        /* every occurrence in the order sent, joined with ',' */
+        const char *v;
+        for (size_t k = 0; ok && (v = get_header(hctx, name, k)) != NULL; k++)
+            ok = (k == 0 || sb_putc(cr, ',')) && put_trimmed(cr, v);
         ok = ok && sb_putc(cr, '\n');
         p = e ? e + 1 : p + l;
     }
@@ -313,11 +317,18 @@ int sigv4_verify(const char *method, const char *raw_path, const sigv4_kv *query
                  sigv4_header_fn get_header, void *hctx, const uint8_t *body, size_t body_len,
                  sigv4_secret_fn secret_for, void *sctx, time_t now, char *why, size_t whysz)
 {
-    const char *auth = get_header(hctx, "authorization");
+    const char *auth = get_header(hctx, "authorization", 0);
     if (auth == NULL)
     {
         snprintf(why, whysz, "Missing Authentication Token");
         return SIGV4_MISSING;
+    }
+    /* Two Authorization headers or two dates: which one counts would be a guess (the date
+     * signed would be both, joined) */
+    if (get_header(hctx, "authorization", 1) != NULL)
+    {
+        snprintf(why, whysz, "More than one Authorization header");
+        return SIGV4_MALFORMED;
     }
     static const char alg[] = "AWS4-HMAC-SHA256 ";
     if (strncmp(auth, alg, sizeof alg - 1) != 0)
@@ -416,8 +427,13 @@ int sigv4_verify(const char *method, const char *raw_path, const sigv4_kv *query
         snprintf(why, whysz, "The security token included in the request is invalid.");
         return SIGV4_UNKNOWN_KEY;
     }
-    const char *amz_date = get_header(hctx, "x-amz-date");
+    const char *amz_date = get_header(hctx, "x-amz-date", 0);
     time_t t;
+    if (amz_date != NULL && get_header(hctx, "x-amz-date", 1) != NULL)
+    {
+        snprintf(why, whysz, "More than one X-Amz-Date header");
+        return SIGV4_MALFORMED;
+    }
     if (amz_date == NULL || parse_amz_date(amz_date, &t) != 0)
     {
         snprintf(why, whysz, "Missing or invalid X-Amz-Date");
@@ -487,7 +503,7 @@ int sigv4_verify(const char *method, const char *raw_path, const sigv4_kv *query
         {
             memcpy(name, h, l);
             name[l] = '\0';
-            if (get_header(hctx, name) == NULL)
+            if (get_header(hctx, name, 0) == NULL)
             {
                 snprintf(why, whysz, "Signed header '%s' is not in the request", name);
                 return SIGV4_BAD_SIGNATURE;

@@ -15,7 +15,10 @@ typedef struct
     const char *value; /* may be NULL (a name without '=') */
 } sigv4_kv;
 
-typedef const char *(*sigv4_header_fn)(void *ctx, const char *lower_name);
+/* The value of the `index`-th occurrence (0 the first) of a request header, the name compared
+ * without regard to case; NULL when the request has fewer. A header sent several times is
+ * canonicalised as its values in the order sent, each trimmed, joined with commas. */
+typedef const char *(*sigv4_header_fn)(void *ctx, const char *lower_name, size_t index);
 typedef const char *(*sigv4_secret_fn)(void *ctx, const char *access_key_id);
 
 enum
@@ -35,8 +38,9 @@ enum
 #define SIGV4_SKEW_SECONDS 900
 
 /* Result codes: SIGV4_MISSING (no Authorization header), SIGV4_MALFORMED (header or
- * X-Amz-Date not of the SigV4 form), SIGV4_UNKNOWN_KEY, SIGV4_BAD_SIGNATURE (wrong signature,
- * scope or a date outside SIGV4_SKEW_SECONDS). `why` gets an AWS-style message. */
+ * X-Amz-Date not of the SigV4 form, or either given twice), SIGV4_UNKNOWN_KEY, SIGV4_BAD_SIGNATURE
+ * (wrong signature, scope or a date outside SIGV4_SKEW_SECONDS). `why` gets an AWS-style message.
+ */
 int sigv4_verify(const char *method, const char *raw_path, const sigv4_kv *query, size_t nq,
                  sigv4_header_fn get_header, void *hctx, const uint8_t *body, size_t body_len,
                  sigv4_secret_fn secret_for, void *sctx, time_t now, char *why, size_t whysz);

@@ -540,9 +540,11 @@ typedef struct
     const char *amz_date;
 } sign_hdrs;
 
-static const char *sign_header(void *ctx, const char *name)
+static const char *sign_header(void *ctx, const char *name, size_t index)
 {
     sign_hdrs *h = ctx;
+    if (index > 0)
+        return NULL;
     if (strcmp(name, "host") == 0)
         return h->host;
     if (strcmp(name, "x-amz-date") == 0)

@@ -1,6 +1,7 @@
 /* Malformed HTTP requests, bodies and query strings get a clear API error (status and
  * x-amzn-ErrorType), never a crash; the service stays up. */
 #include "itest.h"
+#include "sigv4.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -15,6 +16,49 @@
 #include <unistd.h>
 
 static int g_port;
+
+/* A request with X-Test sent twice, as libmicrohttpd must hand both to the verifier */
+typedef struct
+{
+    char host[32];
+    const char *date;
+} two_ctx;
+
+static const char *two_header(void *ctx, const char *name, size_t index)
+{
+    static const char *const xtest[] = {"one", " two   two "};
+    const two_ctx *t = ctx;
+    if (strcmp(name, "x-test") == 0)
+        return index < 2 ? xtest[index] : NULL;
+    if (index > 0)
+        return NULL;
+    if (strcmp(name, "host") == 0)
+        return t->host;
+    if (strcmp(name, "x-amz-date") == 0)
+        return t->date;
+    return NULL;
+}
+
+/* GET /custom-metrics?maxResults=5 signed over host, both X-Test values and X-Amz-Date; the
+ * headers to send: X-Amz-Date, `before`, Authorization, `after` */
+static void sign_two(int port, const char *date, const char *before, const char *after, char *out,
+                     size_t cap)
+{
+    two_ctx t;
+    snprintf(t.host, sizeof t.host, "127.0.0.1:%d", port);
+    t.date = date;
+    sigv4_kv kv = {"maxResults", "5"};
+    char scope[64], sig[65];
+    snprintf(scope, sizeof scope, "%.8s/us-east-1/iot/aws4_request", date);
+    CHECK(sigv4_sign("GET", "/custom-metrics", &kv, 1, "host;x-amz-date;x-test", two_header, &t,
+                     (const uint8_t *) "", 0, date, scope, "SECRETTEST", sig) == 0,
+          "sign");
+    int n = snprintf(out, cap,
+                     "X-Amz-Date: %s\r\n%sAuthorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/%s, "
+                     "SignedHeaders=host;x-amz-date;x-test, Signature=%s\r\n%s",
+                     date, before, scope, sig, after);
+    CHECK(n > 0 && (size_t) n < cap, "headers too long");
+}
 
 static void expect(const char *method, const char *pq, const char *body, int status,
                    const char *err_type)
@@ -121,6 +165,18 @@ static void check_sigv4(const it_broker *b, const char *exe)
     it_sigv4_headers(port, "GET", pq, NULL, "AKIDTEST", "SECRETTEST", now, h, sizeof h);
     char *auth = strstr(h, "Authorization:");
     expect_h(port, pq, auth, 400, "IncompleteSignatureException", NULL);
+    /* a signed header sent twice: both values, in order, are signed */
+    char two[1200];
+    sign_two(port, date, "X-Test: one\r\n", "X-Test:  two   two \r\n", two, sizeof two);
+    expect_h(port, pq, two, 200, NULL, NULL);
+    sign_two(port, date, "X-Test:  two   two \r\n", "X-Test: one\r\n", two, sizeof two);
+    expect_h(port, pq, two, 403, "InvalidSignatureException", "does not match");
+    sign_two(port, date, "X-Test: one\r\n", "", two, sizeof two);
+    expect_h(port, pq, two, 403, "InvalidSignatureException", "does not match");
+    /* a second X-Amz-Date */
+    it_sigv4_headers(port, "GET", pq, NULL, "AKIDTEST", "SECRETTEST", now, h, sizeof h);
+    snprintf(two, sizeof two, "%sX-Amz-Date: %s\r\n", h, date);
+    expect_h(port, pq, two, 400, "IncompleteSignatureException", "More than one X-Amz-Date header");
     /* the refusals did not stop the service */
     it_sigv4_headers(port, "GET", pq, NULL, "AKIDTEST", "SECRETTEST", time(NULL), h, sizeof h);
     expect_h(port, pq, h, 200, NULL, NULL);

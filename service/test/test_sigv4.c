@@ -155,12 +155,18 @@ typedef struct
     char auth[1024];
 } req;
 
-static const char *find_header(const req *r, const char *name)
+/* the index-th occurrence of a header (0 the first), the name in any case */
+static const char *find_header_n(const req *r, const char *name, size_t index)
 {
     for (size_t i = 0; i < r->nh; i++)
-        if (strcasecmp(r->h[i].name, name) == 0)
+        if (strcasecmp(r->h[i].name, name) == 0 && index-- == 0)
             return r->h[i].value;
     return NULL;
+}
+
+static const char *find_header(const req *r, const char *name)
+{
+    return find_header_n(r, name, 0);
 }
 
 /* Signature over r; signed_headers as it will appear in the Authorization header (the
@@ -202,26 +208,35 @@ static void sign_indep(const req *r, const char *signed_headers, const char *amz
     for (char *save = NULL, *n = strtok_r(names, ";", &save); n != NULL;
          n = strtok_r(NULL, ";", &save))
     {
-        const char *v = find_header(r, n);
         for (char *c = n; *c; c++)
             if (*c >= 'A' && *c <= 'Z')
                 *c = (char) (*c - 'A' + 'a');
         puts_(&cr, n);
         puts_(&cr, ":");
-        /* trimmed, runs of white space as one space */
-        int sp = 0, any = 0;
-        for (; v != NULL && *v; v++)
+        /* each value sent under this name, in order, separated by ','; each trimmed, runs of
+         * white space as one space */
+        int first = 1;
+        for (size_t i = 0; i < r->nh; i++)
         {
-            if (*v == ' ' || *v == '\t')
-            {
-                sp = 1;
+            if (strcasecmp(r->h[i].name, n) != 0)
                 continue;
+            if (!first)
+                puts_(&cr, ",");
+            first = 0;
+            int sp = 0, any = 0;
+            for (const char *v = r->h[i].value; *v; v++)
+            {
+                if (*v == ' ' || *v == '\t')
+                {
+                    sp = 1;
+                    continue;
+                }
+                if (sp && any)
+                    puts_(&cr, " ");
+                put(&cr, v, 1);
+                sp = 0;
+                any = 1;
             }
-            if (sp && any)
-                puts_(&cr, " ");
-            put(&cr, v, 1);
-            sp = 0;
-            any = 1;
         }
         puts_(&cr, "\n");
     }
@@ -286,12 +301,14 @@ static void set_header(req *r, const char *name, const char *value)
     add_header(r, name, value);
 }
 
+/* the first occurrence removed, the others kept in order */
 static void del_header(req *r, const char *name)
 {
     for (size_t i = 0; i < r->nh; i++)
         if (strcasecmp(r->h[i].name, name) == 0)
         {
-            r->h[i] = r->h[--r->nh];
+            memmove(&r->h[i], &r->h[i + 1], (r->nh - i - 1) * sizeof r->h[0]);
+            r->nh--;
             return;
         }
 }
@@ -314,13 +331,13 @@ static void base_req(req *r, const char *method, const char *path)
     add_header(r, "X-Amz-Date", DATE);
 }
 
-static const char *hdr_cb(void *ctx, const char *lower_name)
+static const char *hdr_cb(void *ctx, const char *lower_name, size_t index)
 {
     /* as libmicrohttpd: a case-insensitive look-up; the verifier must ask in lower case */
     for (const char *c = lower_name; *c; c++)
         if (*c >= 'A' && *c <= 'Z')
             return NULL;
-    return find_header(ctx, lower_name);
+    return find_header_n(ctx, lower_name, index);
 }
 
 /* the longest secret the credentials file holds (299 characters) */
@@ -397,6 +414,8 @@ static void good_sig(req *r, const char *signed_headers, char sig[65])
 
 #define SCOPE "20150830/us-east-1/iot/aws4_request"
 
+#define MISMATCH "The request signature we calculated does not match the signature you provided."
+
 /* ---------------------------------------------------------------------------------------------
  * The signer against AWS's published test suite
  * ------------------------------------------------------------------------------------------- */
@@ -444,6 +463,21 @@ static void test_independent_signer_matches_aws_suite(void **state)
     add_header(&r, "My-Header2", " \"a   b   c\"");
     suite_sig(&r, "host;my-header1;my-header2;x-amz-date",
               "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736");
+    /* get-header-key-duplicate: one name sent three times */
+    base_req(&r, "GET", "/");
+    add_header(&r, "My-Header1", "value2");
+    add_header(&r, "My-Header1", "value2");
+    add_header(&r, "My-Header1", "value1");
+    suite_sig(&r, "host;my-header1;x-amz-date",
+              "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea");
+    /* get-header-value-order: the values in the order sent, not sorted */
+    base_req(&r, "GET", "/");
+    add_header(&r, "My-Header1", "value4");
+    add_header(&r, "My-Header1", "value1");
+    add_header(&r, "My-Header1", "value3");
+    add_header(&r, "My-Header1", "value2");
+    suite_sig(&r, "host;my-header1;x-amz-date",
+              "08c7e5a9acfcfeb3ab6b2185e75ce8b1deb5e634ec47601a50643f830c755c01");
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -555,6 +589,87 @@ static void test_ok_header_case_and_trim(void **state)
     add_header(&r, "X-Empty", "");
     sign_req(&r, "host;x-amz-date;x-empty");
     expect_ok(&r);
+}
+
+/* A signed header sent several times is signed as its values in the order sent, each trimmed
+ * and collapsed, joined with ',' (as AWS's get-header-key-duplicate and botocore): the verifier
+ * read only the first one, refusing such requests and missing changes to the others. */
+static void test_ok_repeated_header(void **state)
+{
+    (void) state;
+    req r;
+    base_req(&r, "GET", "/");
+    add_header(&r, "My-Header1", "  b   c ");
+    add_header(&r, "X-Other", "o");
+    add_header(&r, "my-header1", "a");
+    add_header(&r, "MY-HEADER1", "");
+    add_header(&r, "My-Header1", "\tb\t");
+    sign_req(&r, "host;my-header1;x-amz-date");
+    expect_ok(&r);
+    /* an unsigned header may be repeated */
+    add_header(&r, "X-Other", "p");
+    expect_ok(&r);
+}
+
+static void test_repeated_header_changed(void **state)
+{
+    (void) state;
+    req r;
+    base_req(&r, "GET", "/");
+    add_header(&r, "My-Header1", "value1");
+    add_header(&r, "My-Header1", "value2");
+    sign_req(&r, "host;my-header1;x-amz-date");
+    expect_ok(&r);
+    /* the values swapped */
+    req c = r;
+    c.h[2].value = "value2";
+    c.h[3].value = "value1";
+    expect_refused(&c, SIGV4_BAD_SIGNATURE, MISMATCH);
+    /* one of them dropped */
+    c = r;
+    c.h[3] = c.h[4]; /* Authorization in place of the second value */
+    c.nh--;
+    expect_refused(&c, SIGV4_BAD_SIGNATURE, MISMATCH);
+    /* a third added after signing */
+    c = r;
+    add_header(&c, "My-Header1", "value3");
+    expect_refused(&c, SIGV4_BAD_SIGNATURE, MISMATCH);
+    /* one header signed, sent as two */
+    base_req(&r, "GET", "/");
+    add_header(&r, "My-Header1", "value1,value2");
+    sign_req(&r, "host;my-header1;x-amz-date");
+    expect_ok(&r);
+    add_header(&r, "Host", "other.example.com");
+    expect_refused(&r, SIGV4_BAD_SIGNATURE, MISMATCH);
+}
+
+/* Authorization or X-Amz-Date twice: malformed, whichever comes first (the verifier read the
+ * first and ignored the other) */
+static void test_repeated_authorization_or_date(void **state)
+{
+    (void) state;
+    req r;
+    base_req(&r, "GET", "/");
+    sign_req(&r, "host;x-amz-date");
+    expect_ok(&r);
+    req c = r;
+    add_header(&c, "Authorization",
+               "AWS4-HMAC-SHA256 Credential=AKIDOTHER/" SCOPE
+               ", SignedHeaders=host;x-amz-date, Signature=0");
+    expect_refused(&c, SIGV4_MALFORMED, "More than one Authorization header");
+    c = r;
+    add_header(&c, "authorization", r.auth);
+    expect_refused(&c, SIGV4_MALFORMED, "More than one Authorization header");
+    /* a second date, signed with the first (the date signed would be "d1,d2") */
+    base_req(&r, "GET", "/");
+    add_header(&r, "X-Amz-Date", "20150830T123700Z");
+    sign_req(&r, "host;x-amz-date");
+    expect_refused(&r, SIGV4_MALFORMED, "More than one X-Amz-Date header");
+    /* or added after signing */
+    base_req(&r, "GET", "/");
+    sign_req(&r, "host;x-amz-date");
+    add_header(&r, "x-amz-date", "20150830T123700Z");
+    expect_refused(&r, SIGV4_MALFORMED, "More than one X-Amz-Date header");
 }
 
 /* up to SIGV4_SKEW_SECONDS either side of the service clock */
@@ -992,8 +1107,6 @@ static void test_signed_headers_form(void **state)
  * Refusals: the signature
  * ------------------------------------------------------------------------------------------- */
 
-#define MISMATCH "The request signature we calculated does not match the signature you provided."
-
 static void test_signature_form(void **state)
 {
     (void) state;
@@ -1147,6 +1260,9 @@ int main(void)
         cmocka_unit_test(test_ok_path_encoding),
         cmocka_unit_test(test_ok_post_body),
         cmocka_unit_test(test_ok_header_case_and_trim),
+        cmocka_unit_test(test_ok_repeated_header),
+        cmocka_unit_test(test_repeated_header_changed),
+        cmocka_unit_test(test_repeated_authorization_or_date),
         cmocka_unit_test(test_ok_skew_limits),
         cmocka_unit_test(test_ok_auth_layout),
         cmocka_unit_test(test_missing_authorization),
