@@ -841,6 +841,11 @@ static enum MHD_Result dispatch(detect_http *h, struct MHD_Connection *c, const 
     char path[512];
     if (pct_decode(url, path, sizeof path) != 0)
         return bad_request(c, "malformed path");
+    /* SigV4 signs the path normalised (//a and /b/../a as /a) while the API reads it as sent:
+     * only a path that is its own normal form has one meaning for both. None of the API's
+     * names can be empty, "." or "..", so no request of the AWS CLI or SDKs is refused. */
+    if (!sigv4_path_is_normal(url))
+        return bad_request(c, "malformed path: empty, '.' or '..' segment");
     if (strcmp(path, "/service/health") == 0)
         return send_body(c, 200,
                          mqtt_up(h) ? "{\"status\":\"ok\",\"mqttConnected\":true}"

@@ -62,6 +62,56 @@ static int uri_encode(strbuf *b, const char *s, int keep_slash)
     return 1;
 }
 
+/* The path as SigV4 has it for services other than S3, before it is URI-encoded once more:
+ * empty and "." segments dropped, ".." dropping the segment before it (RFC 3986 section 5.2.4,
+ * and repeated slashes as one, as botocore and the AWS SDK for JavaScript sign it); the
+ * leading '/' kept, and a trailing one when a segment remains. "" is "/". 1, or 0 when out of
+ * memory. */
+static int normalize_path(strbuf *out, const char *raw)
+{
+    if (raw[0] == '\0')
+        return sb_putc(out, '/');
+    size_t n = strlen(raw);
+    /* start and length of each segment kept; at most one per two characters */
+    size_t cap = n / 2 + 1;
+    size_t *seg = malloc(2 * cap * sizeof *seg);
+    if (seg == NULL)
+        return 0;
+    size_t ns = 0;
+    for (size_t i = 0; i <= n;)
+    {
+        size_t e = i;
+        while (e < n && raw[e] != '/')
+            e++;
+        size_t l = e - i;
+        if (l == 2 && raw[i] == '.' && raw[i + 1] == '.')
+            ns = ns > 0 ? ns - 1 : 0;
+        else if (l > 0 && !(l == 1 && raw[i] == '.'))
+        {
+            seg[2 * ns] = i;
+            seg[2 * ns + 1] = l;
+            ns++;
+        }
+        i = e + 1;
+    }
+    int ok = raw[0] != '/' || sb_putc(out, '/');
+    for (size_t k = 0; k < ns && ok; k++)
+        ok = (k == 0 || sb_putc(out, '/')) && sb_append(out, raw + seg[2 * k], seg[2 * k + 1]);
+    if (ok && ns > 0 && raw[n - 1] == '/')
+        ok = sb_putc(out, '/');
+    free(seg);
+    return ok;
+}
+
+int sigv4_path_is_normal(const char *raw_path)
+{
+    strbuf b;
+    sb_init(&b, strlen(raw_path) + 2);
+    int normal = normalize_path(&b, raw_path) && !b.oom && strcmp(sb_cstr(&b), raw_path) == 0;
+    sb_free(&b);
+    return normal;
+}
+
 /* A query name or value as sent, decoded (%XX) and URI-encoded as SigV4 wants: a client may
  * send raw UTF-8, reserved characters unencoded or lower-case escapes (malloc'd, NULL if out of
  * memory). */
@@ -151,8 +201,12 @@ static int canonical_request(strbuf *cr, const char *method, const char *raw_pat
                              size_t body_len, char *repeated, size_t repeated_size)
 {
     int ok = sb_puts(cr, method) && sb_putc(cr, '\n');
-    /* non-S3 services: the path as sent, URI-encoded once more */
-    ok = ok && uri_encode(cr, raw_path[0] ? raw_path : "/", 1) && sb_putc(cr, '\n');
+    /* non-S3 services: the path as sent, normalised, URI-encoded once more */
+    strbuf path;
+    sb_init(&path, strlen(raw_path) + 2);
+    ok = ok && normalize_path(&path, raw_path) && !path.oom && uri_encode(cr, sb_cstr(&path), 1) &&
+         sb_putc(cr, '\n');
+    sb_free(&path);
     /* names and values canonically encoded, sorted by name, then value */
     canon_kv *sorted = NULL;
     if (nq > 0)

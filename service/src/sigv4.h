@@ -37,13 +37,23 @@ enum
 /* Largest difference between X-Amz-Date and the service clock, as AWS: 15 minutes. */
 #define SIGV4_SKEW_SECONDS 900
 
-/* Result codes: SIGV4_MISSING (no Authorization header), SIGV4_MALFORMED (header or
+/* Verifies the Authorization header of a request. raw_path: the path as sent (%XX not decoded);
+ * it is signed normalised (empty, "." and ".." segments removed) and URI-encoded once more, as
+ * for AWS services other than S3: a caller that acts on the path as sent must refuse a path
+ * sigv4_path_is_normal does not accept, or //a and /b/../a would verify with the signature of
+ * /a.
+ *
+ * Result codes: SIGV4_MISSING (no Authorization header), SIGV4_MALFORMED (header or
  * X-Amz-Date not of the SigV4 form, or either given twice), SIGV4_UNKNOWN_KEY, SIGV4_BAD_SIGNATURE
  * (wrong signature, scope or a date outside SIGV4_SKEW_SECONDS). `why` gets an AWS-style message.
  */
 int sigv4_verify(const char *method, const char *raw_path, const sigv4_kv *query, size_t nq,
                  sigv4_header_fn get_header, void *hctx, const uint8_t *body, size_t body_len,
                  sigv4_secret_fn secret_for, void *sctx, time_t now, char *why, size_t whysz);
+
+/* 1 when raw_path is its own normal form, the path SigV4 signs for services other than S3 (no
+ * "//", no "." or ".." segment; see sigv4_verify); 0 otherwise. */
+int sigv4_path_is_normal(const char *raw_path);
 
 /* Computes the signature for given inputs (used by tests). sig_hex: 65 bytes. 0, or -1 when
  * the request cannot be signed (a query name given twice, too long, out of memory). */

@@ -76,6 +76,38 @@ static int hexv(char c)
     return -1;
 }
 
+/* RFC 3986's remove_dot_segments, repeated slashes taken as one (strtok skips empty
+ * segments); the leading '/' stays, and a trailing one unless nothing is left */
+static void norm_path(buf *out, const char *path)
+{
+    char copy[1024];
+    char *seg[512];
+    size_t n = 0, len = strlen(path);
+    assert_true(len < sizeof copy);
+    memcpy(copy, path, len + 1);
+    for (char *save = NULL, *s = strtok_r(copy, "/", &save); s != NULL;
+         s = strtok_r(NULL, "/", &save))
+    {
+        if (strcmp(s, "..") == 0)
+        {
+            if (n > 0)
+                n--;
+        }
+        else if (strcmp(s, ".") != 0)
+            seg[n++] = s;
+    }
+    if (path[0] == '/')
+        puts_(out, "/");
+    for (size_t i = 0; i < n; i++)
+    {
+        if (i > 0)
+            puts_(out, "/");
+        puts_(out, seg[i]);
+    }
+    if (n > 0 && len > 0 && path[len - 1] == '/')
+        puts_(out, "/");
+}
+
 /* the query as sent (percent-encoded or not) decoded, then encoded as SigV4 wants */
 static void canon_qpart(buf *out, const char *raw)
 {
@@ -179,9 +211,11 @@ static void sign_indep(const req *r, const char *signed_headers, const char *amz
     buf cr = {.n = 0};
     puts_(&cr, r->method);
     puts_(&cr, "\n");
-    /* non-S3: the path as sent is encoded once more */
-    const char *path = r->path[0] ? r->path : "/";
-    enc(&cr, path, strlen(path), 1);
+    /* non-S3: the path as sent, its dot segments resolved and empty ones dropped, is encoded
+     * once more */
+    buf path = {.n = 0};
+    norm_path(&path, r->path[0] ? r->path : "/");
+    enc(&cr, path.d, path.n, 1);
     puts_(&cr, "\n");
     qpair q[16];
     for (size_t i = 0; i < r->nq; i++)
@@ -478,6 +512,25 @@ static void test_independent_signer_matches_aws_suite(void **state)
     add_header(&r, "My-Header1", "value2");
     suite_sig(&r, "host;my-header1;x-amz-date",
               "08c7e5a9acfcfeb3ab6b2185e75ce8b1deb5e634ec47601a50643f830c755c01");
+    /* normalize-path: get-relative, get-relative-relative, get-slash, get-slash-dot-slash (all
+     * sign as "/", the signature of get-vanilla), get-slash-pointless-dot, get-slashes,
+     * get-space */
+    static const char *const as_root[] = {"/example/..", "/example1/example2/../..", "//", "/./"};
+    for (size_t i = 0; i < sizeof as_root / sizeof as_root[0]; i++)
+    {
+        base_req(&r, "GET", as_root[i]);
+        suite_sig(&r, "host;x-amz-date",
+                  "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+    }
+    base_req(&r, "GET", "/./example");
+    suite_sig(&r, "host;x-amz-date",
+              "ef75d96142cf21edca26f06005da7988e4f8dc83a165a80865db7089db637ec5");
+    base_req(&r, "GET", "//example//");
+    suite_sig(&r, "host;x-amz-date",
+              "9a624bd73a37c9a373b5312afbebe7a714a789de108f0bdfe846570885f57e84");
+    base_req(&r, "GET", "/example space/");
+    suite_sig(&r, "host;x-amz-date",
+              "652487583200325589f1fba4c7e578f72c47cb61beeca81406b39ddec1366741");
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -556,6 +609,76 @@ static void test_ok_path_encoding(void **state)
     base_req(&r, "GET", "/\xe1\x88\xb4");
     sign_req(&r, "host;x-amz-date");
     expect_ok(&r);
+}
+
+/* The path is signed normalised, as AWS's normalize-path cases and botocore sign it (the
+ * verifier signed the path as sent, so the AWS CLI's signature of such a path did not verify).
+ * The service refuses these paths before verifying (sigv4_path_is_normal); the verifier alone
+ * follows SigV4. */
+static void test_ok_path_normalized(void **state)
+{
+    (void) state;
+    static const char *const paths[] = {
+        "//custom-metrics",
+        "/custom-metrics//",
+        "/./custom-metrics",
+        "/custom-metrics/.",
+        "/x/../custom-metrics",
+        "/custom-metric/a/b/../../m1",
+        "/..",
+        "/a/%2E%2E/b/../c",
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+    {
+        req r;
+        base_req(&r, "GET", paths[i]);
+        sign_req(&r, "host;x-amz-date");
+        expect_ok(&r);
+    }
+    /* the signature of /custom-metrics is that of any path that normalises to it... */
+    req r, c;
+    base_req(&r, "GET", "/custom-metrics");
+    sign_req(&r, "host;x-amz-date");
+    c = r;
+    c.path = "/a/..//custom-metrics";
+    expect_ok(&c);
+    /* ...and of no other: an escaped '/' or '.' is not a separator or a dot segment */
+    c.path = "/a%2F..%2Fcustom-metrics";
+    expect_refused(&c, SIGV4_BAD_SIGNATURE, MISMATCH);
+    c.path = "/a/%2E%2E/custom-metrics";
+    expect_refused(&c, SIGV4_BAD_SIGNATURE, MISMATCH);
+    c.path = "/custom-metrics/";
+    expect_refused(&c, SIGV4_BAD_SIGNATURE, MISMATCH);
+}
+
+/* the paths the service accepts: those that are their own normal form */
+static void test_path_is_normal(void **state)
+{
+    (void) state;
+    static const char *const normal[] = {
+        "/",
+        "/custom-metrics",
+        "/custom-metrics/",
+        "/custom-metric/aws:x_y-z",
+        "/security-profiles/p1/targets",
+        "/a/.b",
+        "/a/..b",
+        "/a/b.",
+        "/a%2F..%2Fb",
+        "/a/%2E%2E/b",
+        "/a/%2e/b",
+        "*",
+    };
+    static const char *const not_normal[] = {
+        "",       "//",      "/./",  "/.",    "/..",     "//a",  "/a//b",
+        "/a/./b", "/a/../b", "/a/.", "/a/..", "/a/b/..", "/a//",
+    };
+    for (size_t i = 0; i < sizeof normal / sizeof normal[0]; i++)
+        if (!sigv4_path_is_normal(normal[i]))
+            fail_msg("'%s' is normal", normal[i]);
+    for (size_t i = 0; i < sizeof not_normal / sizeof not_normal[0]; i++)
+        if (sigv4_path_is_normal(not_normal[i]))
+            fail_msg("'%s' is not normal", not_normal[i]);
 }
 
 static void test_ok_post_body(void **state)
@@ -1258,6 +1381,8 @@ int main(void)
         cmocka_unit_test(test_ok_query_canonical_order),
         cmocka_unit_test(test_ok_query_needs_encoding),
         cmocka_unit_test(test_ok_path_encoding),
+        cmocka_unit_test(test_ok_path_normalized),
+        cmocka_unit_test(test_path_is_normal),
         cmocka_unit_test(test_ok_post_body),
         cmocka_unit_test(test_ok_header_case_and_trim),
         cmocka_unit_test(test_ok_repeated_header),
