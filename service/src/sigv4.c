@@ -305,17 +305,28 @@ static int sign_request(const char *method, const char *raw_path, const sigv4_kv
         parts[i][l] = '\0';
         p = e ? e + 1 : p + l;
     }
-    char k0[8 + 300]; /* "AWS4" and a secret of up to 299 characters (http_api.c) */
-    n = snprintf(k0, sizeof k0, "AWS4%s", secret);
-    if (n < 0 || (size_t) n >= sizeof k0)
-        return -1;
-    unsigned char k1[32], k2[32], k3[32], k4[32], sig[32];
-    if (hmac(k0, strlen(k0), parts[0], k1) || hmac(k1, 32, parts[1], k2) ||
-        hmac(k2, 32, parts[2], k3) || hmac(k3, 32, parts[3], k4) || hmac(k4, 32, sts, sig))
-        return -1;
-    OPENSSL_cleanse(k0, sizeof k0);
-    hexify(sig, 32, sig_hex);
-    return 0;
+    /* "AWS4" and the secret (up to 299 characters, http_api.c), then the keys derived from it
+     * (the last one signs for a whole day in the scope's region): wiped on every path, with
+     * OPENSSL_cleanse, which the compiler cannot drop as a dead store */
+    struct
+    {
+        char k0[8 + 300];
+        unsigned char k[4][32];
+    } keys;
+    unsigned char sig[32];
+    rc = -1;
+    n = snprintf(keys.k0, sizeof keys.k0, "AWS4%s", secret);
+    if (n >= 0 && (size_t) n < sizeof keys.k0 &&
+        hmac(keys.k0, (size_t) n, parts[0], keys.k[0]) == 0 &&
+        hmac(keys.k[0], 32, parts[1], keys.k[1]) == 0 &&
+        hmac(keys.k[1], 32, parts[2], keys.k[2]) == 0 &&
+        hmac(keys.k[2], 32, parts[3], keys.k[3]) == 0 && hmac(keys.k[3], 32, sts, sig) == 0)
+    {
+        hexify(sig, 32, sig_hex);
+        rc = 0;
+    }
+    OPENSSL_cleanse(&keys, sizeof keys);
+    return rc;
 }
 
 int sigv4_sign(const char *method, const char *raw_path, const sigv4_kv *query, size_t nq,
