@@ -514,7 +514,8 @@ int sigv4_verify(const char *method, const char *raw_path, const sigv4_kv *query
         snprintf(why, whysz, "Credential should be scoped to a valid region");
         return SIGV4_BAD_SIGNATURE;
     }
-    if (sl[2] != strlen(SIGV4_SERVICE) || strncmp(sp[2], SIGV4_SERVICE, sl[2]) != 0)
+    if ((sl[2] != strlen(SIGV4_SERVICE) || strncmp(sp[2], SIGV4_SERVICE, sl[2]) != 0) &&
+        (sl[2] != strlen(SIGV4_SERVICE_OLD) || strncmp(sp[2], SIGV4_SERVICE_OLD, sl[2]) != 0))
     {
         snprintf(why, whysz, "Credential should be scoped to correct service: '" SIGV4_SERVICE "'");
         return SIGV4_BAD_SIGNATURE;

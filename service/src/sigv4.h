@@ -31,8 +31,11 @@ enum
 };
 
 /* The service name a credential scope must carry (<date>/<region>/iot/aws4_request): the AWS
- * CLI and SDKs sign the IoT API with "iot". */
-#define SIGV4_SERVICE "iot"
+ * CLI and SDKs sign the IoT API with "iot"; releases whose IoT model predates that (the AWS CLI
+ * 2.9 of Debian 12, for one) sign it with "execute-api", also accepted. The name is part of the
+ * string to sign and of the key derivation, so either is a signature of the same secret. */
+#define SIGV4_SERVICE     "iot"
+#define SIGV4_SERVICE_OLD "execute-api"
 
 /* Largest difference between X-Amz-Date and the service clock, as AWS: 15 minutes. */
 #define SIGV4_SKEW_SECONDS 900

@@ -1072,6 +1072,21 @@ static void test_scope_service(void **state)
     expect_refused(&r, SIGV4_BAD_SIGNATURE, "service");
     sign_scope(&r, AKID, "20150830/us-east-1/IOT/aws4_request");
     expect_refused(&r, SIGV4_BAD_SIGNATURE, "service");
+    /* the IoT model's signing name before "iot" (the AWS CLI 2.9 of Debian 12 signs with it) */
+    sign_scope(&r, AKID, "20150830/us-east-1/execute-api/aws4_request");
+    expect_ok(&r);
+    sign_scope(&r, AKID, "20150830/us-east-1/execute-apis/aws4_request");
+    expect_refused(&r, SIGV4_BAD_SIGNATURE, "service");
+    sign_scope(&r, AKID, "20150830/us-east-1/execute/aws4_request");
+    expect_refused(&r, SIGV4_BAD_SIGNATURE, "service");
+    sign_scope(&r, AKID, "20150830/us-east-1/io/aws4_request");
+    expect_refused(&r, SIGV4_BAD_SIGNATURE, "service");
+    /* the service name is signed: a signature made for one is not one for the other */
+    char sig[65];
+    sign_indep(&r, "host;x-amz-date", DATE, "20150830/us-east-1/execute-api/aws4_request", SECRET,
+               NULL, sig);
+    auth_with_cred(&r, AKID "/" SCOPE, sig);
+    expect_refused(&r, SIGV4_BAD_SIGNATURE, MISMATCH);
 }
 
 static void test_scope_date(void **state)
