@@ -4,7 +4,8 @@
  * query and body) and the time stamps of query strings (parse_time_ms).
  *
  * Input: fields separated by '\n' — method, path, query string (`k=v&k2`), Authorization,
- * X-Amz-Date, Host, a query time stamp — then the body. When the first byte is odd, the
+ * X-Amz-Date, Host (a tab between values sent as several Host headers), a query time stamp —
+ * then the body. The path also goes through sigv4_path_is_normal. When the first byte is odd, the
  * request is also signed with the configured key (sigv4_sign over the same fields, with the
  * X-Amz-Date's day as scope) and must then verify: signing and verifying share the canonical
  * request, so any input that signs must verify. */
@@ -25,24 +26,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define AKID      "AKIDFUZZ"
 #define SECRET    "fuzz-secret"
 
+#define MAX_HOSTS 4
+
 typedef struct
 {
     const char *authorization;
     const char *amz_date;
-    const char *host;
+    const char *host[MAX_HOSTS];
+    size_t nhost;
 } headers;
 
 static const char *get_header(void *ctx, const char *name, size_t index)
 {
     const headers *h = ctx;
+    if (strcmp(name, "host") == 0)
+        return index < h->nhost ? h->host[index] : NULL;
     if (index > 0)
         return NULL;
     if (strcmp(name, "authorization") == 0)
         return h->authorization;
     if (strcmp(name, "x-amz-date") == 0)
         return h->amz_date;
-    if (strcmp(name, "host") == 0)
-        return h->host;
     return NULL;
 }
 
@@ -124,7 +128,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int64_t ms;
     (void) parse_time_ms(field[6], &ms);
 
-    headers h = {field[3], field[4], field[5]};
+    (void) sigv4_path_is_normal(field[1]);
+
+    headers h = {field[3], field[4], {NULL}, 0};
+    for (char *v = field[5]; h.nhost < MAX_HOSTS;)
+    {
+        h.host[h.nhost++] = v;
+        char *tab = strchr(v, '\t');
+        if (tab == NULL)
+            break;
+        *tab = '\0';
+        v = tab + 1;
+    }
     char why[200] = "";
     time_t now = amz_time(field[4]);
     int verdict =
