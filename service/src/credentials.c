@@ -38,6 +38,9 @@ int credentials_load(const char *path, credential **out, size_t *n, char *err, s
         snprintf(err, errsz, "cannot read credentials file %s: %s", path, strerror(errno));
         return -1;
     }
+    /* stdio's buffer is ours, so that the copy of the secrets it holds is wiped too */
+    char iobuf[4096];
+    (void) setvbuf(f, iobuf, _IOFBF, sizeof iobuf);
     credential *creds = NULL;
     size_t count = 0;
     char line[1024];
@@ -100,6 +103,7 @@ int credentials_load(const char *path, credential **out, size_t *n, char *err, s
         rc = -1;
     }
     fclose(f);
+    wipe(iobuf, sizeof iobuf);
     if (rc == 0 && count == 0)
     {
         snprintf(err, errsz, "no credentials in %s (lines 'ACCESS_KEY_ID SECRET')", path);
