@@ -27,6 +27,16 @@
 #if DEFENDER_CONFIG_ENABLE_LOGGING
 /** @brief Logs a constant message through the context's log callback. */
 #define LOG(pCtx, level, msg) logMessage((pCtx), (level), (msg))
+/** @brief Logs what became of a report, unless the application takes the report events
+ * (pfReport): it then logs them itself, with the details (id, codes, reason). */
+#define LOG_REPORT_EVENT(pCtx, level, msg)                                                         \
+    do                                                                                             \
+    {                                                                                              \
+        if ((pCtx)->interfaces.pfReport == NULL)                                                   \
+        {                                                                                          \
+            logMessage((pCtx), (level), (msg));                                                    \
+        }                                                                                          \
+    } while (0)
 
 /**
  * @brief Passes a message to the log callback, if any.
@@ -44,6 +54,7 @@ static void logMessage(const DefenderContext_t *pContext, DefenderLogLevel_t lev
 }
 #else
 #define LOG(pCtx, level, msg)
+#define LOG_REPORT_EVENT(pCtx, level, msg)
 #endif
 
 /**
@@ -582,7 +593,7 @@ static void recordNotSent(DefenderContext_t *pContext, DefenderNotSentReason_t r
     pContext->last.errorMessage[0] = '\0';
     pContext->latestAwaitingLate = false;
     pContext->counters.reportsNotSent++;
-    LOG(pContext, DEFENDER_LOG_WARN, "report not sent");
+    LOG_REPORT_EVENT(pContext, DEFENDER_LOG_WARN, "report not sent");
     notify(pContext, DEFENDER_EVENT_NOT_SENT);
 }
 
@@ -1002,7 +1013,8 @@ DefenderStatus_t Defender_Process(DefenderContext_t *pContext, uint32_t *pMsUnti
             pContext->state = DEFENDER_STATE_WAITING;
             pContext->latestAwaitingLate = true;
             pContext->counters.reportsNoAck++;
-            LOG(pContext, DEFENDER_LOG_WARN, "no response to the report within the timeout");
+            LOG_REPORT_EVENT(pContext, DEFENDER_LOG_WARN,
+                             "no response to the report within the timeout");
             notify(pContext, DEFENDER_EVENT_NO_ACK);
         }
 
@@ -1110,11 +1122,12 @@ static void applyResponse(DefenderContext_t *pContext, const DefenderResponse_t 
             pContext->throttledUntilMs = nowMs(pContext) + periodMs(pContext);
             pContext->throttled = true;
             pContext->nextReportMs = later(pContext->nextReportMs, pContext->throttledUntilMs);
-            LOG(pContext, DEFENDER_LOG_WARN, "report throttled: next report postponed a period");
+            LOG_REPORT_EVENT(pContext, DEFENDER_LOG_WARN,
+                             "report throttled: next report postponed a period");
         }
         else
         {
-            LOG(pContext, DEFENDER_LOG_WARN, "report rejected");
+            LOG_REPORT_EVENT(pContext, DEFENDER_LOG_WARN, "report rejected");
         }
     }
     notify(pContext, event);

@@ -99,7 +99,9 @@ typedef struct DefenderCounters
 typedef void (*DefenderReportCallback_t)(void *pUserContext, DefenderReportEvent_t event,
                                          const DefenderReportInfo_t *pInfo);
 
-/** @brief Log sink; `pMessage` is a constant string. */
+/** @brief Log sink; `pMessage` is a constant string. What became of a report (no
+ * acknowledgement, rejected, throttled, not sent) is logged only when no report callback
+ * is set: an application that takes the events logs them itself, with their details. */
 typedef void (*DefenderLogCallback_t)(void *pUserContext, DefenderLogLevel_t level,
                                       const char *pMessage);
 

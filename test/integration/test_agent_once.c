@@ -203,6 +203,8 @@ static void test_service_NotSentAfterAcceptedHasNoId(void **state)
     /* The report that was not sent is not logged under the accepted report's id. */
     assert_non_null(strstr(result.err, "report not sent: "));
     assert_null(strstr(result.err, ": not sent:"));
+    /* Logged once, by the agent with the reason (the core's bare line is left out). */
+    assert_null(strstr(result.err, "report not sent\n"));
 }
 
 static void test_once_CborLongKeys(void **state)
@@ -327,6 +329,43 @@ static void test_service_SigtermStopsCleanly(void **state)
     close(out);
     assert_non_null(strstr(result.err, "SIGTERM received: stopping"));
     assert_non_null(strstr(result.err, "bytes): accepted"));
+}
+
+/** @brief In service mode a Throttled rejection says when the next report goes, on the
+ * report's own line (the core's line without the id is left out). */
+static void test_service_ThrottledSaysWhenNext(void **state)
+{
+    const char *args[] = {"--endpoint",    endpoint, "--thing",  "agent-throttled-svc",
+                          "--state-dir",   stateDir, "--period", "1",
+                          "--ack-timeout", "800",    NULL};
+    char errPath[] = "/tmp/agent-throttled-err-XXXXXX";
+    int fd = mkstemp(errPath);
+    uint32_t before = TestPeer_Reports(&peer);
+    int out = -1;
+    pid_t pid;
+    uint64_t end;
+
+    (void) state;
+    close(fd);
+    TestPeer_SetMode(&peer, TEST_PEER_THROTTLE);
+    pid = AgentTest_Start(args, &out, errPath);
+    assert_true(pid > 0);
+    assert_true(TestPeer_WaitReports(&peer, before + 1, 8000));
+    end = AgentTest_NowMs() + 8000;
+    do
+    {
+        usleep(100000);
+        AgentTest_ReadFile(errPath, result.err, sizeof(result.err));
+    } while ((strstr(result.err, "ErrorCode=Throttled") == NULL) && (AgentTest_NowMs() < end));
+    kill(pid, SIGTERM);
+    assert_int_equal(AgentTest_Wait(pid, 5000), 0);
+    AgentTest_ReadFile(errPath, result.err, sizeof(result.err));
+    unlink(errPath);
+    close(out);
+    TestPeer_SetMode(&peer, TEST_PEER_ACCEPT);
+    assert_non_null(strstr(result.err, "ErrorMessage=\"Metrics report rate exceeded\" (next "
+                                       "report one period from now)"));
+    assert_null(strstr(result.err, "report throttled: next report postponed a period"));
 }
 
 static void test_config_FileSettings(void **state)
@@ -460,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_once_ReportIdsGrowAcrossRuns),
         cmocka_unit_test(test_once_CustomCommandsFailing),
         cmocka_unit_test(test_service_SigtermStopsCleanly),
+        cmocka_unit_test(test_service_ThrottledSaysWhenNext),
         cmocka_unit_test(test_service_NotSentAfterAcceptedHasNoId),
         cmocka_unit_test(test_config_FileSettings),
         cmocka_unit_test(test_badInput_Messages),

@@ -1634,6 +1634,61 @@ static void test_Defender_Start_AfterThrottledPostponementOver(void **state)
     assert_int_equal(f->mqtt.publishCalls, 3);
 }
 
+/** @brief Warnings logged with this exact text. */
+static size_t warningsSaying(const Fixture_t *f, const char *pText)
+{
+    size_t count = 0U;
+    size_t i;
+
+    for (i = 0U; (i < f->logCount) && (i < (sizeof(f->logs) / sizeof(f->logs[0]))); i++)
+    {
+        if ((f->logs[i].level == DEFENDER_LOG_WARN) && (strcmp(f->logs[i].pMessage, pText) == 0))
+        {
+            count++;
+        }
+    }
+    return count;
+}
+
+/** @brief What became of a report (NoAck, Rejected, Throttled, NotSent) is logged by the core
+ * only for an application that takes no report events: one that does logs them itself, with
+ * the id, codes and reason, and got each line twice. */
+static void test_Defender_Log_ReportEventsOnlyWithoutCallback(void **state)
+{
+    Fixture_t *f = *state;
+    static const char *const texts[] = {
+        "no response to the report within the timeout", "report rejected",
+        "report throttled: next report postponed a period", "report not sent"};
+    size_t round;
+    size_t i;
+
+    for (round = 0U; round < 2U; round++)
+    {
+        /* Round 0 with the report callback (the fixture's), round 1 without. */
+        f->interfaces.pfReport = (round == 0U) ? f->interfaces.pfReport : NULL;
+        reinit(f);
+        FakeMqtt_ClearCalls(&f->mqtt);
+        f->logCount = 0U;
+        startAndPublishFirstAny(f);
+        (void) advance(f, ACK_MS);
+        (void) advance(f, PERIOD_MS - ACK_MS);
+        assert_int_equal(reject(f, lastInfo(f).reportId, "Invalid"), DEFENDER_SUCCESS);
+        (void) advance(f, PERIOD_MS);
+        assert_int_equal(reject(f, lastInfo(f).reportId, "Throttled"), DEFENDER_SUCCESS);
+        Defender_OnConnectionChanged(&f->ctx, false, false);
+        (void) advance(f, PERIOD_MS);
+        (void) advance(f, ACK_MS);
+        assert_int_equal(counters(f).reportsNoAck, 1);
+        assert_int_equal(counters(f).reportsRejected, 2);
+        assert_int_equal(counters(f).reportsNotSent, 1);
+        for (i = 0U; i < (sizeof(texts) / sizeof(texts[0])); i++)
+        {
+            assert_int_equal(warningsSaying(f, texts[i]), round);
+        }
+        assert_int_equal(Defender_Stop(&f->ctx), DEFENDER_SUCCESS);
+    }
+}
+
 /** @brief Hours in the long-running schedule tests (60 days: past 2^31 ms, and the 32-bit
  * monotonic clock wraps once, at 49.7 days). */
 #define LONG_RUN_HOURS (60U * 24U)
@@ -2932,6 +2987,7 @@ int main(void)
         T(test_Defender_Process_ThrottledOnceThenMonths),
         T(test_Defender_Start_KeepsThrottledPostponement),
         T(test_Defender_Start_AfterThrottledPostponementOver),
+        T(test_Defender_Log_ReportEventsOnlyWithoutCallback),
         T(test_Defender_Process_OfflineForWeeks),
         T(test_Defender_SetPeriod_WhileReportBlocked),
         T(test_Defender_SetPeriod_ShorterWhileBlocked),

@@ -112,8 +112,12 @@ static void outcomeText(DefenderReportEvent_t event, const DefenderReportInfo_t 
             break;
         case DEFENDER_EVENT_REJECTED:
             (void) snprintf(pText, size,
-                            "report %llu (%zu bytes): rejected: ErrorCode=%s ErrorMessage=\"%s\"",
-                            id, pInfo->size, pInfo->errorCode, pInfo->errorMessage);
+                            "report %llu (%zu bytes): rejected: ErrorCode=%s ErrorMessage=\"%s\"%s",
+                            id, pInfo->size, pInfo->errorCode, pInfo->errorMessage,
+                            ((config.mode != AGENT_MODE_ONCE) &&
+                             (strcmp(pInfo->errorCode, DEFENDER_ERROR_CODE_THROTTLED) == 0))
+                                ? " (next report one period from now)"
+                                : "");
             break;
         case DEFENDER_EVENT_NO_ACK:
             (void) snprintf(pText, size, "report %llu (%zu bytes): no acknowledgement within %u ms",
