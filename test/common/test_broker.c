@@ -6,7 +6,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <mosquitto.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,9 +80,83 @@ static const char *brokerPath(void)
     return pPath;
 }
 
+const char *TestBroker_DynamicSecurityPlugin(void)
+{
+    static const char *const candidates[] = {
+        "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+        "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
+        "/usr/lib/mosquitto_dynamic_security.so", "/usr/lib64/mosquitto_dynamic_security.so",
+        "/usr/local/lib/mosquitto_dynamic_security.so"};
+    size_t i;
+
+    for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
+    {
+        if (access(candidates[i], R_OK) == 0)
+        {
+            return candidates[i];
+        }
+    }
+    return NULL;
+}
+
+/**
+ * @brief Writes the dynamic-security plugin's file: everything allowed by default; the
+ * anonymous clients' group has the test's role and one that lets them send the plugin's
+ * commands (Mosquitto refuses $CONTROL topics unless a role allows them).
+ */
+static bool writeDynamicSecurity(const char *pPath, const char *pAnonymousAcls,
+                                 bool subscribeDenied)
+{
+    FILE *pFile = fopen(pPath, "w");
+    bool ok = (pFile != NULL);
+
+    if (ok)
+    {
+        fprintf(pFile,
+                "{\"defaultACLAccess\": {\"publishClientSend\": true, "
+                "\"publishClientReceive\": true, \"subscribe\": %s, \"unsubscribe\": true},\n"
+                " \"clients\": [],\n"
+                " \"groups\": [{\"groupname\": \"anonymous\", \"roles\": [{\"rolename\": "
+                "\"anonymous\"}, {\"rolename\": \"control\"}]}],\n"
+                " \"roles\": [{\"rolename\": \"anonymous\", \"acls\": %s},\n"
+                "  {\"rolename\": \"control\", \"acls\": [\n"
+                "   {\"acltype\": \"publishClientSend\", \"topic\": "
+                "\"$CONTROL/dynamic-security/#\", \"allow\": true},\n"
+                "   {\"acltype\": \"publishClientReceive\", \"topic\": "
+                "\"$CONTROL/dynamic-security/#\", \"allow\": true},\n"
+                "   {\"acltype\": \"subscribePattern\", \"topic\": "
+                "\"$CONTROL/dynamic-security/#\", \"allow\": true}]}],\n"
+                " \"anonymousGroup\": \"anonymous\"}\n",
+                subscribeDenied ? "false" : "true", pAnonymousAcls);
+        ok = (fclose(pFile) == 0);
+    }
+    return ok;
+}
+
+/**
+ * @brief Started as root, Mosquitto runs as the user `mosquitto`: that user then owns
+ * the broker's folder and files, so that it can write its log and the plugin's file.
+ */
+static void giveToBrokerUser(const char *pDirectory)
+{
+    const struct passwd *pUser = (geteuid() == 0) ? getpwnam("mosquitto") : NULL;
+    char command[400];
+
+    if (pUser != NULL)
+    {
+        snprintf(command, sizeof(command), "chown -R %u:%u '%s'", (unsigned) pUser->pw_uid,
+                 (unsigned) pUser->pw_gid, pDirectory);
+        if (system(command) != 0)
+        {
+            fprintf(stderr, "test broker: could not give %s to the broker's user\n", pDirectory);
+        }
+    }
+}
+
 bool TestBroker_Start(TestBroker_t *pBroker, const TestBrokerOptions_t *pOptions)
 {
     char configPath[320];
+    char pluginPath[320];
     FILE *pFile;
     bool ok = false;
 
@@ -100,7 +176,29 @@ bool TestBroker_Start(TestBroker_t *pBroker, const TestBrokerOptions_t *pOptions
     }
     fprintf(pFile, "per_listener_settings false\nallow_anonymous true\npersistence false\n");
     fprintf(pFile, "set_tcp_nodelay true\n");
-    fprintf(pFile, "log_dest stderr\nlog_type error\nlog_type warning\n");
+    if ((pOptions != NULL) && pOptions->logToFile)
+    {
+        fprintf(pFile, "log_dest file %s\nlog_type all\n", TestBroker_LogPath(pBroker));
+    }
+    else
+    {
+        fprintf(pFile, "log_dest stderr\nlog_type error\nlog_type warning\n");
+    }
+    if ((pOptions != NULL) && (pOptions->pAnonymousAcls != NULL))
+    {
+        snprintf(pluginPath, sizeof(pluginPath), "%s/dynamic-security.json", pBroker->directory);
+        if ((TestBroker_DynamicSecurityPlugin() == NULL) ||
+            !writeDynamicSecurity(pluginPath, pOptions->pAnonymousAcls,
+                                  pOptions->subscribeDeniedByDefault))
+        {
+            fprintf(stderr, "test broker: no dynamic-security plugin, or its file failed\n");
+            fclose(pFile);
+            TestBroker_Stop(pBroker);
+            return false;
+        }
+        fprintf(pFile, "plugin %s\nplugin_opt_config_file %s\n", TestBroker_DynamicSecurityPlugin(),
+                pluginPath);
+    }
     fprintf(pFile, "listener %u 127.0.0.1\n", (unsigned) pBroker->port);
     if ((pOptions != NULL) && (pOptions->pCertFile != NULL))
     {
@@ -115,6 +213,10 @@ bool TestBroker_Start(TestBroker_t *pBroker, const TestBrokerOptions_t *pOptions
         }
     }
     fclose(pFile);
+    if ((pOptions != NULL) && (pOptions->logToFile || (pOptions->pAnonymousAcls != NULL)))
+    {
+        giveToBrokerUser(pBroker->directory);
+    }
     ok = TestBroker_Restart(pBroker);
     if (!ok)
     {
@@ -206,4 +308,149 @@ void TestBroker_Stop(TestBroker_t *pBroker)
         }
         pBroker->directory[0] = '\0';
     }
+}
+
+/** @brief Milliseconds of the monotonic clock. */
+static uint64_t nowMs(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t) now.tv_sec * 1000U + (uint64_t) now.tv_nsec / 1000000U;
+}
+
+const char *TestBroker_LogPath(const TestBroker_t *pBroker)
+{
+    static char path[300];
+
+    snprintf(path, sizeof(path), "%s/broker.log", pBroker->directory);
+    return path;
+}
+
+size_t TestBroker_LogLines(const TestBroker_t *pBroker, const char *pText, char *pBuffer,
+                           size_t size)
+{
+    char line[2048];
+    size_t used = 0;
+    size_t count = 0;
+    FILE *pFile = fopen(TestBroker_LogPath(pBroker), "r");
+
+    if (size > 0U)
+    {
+        pBuffer[0] = '\0';
+    }
+    while ((pFile != NULL) && (fgets(line, sizeof(line), pFile) != NULL))
+    {
+        size_t length = strlen(line);
+        if (strstr(line, pText) == NULL)
+        {
+            continue;
+        }
+        count++;
+        if ((length > 0U) && (line[length - 1U] != '\n') && (length + 1U < sizeof(line)))
+        {
+            line[length++] = '\n';
+            line[length] = '\0';
+        }
+        if (used + length < size)
+        {
+            memcpy(&pBuffer[used], line, length + 1U);
+            used += length;
+        }
+    }
+    if (pFile != NULL)
+    {
+        fclose(pFile);
+    }
+    return count;
+}
+
+bool TestBroker_WaitLog(const TestBroker_t *pBroker, const char *pText, uint32_t timeoutMs)
+{
+    char unused[1];
+    uint64_t end = nowMs() + timeoutMs;
+    bool found;
+
+    while (!(found = (TestBroker_LogLines(pBroker, pText, unused, sizeof(unused)) > 0U)) &&
+           (nowMs() < end))
+    {
+        usleep(10000);
+    }
+    return found;
+}
+
+/** @brief What the dynamic-security client waits for. */
+typedef struct
+{
+    bool subscribed;
+    bool answered;
+    bool errors;
+} ControlExchange_t;
+
+static void onControlSubscribe(struct mosquitto *pClient, void *pObject, int mid, int count,
+                               const int *pGranted)
+{
+    ControlExchange_t *pExchange = pObject;
+
+    (void) pClient;
+    (void) mid;
+    pExchange->subscribed = (count == 1) && (pGranted[0] >= 0) && (pGranted[0] <= 2);
+}
+
+static void onControlMessage(struct mosquitto *pClient, void *pObject,
+                             const struct mosquitto_message *pMessage)
+{
+    ControlExchange_t *pExchange = pObject;
+
+    (void) pClient;
+    pExchange->answered = true;
+    pExchange->errors =
+        (pMessage->payloadlen <= 0) || (memmem(pMessage->payload, (size_t) pMessage->payloadlen,
+                                               "\"error\"", strlen("\"error\"")) != NULL);
+    if (pExchange->errors)
+    {
+        fprintf(stderr, "test broker: dynamic-security answered %.*s\n", pMessage->payloadlen,
+                (const char *) pMessage->payload);
+    }
+}
+
+bool TestBroker_DynamicSecurity(uint16_t port, const char *pCommands, uint32_t timeoutMs)
+{
+    ControlExchange_t exchange = {false, false, false};
+    struct mosquitto *pClient;
+    char payload[4096];
+    uint64_t end = nowMs() + timeoutMs;
+    bool published = false;
+    int length = snprintf(payload, sizeof(payload), "{\"commands\": %s}", pCommands);
+
+    mosquitto_lib_init();
+    pClient = mosquitto_new(NULL, true, &exchange);
+    if ((pClient == NULL) || (length < 0) || ((size_t) length >= sizeof(payload)))
+    {
+        mosquitto_destroy(pClient);
+        return false;
+    }
+    mosquitto_subscribe_callback_set(pClient, onControlSubscribe);
+    mosquitto_message_callback_set(pClient, onControlMessage);
+    if ((mosquitto_connect(pClient, "127.0.0.1", port, 10) == MOSQ_ERR_SUCCESS) &&
+        (mosquitto_subscribe(pClient, NULL, "$CONTROL/dynamic-security/v1/response", 1) ==
+         MOSQ_ERR_SUCCESS))
+    {
+        do
+        {
+            if (mosquitto_loop(pClient, 50, 1) != MOSQ_ERR_SUCCESS)
+            {
+                break;
+            }
+            if (exchange.subscribed && !published)
+            {
+                published = (mosquitto_publish(pClient, NULL, "$CONTROL/dynamic-security/v1",
+                                               length, payload, 1, false) == MOSQ_ERR_SUCCESS);
+            }
+        } while (!exchange.answered && (nowMs() < end));
+        (void) mosquitto_disconnect(pClient);
+        (void) mosquitto_loop(pClient, 50, 1);
+    }
+    mosquitto_destroy(pClient);
+    return exchange.answered && !exchange.errors;
 }

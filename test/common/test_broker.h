@@ -6,10 +6,11 @@
 #define TEST_BROKER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-/** @brief Optional TLS settings of the broker. */
+/** @brief Optional settings of the broker: TLS, access control, logging. */
 typedef struct TestBrokerOptions
 {
     const char *pCaFile;     /**< CA that signed the clients (and the server). */
@@ -20,6 +21,20 @@ typedef struct TestBrokerOptions
     uint16_t port;           /**< First listener's port; 0: a free one. Only for fixed ports
                                   that cannot be in use (a private network namespace). */
     uint16_t plainPort;      /**< The plain listener's port; 0: a free one. Same caveat. */
+    /** Mosquitto's dynamic-security plugin for every listener, when not NULL: the ACL
+     * entries (a JSON array, e.g. `[{"acltype": "subscribeLiteral", "topic": "a/b",
+     * "allow": false}]`) of the anonymous clients' role; what no entry decides is allowed,
+     * but see subscribeDeniedByDefault. Anonymous clients may also send the plugin's
+     * commands (TestBroker_DynamicSecurity()). Needs TestBroker_DynamicSecurityPlugin(). */
+    const char *pAnonymousAcls;
+    /** With pAnonymousAcls: subscriptions no entry allows are refused (SUBACK 0x80, or
+     * 0x87 under MQTT 5) until a `setDefaultACLAccess` command allows them. Unlike a
+     * change of the role's entries, which disconnects the role's clients, that command
+     * leaves every connection up. */
+    bool subscribeDeniedByDefault;
+    /** Log everything (connections, packets, disconnections) to the file
+     * TestBroker_LogPath() instead of errors and warnings to stderr. */
+    bool logToFile;
 } TestBrokerOptions_t;
 
 /** @brief A running broker. */
@@ -48,6 +63,35 @@ void TestBroker_Kill(TestBroker_t *pBroker);
 
 /** @brief Starts the broker again after TestBroker_Kill(), on the same port(s). */
 bool TestBroker_Restart(TestBroker_t *pBroker);
+
+/** @brief The dynamic-security plugin Mosquitto can load, or NULL when none is installed. */
+const char *TestBroker_DynamicSecurityPlugin(void);
+
+/**
+ * @brief Sends commands to the broker's dynamic-security plugin (on `port`, a plain
+ * listener) and waits for its answer.
+ * @param[in] pCommands The commands, a JSON array (e.g. `[{"command": "removeRoleACL",
+ * ...}]`).
+ * @return true when the plugin answered every command without an error.
+ */
+bool TestBroker_DynamicSecurity(uint16_t port, const char *pCommands, uint32_t timeoutMs);
+
+/** @brief The broker's log file (with logToFile). */
+const char *TestBroker_LogPath(const TestBroker_t *pBroker);
+
+/**
+ * @brief Waits until the broker's log (logToFile) has a line containing `pText`.
+ * @return true when it came within timeoutMs.
+ */
+bool TestBroker_WaitLog(const TestBroker_t *pBroker, const char *pText, uint32_t timeoutMs);
+
+/**
+ * @brief Copies the log lines (logToFile) that contain `pText`, each ending with a
+ * newline, NUL-terminated (truncated to `size`).
+ * @return The number of such lines.
+ */
+size_t TestBroker_LogLines(const TestBroker_t *pBroker, const char *pText, char *pBuffer,
+                           size_t size);
 
 /** @brief Returns a loopback TCP port that is free right now. */
 uint16_t TestBroker_FreePort(void);
