@@ -6,3 +6,12 @@ if(DEFENDER_BUILD_LINUX)
     set_tests_properties(integration_mosquitto_resubscribe PROPERTIES TIMEOUT 60
                          LABELS integration)
 endif()
+
+# A subscription the broker refuses (Mosquitto's dynamic-security plugin), then allows.
+if(DEFENDER_BUILD_LINUX)
+    defender_add_unit_test(NAME integration_mosquitto_refused_subscription
+        SOURCES ${PROJECT_SOURCE_DIR}/test/integration/test_mosquitto_refused_subscription.c
+        LIBS defender defender_test_support)
+    set_tests_properties(integration_mosquitto_refused_subscription PROPERTIES TIMEOUT 60
+                         LABELS integration)
+endif()
