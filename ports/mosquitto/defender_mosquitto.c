@@ -177,8 +177,17 @@ static void onSubscribe(struct mosquitto *pClient, void *pObject, int mid, int q
 
     if (found)
     {
-        bool granted = (qosCount >= 1) && (pGrantedQos != NULL) && (pGrantedQos[0] >= 0) &&
-                       (pGrantedQos[0] <= 2);
+        /* One topic per SUBSCRIBE: a granted QoS, or a failure code (0x80 under MQTT 3.1.1,
+         * e.g. an ACL or a policy that does not allow the topic). */
+        int code = ((qosCount >= 1) && (pGrantedQos != NULL)) ? pGrantedQos[0] : -1;
+        bool granted = (code >= 0) && (code <= 2);
+
+        if (!granted)
+        {
+            logMessage(pConnection, DEFENDER_LOG_ERROR,
+                       "the broker refused the subscription to %s (SUBACK return code 0x%02x)",
+                       topic, (unsigned) code & 0xFFU);
+        }
         DefenderRunner_OnSubscribeResult(pConnection->pRunner, topic, strlen(topic), granted);
     }
 }

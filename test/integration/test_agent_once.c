@@ -4,7 +4,8 @@
  * and a test peer answering like the service. Every --once outcome (accepted,
  * rejected, throttled, no answer, broker down), service mode stopped by SIGTERM,
  * a report not sent after an accepted one (logged without an id), the configuration file,
- * custom-metric commands that fail, and bad input.
+ * custom-metric commands that fail, a response subscription the broker refuses, and bad
+ * input.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -23,6 +24,7 @@
 #include "test_agent_util.h"
 #include "test_broker.h"
 #include "test_peer.h"
+#include "test_skip.h"
 
 static TestBroker_t broker;
 static TestPeer_t peer;
@@ -148,6 +150,54 @@ static void test_once_BrokerDown(void **state)
     assert_non_null(strstr(result.err, "report not sent: not connected to the broker"));
     assert_null(strstr(result.err, "report 0"));
     assert_non_null(strstr(result.err, "cannot reach 127.0.0.1"));
+}
+
+/** @brief The broker refuses the `accepted` subscription (SUBACK 0x80): not sent, exit 4,
+ * nothing published, and the log names the refused topic. */
+static void test_once_SubscriptionRefused(void **state)
+{
+    TestBrokerOptions_t options;
+    TestBroker_t ownBroker;
+    TestPeer_t ownPeer;
+    char ownEndpoint[64];
+    const char *args[] = {"--once",      "--endpoint", ownEndpoint,     "--thing", "agent-refused",
+                          "--state-dir", stateDir,     "--ack-timeout", "1500",    NULL};
+    bool peerStarted;
+
+    (void) state;
+    if (TestBroker_DynamicSecurityPlugin() == NULL)
+    {
+        TEST_SKIP_UNLESS_CI("Mosquitto's dynamic-security plugin");
+    }
+    (void) memset(&options, 0, sizeof(options));
+    /* The peer's report topics and the thing's `rejected` topic; not `accepted`. */
+    options.pAnonymousAcls =
+        "[{\"acltype\": \"subscribePattern\", \"topic\": \"$aws/things/+/defender/metrics/+\", "
+        "\"allow\": true}, {\"acltype\": \"subscribeLiteral\", \"topic\": "
+        "\"$aws/things/agent-refused/defender/metrics/json/rejected\", \"allow\": true}]";
+    options.subscribeDeniedByDefault = true;
+    assert_true(TestBroker_Start(&ownBroker, &options));
+    peerStarted = TestPeer_Start(&ownPeer, ownBroker.port, TEST_PEER_ACCEPT);
+    snprintf(ownEndpoint, sizeof(ownEndpoint), "127.0.0.1:%u", (unsigned) ownBroker.port);
+    if (peerStarted)
+    {
+        AgentTest_Run(args, 20000, &result);
+    }
+    if (peerStarted)
+    {
+        assert_int_equal(TestPeer_Reports(&ownPeer), 0);
+        TestPeer_Stop(&ownPeer);
+    }
+    TestBroker_Stop(&ownBroker);
+    assert_true(peerStarted);
+    assert_int_equal(result.exitCode, 4);
+    assert_string_equal(result.out,
+                        "report not sent: the response topics are not subscribed (check the "
+                        "policy)\n");
+    assert_non_null(strstr(result.err, "the broker refused the subscription to "
+                                       "$aws/things/agent-refused/defender/metrics/json/accepted "
+                                       "(SUBACK return code 0x80)"));
+    assert_null(strstr(result.err, "json/rejected"));
 }
 
 static void test_service_NotSentAfterAcceptedHasNoId(void **state)
@@ -495,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_once_Throttled),
         cmocka_unit_test(test_once_NoAnswer),
         cmocka_unit_test(test_once_BrokerDown),
+        cmocka_unit_test(test_once_SubscriptionRefused),
         cmocka_unit_test(test_once_CborLongKeys),
         cmocka_unit_test(test_once_ReportIdsGrowAcrossRuns),
         cmocka_unit_test(test_once_CustomCommandsFailing),
