@@ -110,7 +110,7 @@ bool TestSandbox_MakeCertificates(const char *pDir, const char *pClientName)
 }
 
 bool TestSandbox_StartTls(TestTlsSandbox_t *pSandbox, const char *pClientName, uint16_t port,
-                          uint16_t plainPort)
+                          uint16_t plainPort, bool logToFile)
 {
     TestBrokerOptions_t options;
 
@@ -131,6 +131,7 @@ bool TestSandbox_StartTls(TestTlsSandbox_t *pSandbox, const char *pClientName, u
     options.withPlainListener = true;
     options.port = port;
     options.plainPort = plainPort;
+    options.logToFile = logToFile;
     if (!TestBroker_Start(&pSandbox->broker, &options) ||
         !TestPeer_Start(&pSandbox->peer, pSandbox->broker.plainPort, TEST_PEER_ACCEPT))
     {

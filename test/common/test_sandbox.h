@@ -52,10 +52,12 @@ typedef struct TestTlsSandbox
  * @param[in] pClientName The client certificate's common name.
  * @param[in] port The TLS listener's port, or 0 for a free one.
  * @param[in] plainPort The plain listener's port, or 0 for a free one.
+ * @param[in] logToFile The broker logs everything to TestBroker_LogPath() (see
+ *            TestBrokerOptions_t).
  * @return true when all of it runs.
  */
 bool TestSandbox_StartTls(TestTlsSandbox_t *pSandbox, const char *pClientName, uint16_t port,
-                          uint16_t plainPort);
+                          uint16_t plainPort, bool logToFile);
 
 /**
  * @brief Stops the peer and the broker and removes the folder.

@@ -30,7 +30,7 @@ static AgentTestResult_t result;
 static int setUpAll(void **state)
 {
     (void) state;
-    if (!TestSandbox_StartTls(&sandbox, "agent-tls", 0U, 0U))
+    if (!TestSandbox_StartTls(&sandbox, "agent-tls", 0U, 0U, true))
     {
         return -1;
     }

@@ -40,7 +40,8 @@ static int setupGroup(void **state)
     (void) state;
     snprintf(thing, sizeof(thing), "seed-tls-%d", (int) getpid());
     /* In a namespace of its own nothing else listens: the default ports are free. */
-    return TestSandbox_StartTls(&sandbox, "seed-tls", isolated ? 8883U : 0U, isolated ? 1883U : 0U)
+    return TestSandbox_StartTls(&sandbox, "seed-tls", isolated ? 8883U : 0U, isolated ? 1883U : 0U,
+                                false)
                ? 0
                : -1;
 }
