@@ -23,6 +23,9 @@
  */
 #define LOOP_TIMEOUT_MAX_MS 30000
 
+/** @brief Network loop iterations (of at most 10 ms) that let the DISCONNECT go out. */
+#define DISCONNECT_LOOPS 100
+
 /** @brief libmosquitto is initialised once per process. */
 static pthread_once_t libraryOnce = PTHREAD_ONCE_INIT;
 
@@ -134,6 +137,9 @@ static void onDisconnect(struct mosquitto *pClient, void *pObject, int rc,
     pConnection->connected = false;
     /* SUBACKs still awaited will not come on a new connection: free their slots. */
     (void) memset(pConnection->pending, 0, sizeof(pConnection->pending));
+    pConnection->unsubscribesAwaited = 0U;
+    pConnection->publishesAwaited = 0U;
+    (void) pthread_cond_broadcast(&pConnection->condition);
     if (wasConnected)
     {
         pConnection->disconnects++;
@@ -173,6 +179,7 @@ static void onSubscribe(struct mosquitto *pClient, void *pObject, int mid, int q
             found = true;
         }
     }
+    (void) pthread_cond_broadcast(&pConnection->condition);
     (void) pthread_mutex_unlock(&pConnection->mutex);
 
     if (found)
@@ -190,6 +197,44 @@ static void onSubscribe(struct mosquitto *pClient, void *pObject, int mid, int q
         }
         DefenderRunner_OnSubscribeResult(pConnection->pRunner, topic, strlen(topic), granted);
     }
+}
+
+/** @brief Counts one acknowledgement that came (never below zero: a counter is reset
+ * when the connection drops, and a PUBACK may still come for a resent message). */
+static void acknowledged(DefenderMosquitto_t *pConnection, uint32_t *pAwaited)
+{
+    (void) pthread_mutex_lock(&pConnection->mutex);
+    if (*pAwaited > 0U)
+    {
+        (*pAwaited)--;
+    }
+    (void) pthread_cond_broadcast(&pConnection->condition);
+    (void) pthread_mutex_unlock(&pConnection->mutex);
+}
+
+/** @brief UNSUBACK callback. */
+static void onUnsubscribe(struct mosquitto *pClient, void *pObject, int mid,
+                          const mosquitto_property *pProperties)
+{
+    DefenderMosquitto_t *pConnection = pObject;
+
+    (void) pClient;
+    (void) mid;
+    (void) pProperties;
+    acknowledged(pConnection, &pConnection->unsubscribesAwaited);
+}
+
+/** @brief PUBACK callback (every publish is QoS 1). */
+static void onPublish(struct mosquitto *pClient, void *pObject, int mid, int reasonCode,
+                      const mosquitto_property *pProperties)
+{
+    DefenderMosquitto_t *pConnection = pObject;
+
+    (void) pClient;
+    (void) mid;
+    (void) reasonCode;
+    (void) pProperties;
+    acknowledged(pConnection, &pConnection->publishesAwaited);
 }
 
 /** @brief Incoming message callback. */
@@ -331,6 +376,8 @@ DefenderStatus_t DefenderMosquitto_Init(DefenderMosquitto_t *pConnection,
         mosquitto_disconnect_v5_callback_set(pConnection->pClient, onDisconnect);
         mosquitto_subscribe_v5_callback_set(pConnection->pClient, onSubscribe);
         mosquitto_message_v5_callback_set(pConnection->pClient, onMessage);
+        mosquitto_unsubscribe_v5_callback_set(pConnection->pClient, onUnsubscribe);
+        mosquitto_publish_v5_callback_set(pConnection->pClient, onPublish);
         if (tls)
         {
             rc = mosquitto_tls_set(pConnection->pClient, pSettings->pCaFile, NULL,
@@ -416,9 +463,17 @@ static DefenderMqttStatus_t unsubscribe(void *pContext, const char *pTopic, size
     DefenderMqttStatus_t status = DEFENDER_MQTT_FAILURE;
 
     (void) topicLength;
+    /* Counted first: the UNSUBACK may come before mosquitto_unsubscribe() returns. */
+    (void) pthread_mutex_lock(&pConnection->mutex);
+    pConnection->unsubscribesAwaited++;
+    (void) pthread_mutex_unlock(&pConnection->mutex);
     if (mosquitto_unsubscribe(pConnection->pClient, NULL, pTopic) == MOSQ_ERR_SUCCESS)
     {
         status = DEFENDER_MQTT_SUCCESS;
+    }
+    else
+    {
+        acknowledged(pConnection, &pConnection->unsubscribesAwaited);
     }
 
     return status;
@@ -444,20 +499,28 @@ static DefenderMqttStatus_t publish(void *pContext, const char *pTopic, size_t t
     }
     else if (payloadLength <= (size_t) INT_MAX)
     {
+        /* Counted first: the PUBACK may come before mosquitto_publish() returns. */
+        (void) pthread_mutex_lock(&pConnection->mutex);
+        pConnection->publishesAwaited++;
+        (void) pthread_mutex_unlock(&pConnection->mutex);
         rc = mosquitto_publish(pConnection->pClient, NULL, pTopic, (int) payloadLength, pPayload, 1,
                                false);
         if (rc == MOSQ_ERR_SUCCESS)
         {
             status = DEFENDER_MQTT_SUCCESS;
         }
-        else if (rc == MOSQ_ERR_NO_CONN)
-        {
-            status = DEFENDER_MQTT_NOT_CONNECTED;
-        }
         else
         {
-            logMessage(pConnection, DEFENDER_LOG_ERROR, "publish failed: %s",
-                       mosquitto_strerror(rc));
+            acknowledged(pConnection, &pConnection->publishesAwaited);
+            if (rc == MOSQ_ERR_NO_CONN)
+            {
+                status = DEFENDER_MQTT_NOT_CONNECTED;
+            }
+            else
+            {
+                logMessage(pConnection, DEFENDER_LOG_ERROR, "publish failed: %s",
+                           mosquitto_strerror(rc));
+            }
         }
     }
     else
@@ -537,7 +600,9 @@ static void *networkThread(void *pArgument)
                             : LOOP_TIMEOUT_MAX_MS;
     bool haveSocket = false;
     bool stop = false;
+    bool connected;
     int rc;
+    int i;
 
     while (!stop)
     {
@@ -578,9 +643,19 @@ static void *networkThread(void *pArgument)
 
     if (haveSocket)
     {
+        (void) pthread_mutex_lock(&pConnection->mutex);
+        connected = pConnection->connected;
+        (void) pthread_mutex_unlock(&pConnection->mutex);
+        /* Queued already by DefenderMosquitto_Deinit(), unless the loop returned before. */
         (void) mosquitto_disconnect(pConnection->pClient);
-        /* Let the DISCONNECT packet go out. */
-        (void) mosquitto_loop(pConnection->pClient, 10, 1);
+        /* Let the DISCONNECT packet go out: libmosquitto closes the socket once it is
+         * written (TLS: after its close_notify). Not connected yet, one try is enough. */
+        for (i = 0; (i == 0) || (connected && (i < DISCONNECT_LOOPS) &&
+                                 (mosquitto_socket(pConnection->pClient) >= 0));
+             i++)
+        {
+            (void) mosquitto_loop(pConnection->pClient, 10, 1);
+        }
         onDisconnect(pConnection->pClient, pConnection, 0, NULL);
     }
 
@@ -609,12 +684,54 @@ DefenderStatus_t DefenderMosquitto_Start(DefenderMosquitto_t *pConnection,
     return status;
 }
 
+/** @brief true while the broker owes an acknowledgement on this connection. */
+static bool acknowledgementsDue(const DefenderMosquitto_t *pConnection)
+{
+    bool due = (pConnection->unsubscribesAwaited > 0U) || (pConnection->publishesAwaited > 0U);
+    size_t i;
+
+    for (i = 0U; (i < DEFENDER_MOSQUITTO_PENDING_SUBSCRIPTIONS) && !due; i++)
+    {
+        due = (pConnection->pending[i].topic[0] != '\0');
+    }
+    return due;
+}
+
+/**
+ * @brief Waits, while connected, until the broker has acknowledged everything sent
+ * (at most DEFENDER_MOSQUITTO_DRAIN_MS). libmosquitto takes any packet that arrives
+ * after mosquitto_disconnect() for a protocol error and closes the socket without
+ * writing the queued DISCONNECT (and, with the UNSUBACK unread, the close resets the
+ * connection): the broker then logs a lost connection ("Protocol error" over TLS).
+ */
+static void drain(DefenderMosquitto_t *pConnection)
+{
+    struct timespec deadline;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += (time_t) (DEFENDER_MOSQUITTO_DRAIN_MS / 1000U);
+    deadline.tv_nsec += (long) (DEFENDER_MOSQUITTO_DRAIN_MS % 1000U) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L)
+    {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    (void) pthread_mutex_lock(&pConnection->mutex);
+    while (pConnection->connected && acknowledgementsDue(pConnection) &&
+           (pthread_cond_timedwait(&pConnection->condition, &pConnection->mutex, &deadline) !=
+            ETIMEDOUT))
+    {
+    }
+    (void) pthread_mutex_unlock(&pConnection->mutex);
+}
+
 void DefenderMosquitto_Deinit(DefenderMosquitto_t *pConnection)
 {
     if ((pConnection != NULL) && (pConnection->pClient != NULL))
     {
         if (pConnection->threadRunning)
         {
+            drain(pConnection);
             (void) pthread_mutex_lock(&pConnection->mutex);
             pConnection->stopRequested = true;
             (void) pthread_cond_broadcast(&pConnection->condition);

@@ -5,7 +5,8 @@
  * A client with a certificate of the right CA is accepted (also with ALPN); one with a
  * certificate of another CA, without a certificate, or trusting another CA is refused
  * (the report is not sent, exit 4); a key that does not match is a configuration
- * error (exit 1).
+ * error (exit 1). An agent that is done disconnects cleanly, over TLS and plain TCP: the
+ * broker receives its DISCONNECT (its log says so) rather than a connection that ends.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -134,6 +135,57 @@ static void test_tls_MissingCertificateIsConfigError(void **state)
     assert_non_null(strstr(result.err, "cannot read the certificate file"));
 }
 
+/**
+ * @brief Checks the broker's log for the end of the connection of client `pClientId`:
+ * its DISCONNECT arrived and the broker logged a clean disconnection ("Client ...
+ * disconnected."), not "closed its connection" or "disconnected: <error>".
+ */
+static void assertDisconnectedCleanly(const char *pClientId)
+{
+    char ending[96];
+    char received[96];
+    char clean[96];
+    char lines[4096];
+    size_t endings;
+
+    snprintf(ending, sizeof(ending), "Client %s ", pClientId);
+    snprintf(received, sizeof(received), "Received DISCONNECT from %s\n", pClientId);
+    snprintf(clean, sizeof(clean), "Client %s disconnected.\n", pClientId);
+    /* The broker logs the end of the connection when it notices it. */
+    assert_true(TestBroker_WaitLog(&sandbox.broker, ending, 5000));
+    endings = TestBroker_LogLines(&sandbox.broker, ending, lines, sizeof(lines));
+    if ((endings != 1U) || (strstr(lines, clean) == NULL))
+    {
+        fail_msg("the broker logged the end of the connection as:\n%s", lines);
+    }
+    assert_int_equal(TestBroker_LogLines(&sandbox.broker, received, lines, sizeof(lines)), 1U);
+}
+
+static void test_tls_DisconnectIsClean(void **state)
+{
+    (void) state;
+    runTls(TestSandbox_Path(sandbox.dir, "ca.pem"), TestSandbox_Path(sandbox.dir, "client.pem"),
+           TestSandbox_Path(sandbox.dir, "client.key"), "--client-id", "agent-tls-bye");
+    assert_int_equal(result.exitCode, 0);
+    assertDisconnectedCleanly("agent-tls-bye");
+}
+
+static void test_plain_DisconnectIsClean(void **state)
+{
+    char plainEndpoint[64];
+    const char *args[] = {"--once",          "--endpoint",  plainEndpoint,
+                          "--thing",         "agent-tls",   "--client-id",
+                          "agent-plain-bye", "--state-dir", sandbox.dir,
+                          "--ack-timeout",   "2500",        NULL};
+
+    (void) state;
+    snprintf(plainEndpoint, sizeof(plainEndpoint), "127.0.0.1:%u",
+             (unsigned) sandbox.broker.plainPort);
+    AgentTest_Run(args, 20000, &result);
+    assert_int_equal(result.exitCode, 0);
+    assertDisconnectedCleanly("agent-plain-bye");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +196,8 @@ int main(void)
         cmocka_unit_test(test_tls_UntrustedServerRefused),
         cmocka_unit_test(test_tls_KeyNotMatchingIsConfigError),
         cmocka_unit_test(test_tls_MissingCertificateIsConfigError),
+        cmocka_unit_test(test_tls_DisconnectIsClean),
+        cmocka_unit_test(test_plain_DisconnectIsClean),
     };
     return cmocka_run_group_tests(tests, setUpAll, tearDownAll);
 }

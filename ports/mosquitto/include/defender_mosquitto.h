@@ -47,6 +47,9 @@ typedef struct DefenderMosquittoSettings
 /** @brief Subscriptions awaiting their SUBACK. */
 #define DEFENDER_MOSQUITTO_PENDING_SUBSCRIPTIONS 4U
 
+/** @brief Longest wait of DefenderMosquitto_Deinit() for acknowledgements still due. */
+#define DEFENDER_MOSQUITTO_DRAIN_MS 2000U
+
 /** @brief A connection. Fields are private. */
 typedef struct DefenderMosquitto
 {
@@ -73,6 +76,8 @@ typedef struct DefenderMosquitto
         int mid;
         char topic[200];
     } pending[DEFENDER_MOSQUITTO_PENDING_SUBSCRIPTIONS];
+    uint32_t unsubscribesAwaited; /* UNSUBACKs due on this connection. */
+    uint32_t publishesAwaited;    /* PUBACKs due on this connection. */
 } DefenderMosquitto_t;
 
 /**
@@ -101,7 +106,12 @@ void DefenderMosquitto_GetInterface(DefenderMosquitto_t *pConnection,
 DefenderStatus_t DefenderMosquitto_Start(DefenderMosquitto_t *pConnection,
                                          DefenderRunner_t *pRunner);
 
-/** @brief Disconnects, stops the thread and frees the client. Returns promptly. */
+/**
+ * @brief Disconnects, stops the thread and frees the client. While connected, first
+ * waits (at most DEFENDER_MOSQUITTO_DRAIN_MS) for the acknowledgements still due
+ * (SUBACK, UNSUBACK, PUBACK; the unsubscriptions of DefenderRunner_Stop()), so that the
+ * DISCONNECT is the last packet and the broker sees a clean disconnection.
+ */
 void DefenderMosquitto_Deinit(DefenderMosquitto_t *pConnection);
 
 /**
