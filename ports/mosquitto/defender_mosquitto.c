@@ -23,8 +23,8 @@
  */
 #define LOOP_TIMEOUT_MAX_MS 30000
 
-/** @brief Network loop iterations (of at most 10 ms) that let the DISCONNECT go out. */
-#define DISCONNECT_LOOPS 100
+/** @brief Network loop iterations (of at most 10 ms each) that let the DISCONNECT go out. */
+#define DISCONNECT_LOOPS 20
 
 /** @brief libmosquitto is initialised once per process. */
 static pthread_once_t libraryOnce = PTHREAD_ONCE_INIT;
