@@ -253,6 +253,7 @@ DefenderErr_t DEFENDER_Start(void)
          * from the last run. */
         uint64_t lastId = singleton.agent.lastReportId;
         uint32_t throttledUntilMs = singleton.agent.throttledUntilMs;
+        uint32_t throttledSpanMs = singleton.agent.throttledSpanMs;
         bool throttled = singleton.agent.throttled;
 
         status = Defender_Init(&singleton.agent, &settings, &interfaces);
@@ -260,6 +261,7 @@ DefenderErr_t DEFENDER_Start(void)
         {
             singleton.agent.lastReportId = lastId;
             singleton.agent.throttledUntilMs = throttledUntilMs;
+            singleton.agent.throttledSpanMs = throttledSpanMs;
             singleton.agent.throttled = throttled;
         }
         for (i = 0U; (i < singleton.customCount) && (status == DEFENDER_SUCCESS); i++)

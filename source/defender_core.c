@@ -475,12 +475,13 @@ DefenderStatus_t Defender_Start(DefenderContext_t *pContext)
             }
 
             /* The first report goes out now, unless a Throttled postponement from before
-             * a Stop is still running (10.5): it is at most a period ahead, so a time
-             * that only looks ahead after weeks of stop (32-bit wrap) is dropped. */
+             * a Stop is still running (10.5): it is at most its own period ahead (the one
+             * it was set with: a period changed since does not shorten it), so a time that
+             * only looks ahead after weeks of stop (32-bit wrap) is dropped. */
             now = nowMs(pContext);
             pContext->throttled = pContext->throttled &&
                                   !reached(now, pContext->throttledUntilMs) &&
-                                  ((pContext->throttledUntilMs - now) <= periodMs(pContext));
+                                  ((pContext->throttledUntilMs - now) <= pContext->throttledSpanMs);
             pContext->nextReportMs = pContext->throttled ? pContext->throttledUntilMs : now;
             pContext->notSentRecorded = false;
             pContext->firstReportDone = false;
@@ -1119,7 +1120,8 @@ static void applyResponse(DefenderContext_t *pContext, const DefenderResponse_t 
         {
             /* The next report goes out one full period after the rejection (10.5). */
             pContext->counters.reportsThrottled++;
-            pContext->throttledUntilMs = nowMs(pContext) + periodMs(pContext);
+            pContext->throttledSpanMs = periodMs(pContext);
+            pContext->throttledUntilMs = nowMs(pContext) + pContext->throttledSpanMs;
             pContext->throttled = true;
             pContext->nextReportMs = later(pContext->nextReportMs, pContext->throttledUntilMs);
             LOG_REPORT_EVENT(pContext, DEFENDER_LOG_WARN,

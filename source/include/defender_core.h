@@ -191,6 +191,7 @@ typedef struct DefenderContext
     uint32_t nextReportMs;       /**< Monotonic time (mod 2^32) the next report is due. */
     uint32_t lastAttemptMs;      /**< Monotonic time of the last report attempt. */
     uint32_t throttledUntilMs;   /**< No report before this time (after Throttled). */
+    uint32_t throttledSpanMs;    /**< The period it was set with (Start bound). */
     uint32_t notSentUntilMs;     /**< A blocked due report records NotSent again then. */
     uint32_t inFlightDeadlineMs; /**< End of the acknowledgement wait. */
     bool throttled;              /**< throttledUntilMs is set. */

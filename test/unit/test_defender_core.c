@@ -1548,6 +1548,29 @@ static void test_Defender_Start_KeepsThrottledPostponement(void **state)
     assert_int_equal(f->mqtt.publishCalls, 2);
 }
 
+/** @brief A period shortened while stopped does not cut a Throttled postponement short
+ * either (10.5: one full period, as it was, after the rejection), as it does not while
+ * running. */
+static void test_Defender_Start_ShorterPeriodKeepsThrottledPostponement(void **state)
+{
+    Fixture_t *f = *state;
+
+    SKIP_UNDER_FLOOR();
+
+    throttleThenStop(f);
+    assert_int_equal(Defender_SetPeriod(&f->ctx, 60U), DEFENDER_SUCCESS);
+    FakeClock_Advance(&f->clock, 10000U);
+    connectAndStart(f);
+    assert_int_equal(process(f), PERIOD_MS - 10000U);
+    (void) advance(f, PERIOD_MS - 10001U);
+    assert_int_equal(f->mqtt.publishCalls, 1);
+    (void) advance(f, 1U);
+    assert_int_equal(f->mqtt.publishCalls, 2);
+    /* Then the new period. */
+    (void) advance(f, 60000U);
+    assert_int_equal(f->mqtt.publishCalls, 3);
+}
+
 /** @brief PD-16: only the ErrorCode `Throttled` itself postpones (10.5); codes that merely
  * look like it are plain rejections and leave the schedule as it was. */
 static void test_Defender_OnMessage_OnlyThrottledPostpones(void **state)
@@ -2986,6 +3009,7 @@ int main(void)
         T(test_Defender_SetPeriod_AfterThrottledKeepsPostponement),
         T(test_Defender_Process_ThrottledOnceThenMonths),
         T(test_Defender_Start_KeepsThrottledPostponement),
+        T(test_Defender_Start_ShorterPeriodKeepsThrottledPostponement),
         T(test_Defender_Start_AfterThrottledPostponementOver),
         T(test_Defender_Log_ReportEventsOnlyWithoutCallback),
         T(test_Defender_Process_OfflineForWeeks),

@@ -516,6 +516,38 @@ static void test_Throttled_AcrossStopStart(void **state)
     assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
 }
 
+/** @brief A period shortened between DEFENDER_Stop and DEFENDER_Start does not cut the
+ * postponement short: one period, as it was at the rejection, after the rejection. */
+static void test_Throttled_ShorterPeriodAcrossStopStart(void **state)
+{
+    (void) state;
+#if DEFENDER_CONFIG_MIN_PERIOD_SECONDS > 60
+    skip();
+#endif
+    FakeMqtt_Init(&g.mqtt);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    waitPublishes(1U);
+    respond("rejected", "REJECTED", lastId(), "Throttled");
+    waitStatus(eDefenderRepRejected);
+    assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_ReportPeriodSet(60), eDefenderErrSuccess);
+
+    advance(10000U);
+    FakeMqtt_Init(&g.mqtt);
+    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
+    (void) usleep(50000);
+    assert_int_equal(publishes(), 0U);
+    advance(PERIOD_MS - 10000U - 1U);
+    (void) usleep(50000);
+    assert_int_equal(publishes(), 0U);
+    advance(1U);
+    waitPublishes(1U);
+    respond("accepted", "ACCEPTED", lastId(), NULL);
+    waitStatus(eDefenderRepSuccess);
+    assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
+    assert_int_equal(DEFENDER_ReportPeriodSet((int32_t) (PERIOD_MS / 1000U)), eDefenderErrSuccess);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -525,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_Settings_WhileStarted),
         cmocka_unit_test(test_CustomMetricAdd),
         cmocka_unit_test(test_Throttled_AcrossStopStart),
+        cmocka_unit_test(test_Throttled_ShorterPeriodAcrossStopStart),
     };
 
     return cmocka_run_group_tests(tests, setupGroup, NULL);
