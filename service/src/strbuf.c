@@ -160,18 +160,24 @@ int hex_digit_value(char c)
     return -1;
 }
 
+/* Chosen at the first call, once: threads that ask at the same time all get the seed the
+ * first of them stored (the tables keep each entry's hash, so the seed must never change). */
 static uint32_t hash_seed(void)
 {
     static atomic_uint seed;
-    uint32_t s = atomic_load_explicit(&seed, memory_order_relaxed);
+    unsigned s = atomic_load_explicit(&seed, memory_order_relaxed);
     if (s == 0)
     {
-        if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t) sizeof s)
-            s = (uint32_t) time(NULL) ^ (uint32_t) (uintptr_t) &seed;
-        s |= 1u;
-        atomic_store_explicit(&seed, s, memory_order_relaxed);
+        uint32_t r;
+        if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t) sizeof r)
+            r = (uint32_t) time(NULL) ^ (uint32_t) (uintptr_t) &seed;
+        unsigned expected = 0;
+        s = r | 1u;
+        if (!atomic_compare_exchange_strong_explicit(&seed, &expected, s, memory_order_relaxed,
+                                                     memory_order_relaxed))
+            s = expected; /* another thread's, stored first */
     }
-    return s;
+    return (uint32_t) s;
 }
 
 uint32_t str_hash_seeded(const void *p, size_t n)

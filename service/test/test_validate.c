@@ -10,10 +10,16 @@
 #include "config.h"
 #include "reply.h"
 #include "report.h"
+#include "strbuf.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static size_t unhex(const char *h, uint8_t *out, size_t cap)
 {
@@ -923,8 +929,90 @@ static void test_config_refused_early(void **state)
     assert_int_equal(config_parse_args(&c, 6, ok, err, sizeof err), 0);
 }
 
-int main(void)
+/* getrandom as the C library's, slowed down in the processes of test_hash_seed_once, so that
+ * threads asking for the hash seed at once are all inside it together. */
+static volatile int slow_getrandom;
+
+ssize_t getrandom(void *buf, size_t len, unsigned int flags)
 {
+    if (slow_getrandom)
+        usleep(20000);
+    return syscall(SYS_getrandom, buf, len, flags);
+}
+
+#define SEED_THREADS 4
+
+typedef struct
+{
+    pthread_barrier_t *start;
+    uint32_t hash;
+} seed_race;
+
+static void *hash_after_barrier(void *arg)
+{
+    seed_race *r = arg;
+    pthread_barrier_wait(r->start);
+    r->hash = str_hash_seeded("sensor-42", 9);
+    return NULL;
+}
+
+/* The first calls to str_hash_seeded, made at once by several threads, in a fresh process:
+ * 0 when every thread got the hash that the process keeps giving afterwards. */
+static int first_hashes_agree(void)
+{
+    pthread_barrier_t start;
+    pthread_t t[SEED_THREADS];
+    seed_race r[SEED_THREADS];
+    slow_getrandom = 1;
+    if (pthread_barrier_init(&start, NULL, SEED_THREADS) != 0)
+        return 2;
+    for (int i = 0; i < SEED_THREADS; i++)
+    {
+        r[i].start = &start;
+        if (pthread_create(&t[i], NULL, hash_after_barrier, &r[i]) != 0)
+            return 2;
+    }
+    for (int i = 0; i < SEED_THREADS; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&start);
+    uint32_t later = str_hash_seeded("sensor-42", 9);
+    for (int i = 0; i < SEED_THREADS; i++)
+        if (r[i].hash != later)
+            return 1;
+    return 0;
+}
+
+/* The seed is chosen once per process, also when threads ask for it at the same time: the
+ * thing tables keep each entry's hash, so a seed that changed after a first use would lose
+ * the things stored with it (a thing found again would get a second state). Each try runs
+ * in a new process (this program run with --hash-seed-race), where no seed is chosen yet. */
+static void test_hash_seed_once(void **state)
+{
+    (void) state;
+    int changed = 0;
+    for (int i = 0; i < 5; i++)
+    {
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+        {
+            execl("/proc/self/exe", "service_test_validate", "--hash-seed-race", (char *) NULL);
+            _exit(2);
+        }
+        int st = 0;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        assert_int_not_equal(WEXITSTATUS(st), 2);
+        changed += WEXITSTATUS(st);
+    }
+    assert_int_equal(changed, 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--hash-seed-race") == 0)
+        return first_hashes_agree();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_all_variants),
         cmocka_unit_test(test_trailing_nul),
@@ -942,6 +1030,7 @@ int main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_json_decoder),
         cmocka_unit_test(test_cbor_memory_bound),
+        cmocka_unit_test(test_hash_seed_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
