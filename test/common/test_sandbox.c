@@ -117,10 +117,16 @@ bool TestSandbox_StartTls(TestTlsSandbox_t *pSandbox, const char *pClientName, u
     (void) memset(pSandbox, 0, sizeof(*pSandbox));
     (void) snprintf(pSandbox->dir, sizeof(pSandbox->dir), "/tmp/%s-XXXXXX", pClientName);
     /* The broker may drop root privileges: the folder is world-readable. */
-    if ((mkdtemp(pSandbox->dir) == NULL) ||
-        !TestSandbox_MakeCertificates(pSandbox->dir, pClientName))
+    if (mkdtemp(pSandbox->dir) == NULL)
+    {
+        (void) fprintf(stderr, "setup: cannot make a folder %s\n", pSandbox->dir);
+        pSandbox->dir[0] = '\0';
+        return false;
+    }
+    if (!TestSandbox_MakeCertificates(pSandbox->dir, pClientName))
     {
         (void) fprintf(stderr, "setup: cannot make the test certificates in %s\n", pSandbox->dir);
+        (void) TestSandbox_StopTls(pSandbox);
         return false;
     }
     (void) memset(&options, 0, sizeof(options));
@@ -139,6 +145,8 @@ bool TestSandbox_StartTls(TestTlsSandbox_t *pSandbox, const char *pClientName, u
                        "setup: the TLS broker (port %u) or the test peer (plain port %u) did "
                        "not start\n",
                        (unsigned) pSandbox->broker.port, (unsigned) pSandbox->broker.plainPort);
+        /* cmocka runs no group teardown after a failed setup: nothing is left running */
+        (void) TestSandbox_StopTls(pSandbox);
         return false;
     }
     return true;
