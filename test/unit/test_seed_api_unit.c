@@ -488,56 +488,28 @@ static void test_CustomMetricAdd(void **state)
     assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
 }
 
-/** @brief A Throttled postponement holds across DEFENDER_Stop and DEFENDER_Start (the seed
- * API makes its agent anew at each Start): the first report after the Start waits until
- * one period after the rejection. */
-static void test_Throttled_AcrossStopStart(void **state)
+/** @brief Throttles the first report, stops, waits `stoppedMs` (setting the period to
+ * `periodWhileStopped` s meanwhile, unless 0), starts again, and checks that the next report
+ * goes out exactly one period (as it was at the rejection) after the rejection. */
+static void throttledThenRestarted(uint32_t stoppedMs, int32_t periodWhileStopped)
 {
-    (void) state;
     FakeMqtt_Init(&g.mqtt);
     assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
     waitPublishes(1U);
     respond("rejected", "REJECTED", lastId(), "Throttled");
     waitStatus(eDefenderRepRejected);
     assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
+    if (periodWhileStopped != 0)
+    {
+        assert_int_equal(DEFENDER_ReportPeriodSet(periodWhileStopped), eDefenderErrSuccess);
+    }
 
-    advance(60000U);
+    advance(stoppedMs);
     FakeMqtt_Init(&g.mqtt);
     assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
     (void) usleep(50000);
     assert_int_equal(publishes(), 0U);
-    advance(PERIOD_MS - 60000U - 1U);
-    (void) usleep(50000);
-    assert_int_equal(publishes(), 0U);
-    advance(1U);
-    waitPublishes(1U);
-    respond("accepted", "ACCEPTED", lastId(), NULL);
-    waitStatus(eDefenderRepSuccess);
-    assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
-}
-
-/** @brief A period shortened between DEFENDER_Stop and DEFENDER_Start does not cut the
- * postponement short: one period, as it was at the rejection, after the rejection. */
-static void test_Throttled_ShorterPeriodAcrossStopStart(void **state)
-{
-    (void) state;
-#if DEFENDER_CONFIG_MIN_PERIOD_SECONDS > 60
-    skip();
-#endif
-    FakeMqtt_Init(&g.mqtt);
-    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
-    waitPublishes(1U);
-    respond("rejected", "REJECTED", lastId(), "Throttled");
-    waitStatus(eDefenderRepRejected);
-    assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
-    assert_int_equal(DEFENDER_ReportPeriodSet(60), eDefenderErrSuccess);
-
-    advance(10000U);
-    FakeMqtt_Init(&g.mqtt);
-    assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
-    (void) usleep(50000);
-    assert_int_equal(publishes(), 0U);
-    advance(PERIOD_MS - 10000U - 1U);
+    advance(PERIOD_MS - stoppedMs - 1U);
     (void) usleep(50000);
     assert_int_equal(publishes(), 0U);
     advance(1U);
@@ -546,6 +518,25 @@ static void test_Throttled_ShorterPeriodAcrossStopStart(void **state)
     waitStatus(eDefenderRepSuccess);
     assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
     assert_int_equal(DEFENDER_ReportPeriodSet((int32_t) (PERIOD_MS / 1000U)), eDefenderErrSuccess);
+}
+
+/** @brief A Throttled postponement holds across DEFENDER_Stop and DEFENDER_Start (the seed
+ * API makes its agent anew at each Start). */
+static void test_Throttled_AcrossStopStart(void **state)
+{
+    (void) state;
+    throttledThenRestarted(60000U, 0);
+}
+
+/** @brief A period shortened between DEFENDER_Stop and DEFENDER_Start does not cut the
+ * postponement short. */
+static void test_Throttled_ShorterPeriodAcrossStopStart(void **state)
+{
+    (void) state;
+#if DEFENDER_CONFIG_MIN_PERIOD_SECONDS > 60
+    skip();
+#endif
+    throttledThenRestarted(10000U, 60);
 }
 
 int main(void)
