@@ -719,13 +719,17 @@ static bool collectNetworkStats(DefenderContext_t *pContext, DefenderNetworkStat
     if (count != SIZE_MAX)
     {
         pContext->interfacesNowCount = count;
+        pContext->interfacesNowComplete = (sink.interfacesDropped == 0U);
         pContext->counters.interfacesDropped += sink.interfacesDropped;
         for (i = 0U; (i < count) && pContext->haveBaseline; i++)
         {
             pNow = &pContext->interfacesNow[i];
             if (!pNow->isLoopback || pContext->settings.includeLoopback)
             {
-                /* New interfaces count from zero; vanished ones contribute nothing. */
+                /* New interfaces count from zero; vanished ones contribute nothing. One
+                 * missing from a baseline that had no room for all interfaces may have
+                 * been left out of it: it contributes nothing either, rather than its
+                 * whole lifetime's counters at once. */
                 pBefore = NULL;
                 for (j = 0U; j < pContext->baselineCount; j++)
                 {
@@ -735,7 +739,10 @@ static bool collectNetworkStats(DefenderContext_t *pContext, DefenderNetworkStat
                         pBefore = &pContext->baseline[j];
                     }
                 }
-                addDeltas(pNow, pBefore, pStats);
+                if ((pBefore != NULL) || pContext->baselineComplete)
+                {
+                    addDeltas(pNow, pBefore, pStats);
+                }
             }
         }
     }
@@ -916,6 +923,7 @@ static void sendReport(DefenderContext_t *pContext, uint32_t now)
                 (void) memcpy(pContext->baseline, pContext->interfacesNow,
                               sizeof(pContext->baseline));
                 pContext->baselineCount = pContext->interfacesNowCount;
+                pContext->baselineComplete = pContext->interfacesNowComplete;
                 pContext->haveBaseline = true;
             }
             pContext->counters.reportsPublished++;

@@ -214,6 +214,8 @@ typedef struct DefenderContext
     DefenderInterfaceCounters_t baseline[DEFENDER_CONFIG_MAX_INTERFACES]; /**< Published. */
     size_t baselineCount;
     bool haveBaseline;
+    bool interfacesNowComplete; /**< The last read dropped no interface. */
+    bool baselineComplete;      /**< The baseline's read dropped none (PD-25). */
 } DefenderContext_t;
 
 /**

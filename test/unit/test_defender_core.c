@@ -2518,6 +2518,41 @@ static void test_NetworkStats_InterfacesDropped(void **state)
     assert_int_equal(counters(f).interfacesDropped, 6);
 }
 
+/** @brief An interface that had no room in the baseline, then gets one, contributes nothing
+ * in that report (not its lifetime's counters at once, a spike that no traffic made); from
+ * a baseline with room for all, it counts as usual. */
+static void test_NetworkStats_InterfaceLeftOutOfBaseline(void **state)
+{
+    Fixture_t *f = *state;
+    char name[16];
+    unsigned i;
+
+    statsOnly(f);
+    for (i = 0U; i < DEFENDER_CONFIG_MAX_INTERFACES; i++)
+    {
+        (void) snprintf(name, sizeof(name), "if%u", i);
+        FakeSource_SetInterface(&f->source, name, 1000U, 1000U, 10U, 10U, false, 64U);
+    }
+    FakeSource_SetInterface(&f->source, "late", 5000000U, 6000000U, 5000U, 6000U, false, 64U);
+    startAndPublishFirst(f);
+    assert_int_equal(counters(f).interfacesDropped, 1);
+
+    /* if0 goes: `late` fits now, but the baseline does not know it. */
+    FakeSource_RemoveInterface(&f->source, "if0");
+    FakeSource_SetInterface(&f->source, "if1", 1010U, 1000U, 11U, 10U, false, 64U);
+    (void) advance(f, PERIOD_MS);
+    assert_int_equal(counters(f).interfacesDropped, 1);
+    assert_int_equal(stat(f, "bytes_in"), 10);
+    assert_int_equal(stat(f, "bytes_out"), 0);
+    assert_int_equal(stat(f, "packets_in"), 1);
+
+    /* That report's baseline had room for all: `late` counts from it. */
+    FakeSource_SetInterface(&f->source, "late", 5000007U, 6000000U, 5001U, 6000U, false, 64U);
+    (void) advance(f, PERIOD_MS);
+    assert_int_equal(stat(f, "bytes_in"), 7);
+    assert_int_equal(stat(f, "packets_in"), 1);
+}
+
 /** @brief A new start has no baseline: its first report has no network_stats. */
 static void test_NetworkStats_FirstAfterRestart(void **state)
 {
@@ -3041,6 +3076,7 @@ int main(void)
         T(test_NetworkStats_Clamp),
         T(test_NetworkStats_SourceError),
         T(test_NetworkStats_InterfacesDropped),
+        T(test_NetworkStats_InterfaceLeftOutOfBaseline),
         T(test_NetworkStats_FirstAfterRestart),
         T(test_Lists_CapWithTrueTotal),
         T(test_Lists_UnwritableConnectionLeftOut),
