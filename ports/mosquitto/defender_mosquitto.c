@@ -544,6 +544,22 @@ void DefenderMosquitto_GetInterface(DefenderMosquitto_t *pConnection,
 }
 
 /**
+ * @brief The monotonic time `ms` from now, for pthread_cond_timedwait on the connection's
+ * condition (which runs on CLOCK_MONOTONIC).
+ */
+static void deadlineAfter(uint32_t ms, struct timespec *pDeadline)
+{
+    (void) clock_gettime(CLOCK_MONOTONIC, pDeadline);
+    pDeadline->tv_sec += (time_t) (ms / 1000U);
+    pDeadline->tv_nsec += (long) (ms % 1000U) * 1000000L;
+    if (pDeadline->tv_nsec >= 1000000000L)
+    {
+        pDeadline->tv_sec++;
+        pDeadline->tv_nsec -= 1000000000L;
+    }
+}
+
+/**
  * @brief Sleeps up to `ms`, returning early when a stop is requested.
  * @return true when a stop was requested.
  */
@@ -552,14 +568,7 @@ static bool sleepUnlessStopped(DefenderMosquitto_t *pConnection, uint32_t ms)
     struct timespec deadline;
     bool stop;
 
-    (void) clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += (time_t) (ms / 1000U);
-    deadline.tv_nsec += (long) (ms % 1000U) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L)
-    {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    deadlineAfter(ms, &deadline);
     (void) pthread_mutex_lock(&pConnection->mutex);
     while (!pConnection->stopRequested &&
            (pthread_cond_timedwait(&pConnection->condition, &pConnection->mutex, &deadline) !=
@@ -708,14 +717,7 @@ static void drain(DefenderMosquitto_t *pConnection)
 {
     struct timespec deadline;
 
-    (void) clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += (time_t) (DEFENDER_MOSQUITTO_DRAIN_MS / 1000U);
-    deadline.tv_nsec += (long) (DEFENDER_MOSQUITTO_DRAIN_MS % 1000U) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L)
-    {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    deadlineAfter(DEFENDER_MOSQUITTO_DRAIN_MS, &deadline);
     (void) pthread_mutex_lock(&pConnection->mutex);
     while (pConnection->connected && acknowledgementsDue(pConnection) &&
            (pthread_cond_timedwait(&pConnection->condition, &pConnection->mutex, &deadline) !=
