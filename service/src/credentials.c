@@ -21,6 +21,15 @@ static size_t next_field(char **pos, char **start)
     return len;
 }
 
+/* true when the field is printable ASCII only, as access key ids and secrets are. */
+static int printable_ascii(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char) p[i] < 0x21 || (unsigned char) p[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
 void credentials_free(credential *creds, size_t n)
 {
     if (creds != NULL)
@@ -56,6 +65,9 @@ int credentials_load(const char *path, credential **out, size_t *n, char *err, s
             rc = -1;
             break;
         }
+        /* A UTF-8 byte order mark, as some editors write, is not part of the first key. */
+        if (lineno == 1 && strncmp(pos, "\xef\xbb\xbf", 3) == 0)
+            pos += 3;
         size_t idlen = next_field(&pos, &id);
         if (idlen == 0 || id[0] == '#')
             continue;
@@ -73,6 +85,13 @@ int credentials_load(const char *path, credential **out, size_t *n, char *err, s
                      "credentials file %s line %u: access key id over %d or secret over %d "
                      "characters",
                      path, lineno, CREDENTIAL_ID_MAX, CREDENTIAL_SECRET_MAX);
+            rc = -1;
+        }
+        else if (!printable_ascii(id, idlen) || !printable_ascii(secret, secretlen))
+        {
+            snprintf(err, errsz,
+                     "credentials file %s line %u: characters other than printable ASCII", path,
+                     lineno);
             rc = -1;
         }
         else

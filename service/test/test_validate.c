@@ -8,6 +8,7 @@
 #include "golden_cases.h"
 #include "itest.h"
 #include "config.h"
+#include "credentials.h"
 #include "reply.h"
 #include "report.h"
 #include "strbuf.h"
@@ -929,6 +930,56 @@ static void test_config_refused_early(void **state)
     assert_int_equal(config_parse_args(&c, 6, ok, err, sizeof err), 0);
 }
 
+/* Loads `text` as a credentials file: the return code, and the error in `err`. */
+static int load_credentials_text(const char *text, size_t size, credential **creds, size_t *n,
+                                 char *err, size_t errsz)
+{
+    char path[] = "/tmp/detect-credentials-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, size), (ssize_t) size);
+    close(fd);
+    int rc = credentials_load(path, creds, n, err, errsz);
+    remove(path);
+    return rc;
+}
+
+/* A UTF-8 byte order mark (as some editors write) is not part of the first access key id, and
+ * a key or secret with bytes other than printable ASCII is refused, naming its line: such a
+ * key could never match a signed request, so it was a credential that silently never worked. */
+static void test_credentials_ascii_fields(void **state)
+{
+    (void) state;
+    credential *creds = NULL;
+    size_t n = 0;
+    char err[256] = "";
+    static const char bom[] = "\xef\xbb\xbf"
+                              "AKID1 SECRET1\r\n";
+    assert_int_equal(load_credentials_text(bom, strlen(bom), &creds, &n, err, sizeof err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(creds[0].akid, "AKID1");
+    assert_string_equal(creds[0].secret, "SECRET1");
+    credentials_free(creds, n);
+
+    static const char *const refused[] = {
+        "AKID1 SECRET1\n\xef\xbb\xbf"
+        "AKID2 SECRET2\n",
+        "AKID1 SECRET1\nAKID2 S\xc3\xa9"
+        "CRET2\n",
+        "AKID1 SECRET1\nAKID2 SECRET2\v\n",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+    {
+        creds = NULL;
+        n = 0;
+        assert_int_equal(
+            load_credentials_text(refused[i], strlen(refused[i]), &creds, &n, err, sizeof err), -1);
+        assert_null(creds);
+        if (strstr(err, " line 2: characters other than printable ASCII") == NULL)
+            fail_msg("case %zu: '%s'", i, err);
+    }
+}
+
 /* getrandom as the C library's, slowed down in the processes of test_hash_seed_once, so that
  * threads asking for the hash seed at once are all inside it together. */
 static volatile int slow_getrandom;
@@ -1027,6 +1078,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_number_conformance),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_config_refused_early),
+        cmocka_unit_test(test_credentials_ascii_fields),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_json_decoder),
         cmocka_unit_test(test_cbor_memory_bound),
