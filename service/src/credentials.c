@@ -73,7 +73,8 @@ int credentials_load(const char *path, credential **out, size_t *n, char *err, s
             continue;
         size_t secretlen = next_field(&pos, &secret);
         size_t extralen = next_field(&pos, &extra);
-        if (secretlen == 0 || extralen != 0)
+        /* after the pair, only a comment */
+        if (secretlen == 0 || (extralen != 0 && extra[0] != '#'))
         {
             snprintf(err, errsz, "credentials file %s line %u: expected 'ACCESS_KEY_ID SECRET'",
                      path, lineno);

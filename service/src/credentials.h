@@ -14,10 +14,10 @@ typedef struct
     char secret[CREDENTIAL_SECRET_MAX + 1];
 } credential;
 
-/* Reads `path`: one 'ACCESS_KEY_ID SECRET' pair per line; blank lines and lines starting
- * with '#' are skipped, and so is a UTF-8 byte order mark at the start. Any other line that
- * is not exactly two fields of printable ASCII within the lengths above, or a file without
- * a pair, is refused with the line's number in `err`. On success
+/* Reads `path`: one 'ACCESS_KEY_ID SECRET' pair per line, maybe followed by a '#' comment;
+ * blank lines and lines starting with '#' are skipped, and so is a UTF-8 byte order mark at
+ * the start. Any other line that is not two fields of printable ASCII within the lengths
+ * above, or a file without a pair, is refused with the line's number in `err`. On success
  * *out (free with credentials_free) holds *n >= 1 entries; returns 0, else -1. */
 int credentials_load(const char *path, credential **out, size_t *n, char *err, size_t errsz);
 

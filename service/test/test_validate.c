@@ -961,6 +961,18 @@ static void test_credentials_ascii_fields(void **state)
     assert_string_equal(creds[0].secret, "SECRET1");
     credentials_free(creds, n);
 
+    /* a comment after the pair, as the old loader allowed it */
+    static const char commented[] = "AKID1 SECRET1 # the CI's key\n\tAKID2\tSECRET2\t#\n";
+    creds = NULL;
+    n = 0;
+    assert_int_equal(
+        load_credentials_text(commented, strlen(commented), &creds, &n, err, sizeof err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(creds[0].secret, "SECRET1");
+    assert_string_equal(creds[1].akid, "AKID2");
+    assert_string_equal(creds[1].secret, "SECRET2");
+    credentials_free(creds, n);
+
     static const char *const refused[] = {
         "AKID1 SECRET1\n\xef\xbb\xbf"
         "AKID2 SECRET2\n",
