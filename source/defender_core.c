@@ -891,7 +891,7 @@ static void sendReport(DefenderContext_t *pContext, uint32_t now)
 
     if (buildReport(pContext, reportId, &length, &statsCollected) != DEFENDER_SUCCESS)
     {
-        LOG(pContext, DEFENDER_LOG_ERROR, "report does not fit the report buffer");
+        LOG_REPORT_EVENT(pContext, DEFENDER_LOG_ERROR, "report does not fit the report buffer");
         recordNotSent(pContext, DEFENDER_NOT_SENT_ENCODE_FAILED);
     }
     else

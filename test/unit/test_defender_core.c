@@ -1273,6 +1273,17 @@ static void test_Defender_Process_EncodeFails(void **state)
     assert_int_equal(counters(f).reportsNotSent, 1);
     assert_int_equal(lastEvent(f)->event, DEFENDER_EVENT_NOT_SENT);
     assert_int_equal(lastEvent(f)->info.notSentReason, DEFENDER_NOT_SENT_ENCODE_FAILED);
+    /* The report callback has the reason: the core does not log it too. */
+    assert_int_equal(logsAt(f, DEFENDER_LOG_ERROR), 0U);
+
+    /* Without a report callback, the core says why. */
+    f->interfaces.pfReport = NULL;
+    reinit(f);
+    f->logCount = 0U;
+    connectAndStart(f);
+    (void) process(f);
+    assert_int_equal(logsAt(f, DEFENDER_LOG_ERROR), 1U);
+    assert_string_equal(f->logs[0].pMessage, "report does not fit the report buffer");
 }
 
 /** @brief A report too long with its lists: fewer entries listed, true totals kept. */
