@@ -3,12 +3,17 @@
  * @brief libmosquitto MQTT port: connection thread with back-off, interface, events.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <mosquitto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +30,9 @@
 
 /** @brief Network loop iterations (of at most 10 ms each) that let the DISCONNECT go out. */
 #define DISCONNECT_LOOPS 20
+
+/** @brief How long the network thread waits for a name lookup between looks at a stop. */
+#define LOOKUP_SLICE_MS 50U
 
 /** @brief libmosquitto is initialised once per process. */
 static pthread_once_t libraryOnce = PTHREAD_ONCE_INIT;
@@ -581,8 +589,13 @@ static bool sleepUnlessStopped(DefenderMosquitto_t *pConnection, uint32_t ms)
     return stop;
 }
 
-/** @brief Waits the back-off delay of the next attempt. @return true on stop. */
-static bool backOff(DefenderMosquitto_t *pConnection, const char *pWhy)
+/**
+ * @brief Logs why an attempt failed and waits the back-off delay of the next one.
+ * @param[in] pWhat "cannot reach" or "cannot resolve".
+ * @param[in] pWhy The reason.
+ * @return true on stop.
+ */
+static bool backOff(DefenderMosquitto_t *pConnection, const char *pWhat, const char *pWhy)
 {
     uint64_t random = 0U;
     uint32_t delay;
@@ -594,9 +607,196 @@ static bool backOff(DefenderMosquitto_t *pConnection, const char *pWhy)
     }
     delay = DefenderMosquitto_BackoffMs(pConnection->attempt, pConnection->backoffBaseMs,
                                         pConnection->backoffMaxMs, random);
-    logMessage(pConnection, DEFENDER_LOG_WARN, "cannot reach %s:%u (%s); retrying in %u ms",
+    logMessage(pConnection, DEFENDER_LOG_WARN, "%s %s:%u (%s); retrying in %u ms", pWhat,
                pConnection->host, (unsigned) pConnection->port, pWhy, (unsigned) delay);
     return sleepUnlessStopped(pConnection, delay);
+}
+
+/**
+ * @brief A lookup of the broker's name, on a thread of its own. getaddrinfo() cannot be
+ * interrupted, and when DNS does not answer it waits out the resolver's time-outs (tens of
+ * seconds with several servers). The network thread waits for the lookup in slices and
+ * gives up on a stop, leaving it to finish alone: a stop never waits for DNS. The two
+ * threads share it; whichever is done with it last frees it. It holds nothing of the
+ * connection's.
+ */
+typedef struct NameLookup
+{
+    pthread_mutex_t mutex;
+    pthread_cond_t finishedCondition; /**< Signalled when the lookup ends (monotonic clock). */
+    bool finished;
+    int result;       /**< getaddrinfo()'s result. */
+    int systemError;  /**< errno after it, for EAI_SYSTEM. */
+    unsigned holders; /**< Threads still using it (2, then 1, then it is freed). */
+    char host[256];   /**< The name looked up (a copy). */
+} NameLookup_t;
+
+/** @brief What came of looking the broker's name up. */
+typedef enum LookupOutcome
+{
+    LOOKUP_CONNECT, /**< Resolved, or nothing to look up: connect now. */
+    LOOKUP_FAILED,  /**< The name does not resolve now: back off. */
+    LOOKUP_STOPPED  /**< A stop was requested during the lookup. */
+} LookupOutcome_t;
+
+/** @brief Drops one thread's hold on a lookup; the last one frees it. */
+static void releaseLookup(NameLookup_t *pLookup)
+{
+    bool last;
+
+    (void) pthread_mutex_lock(&pLookup->mutex);
+    pLookup->holders--;
+    last = (pLookup->holders == 0U);
+    (void) pthread_mutex_unlock(&pLookup->mutex);
+    if (last)
+    {
+        (void) pthread_cond_destroy(&pLookup->finishedCondition);
+        (void) pthread_mutex_destroy(&pLookup->mutex);
+        free(pLookup);
+    }
+}
+
+/** @brief The lookup thread: resolves the name as libmosquitto will (any family, TCP). */
+static void *lookupThread(void *pArgument)
+{
+    NameLookup_t *pLookup = pArgument;
+    struct addrinfo hints;
+    struct addrinfo *pResult = NULL;
+    int result;
+    int systemError;
+
+    (void) memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    result = getaddrinfo(pLookup->host, NULL, &hints, &pResult);
+    systemError = errno;
+    if (pResult != NULL)
+    {
+        freeaddrinfo(pResult);
+    }
+
+    (void) pthread_mutex_lock(&pLookup->mutex);
+    pLookup->result = result;
+    pLookup->systemError = systemError;
+    pLookup->finished = true;
+    (void) pthread_cond_signal(&pLookup->finishedCondition);
+    (void) pthread_mutex_unlock(&pLookup->mutex);
+    releaseLookup(pLookup);
+
+    return NULL;
+}
+
+/** @brief Starts a detached lookup thread for `pHost`. @return The lookup, or NULL. */
+static NameLookup_t *startLookup(const char *pHost)
+{
+    NameLookup_t *pLookup = calloc(1U, sizeof(*pLookup));
+    pthread_condattr_t conditionAttributes;
+    pthread_attr_t threadAttributes;
+    pthread_t thread;
+    bool started = false;
+
+    if (pLookup != NULL)
+    {
+        (void) snprintf(pLookup->host, sizeof(pLookup->host), "%s", pHost);
+        pLookup->holders = 2U;
+        (void) pthread_mutex_init(&pLookup->mutex, NULL);
+        (void) pthread_condattr_init(&conditionAttributes);
+        (void) pthread_condattr_setclock(&conditionAttributes, CLOCK_MONOTONIC);
+        (void) pthread_cond_init(&pLookup->finishedCondition, &conditionAttributes);
+        (void) pthread_condattr_destroy(&conditionAttributes);
+        if (pthread_attr_init(&threadAttributes) == 0)
+        {
+            started =
+                (pthread_attr_setdetachstate(&threadAttributes, PTHREAD_CREATE_DETACHED) == 0) &&
+                (pthread_create(&thread, &threadAttributes, lookupThread, pLookup) == 0);
+            (void) pthread_attr_destroy(&threadAttributes);
+        }
+        if (!started)
+        {
+            (void) pthread_cond_destroy(&pLookup->finishedCondition);
+            (void) pthread_mutex_destroy(&pLookup->mutex);
+            free(pLookup);
+            pLookup = NULL;
+        }
+    }
+
+    return pLookup;
+}
+
+/** @brief Whether a stop was requested. */
+static bool stopRequested(DefenderMosquitto_t *pConnection)
+{
+    bool stop;
+
+    (void) pthread_mutex_lock(&pConnection->mutex);
+    stop = pConnection->stopRequested;
+    (void) pthread_mutex_unlock(&pConnection->mutex);
+    return stop;
+}
+
+/**
+ * @brief Looks the broker's name up before libmosquitto connects (which looks it up again,
+ * at once after this one; an address needs no lookup), waiting until the lookup ends or a
+ * stop is requested.
+ * @param[in] pConnection Connection.
+ * @param[out] pWhy Why the name does not resolve (LOOKUP_FAILED): a constant text, or one
+ *             written to `pWhyBuffer`.
+ * @param[out] pWhyBuffer Room for such a text.
+ * @param[in] whySize Its size.
+ * @return LOOKUP_CONNECT, LOOKUP_FAILED or LOOKUP_STOPPED.
+ */
+static LookupOutcome_t lookUpBroker(DefenderMosquitto_t *pConnection, const char **pWhy,
+                                    char *pWhyBuffer, size_t whySize)
+{
+    struct in6_addr address;
+    struct timespec deadline;
+    NameLookup_t *pLookup = NULL;
+    LookupOutcome_t outcome = LOOKUP_CONNECT;
+    bool stop = false;
+
+    if ((inet_pton(AF_INET, pConnection->host, &address) != 1) &&
+        (inet_pton(AF_INET6, pConnection->host, &address) != 1))
+    {
+        /* Without a thread (no memory, thread limit), libmosquitto looks the name up
+         * itself, as it always did: only a stop during that lookup is slow. */
+        pLookup = startLookup(pConnection->host);
+    }
+
+    if (pLookup != NULL)
+    {
+        (void) pthread_mutex_lock(&pLookup->mutex);
+        while (!pLookup->finished && !stop)
+        {
+            deadlineAfter(LOOKUP_SLICE_MS, &deadline);
+            (void) pthread_cond_timedwait(&pLookup->finishedCondition, &pLookup->mutex, &deadline);
+            if (!pLookup->finished)
+            {
+                (void) pthread_mutex_unlock(&pLookup->mutex);
+                stop = stopRequested(pConnection);
+                (void) pthread_mutex_lock(&pLookup->mutex);
+            }
+        }
+        if (!pLookup->finished)
+        {
+            outcome = LOOKUP_STOPPED;
+        }
+        else if (pLookup->result != 0)
+        {
+            outcome = LOOKUP_FAILED;
+            (void) snprintf(pWhyBuffer, whySize, "%s",
+                            (pLookup->result == EAI_SYSTEM) ? strerror(pLookup->systemError)
+                                                            : gai_strerror(pLookup->result));
+            *pWhy = pWhyBuffer;
+        }
+        else
+        {
+            /* Resolved. */
+        }
+        (void) pthread_mutex_unlock(&pLookup->mutex);
+        releaseLookup(pLookup);
+    }
+
+    return outcome;
 }
 
 /** @brief The network thread. */
@@ -610,6 +810,9 @@ static void *networkThread(void *pArgument)
     bool haveSocket = false;
     bool stop = false;
     bool connected;
+    LookupOutcome_t lookup;
+    const char *pWhy = NULL;
+    char why[128];
     int rc;
     int i;
 
@@ -617,18 +820,33 @@ static void *networkThread(void *pArgument)
     {
         if (!haveSocket)
         {
-            rc = (pConnection->connects == 0U && pConnection->attempt == 0U)
-                     ? mosquitto_connect_async(pConnection->pClient, pConnection->host,
-                                               pConnection->port, pConnection->keepAlive)
-                     : mosquitto_reconnect_async(pConnection->pClient);
-            if (rc == MOSQ_ERR_SUCCESS)
+            lookup = lookUpBroker(pConnection, &pWhy, why, sizeof(why));
+            if (lookup == LOOKUP_STOPPED)
             {
-                haveSocket = true;
+                stop = true;
+            }
+            else if (lookup == LOOKUP_FAILED)
+            {
+                stop = backOff(pConnection, "cannot resolve", pWhy);
             }
             else
             {
-                stop = backOff(pConnection,
-                               (rc == MOSQ_ERR_ERRNO) ? strerror(errno) : mosquitto_strerror(rc));
+                /* The first call gives libmosquitto the broker; later ones reuse it. */
+                rc = !pConnection->connectCalled
+                         ? mosquitto_connect_async(pConnection->pClient, pConnection->host,
+                                                   pConnection->port, pConnection->keepAlive)
+                         : mosquitto_reconnect_async(pConnection->pClient);
+                pConnection->connectCalled = true;
+                if (rc == MOSQ_ERR_SUCCESS)
+                {
+                    haveSocket = true;
+                }
+                else
+                {
+                    stop =
+                        backOff(pConnection, "cannot reach",
+                                (rc == MOSQ_ERR_ERRNO) ? strerror(errno) : mosquitto_strerror(rc));
+                }
             }
         }
         else
@@ -640,8 +858,9 @@ static void *networkThread(void *pArgument)
                 onDisconnect(pConnection->pClient, pConnection, rc, NULL);
                 if (!pConnection->stopRequested)
                 {
-                    stop = backOff(pConnection, (rc == MOSQ_ERR_ERRNO) ? strerror(errno)
-                                                                       : mosquitto_strerror(rc));
+                    stop =
+                        backOff(pConnection, "cannot reach",
+                                (rc == MOSQ_ERR_ERRNO) ? strerror(errno) : mosquitto_strerror(rc));
                 }
             }
         }

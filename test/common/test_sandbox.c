@@ -6,12 +6,15 @@
 #include "test_sandbox.h"
 #include "test_broker.h"
 
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -58,6 +61,70 @@ bool TestSandbox_IsolateNetwork(void)
         }
     }
     return ok;
+}
+
+/** @brief Writes a text to a new temporary file; true on success (`pPath` is its template). */
+static bool writeTemporaryFile(char *pPath, const char *pText)
+{
+    size_t length = strlen(pText);
+    int file = mkstemp(pPath);
+    bool ok = (file >= 0) && (write(file, pText, length) == (ssize_t) length);
+
+    if (file >= 0)
+    {
+        ok = (close(file) == 0) && ok;
+    }
+    return ok;
+}
+
+int TestSandbox_HangNameLookups(void)
+{
+    char resolvConf[] = "/tmp/defender-resolv-XXXXXX";
+    char hosts[] = "/tmp/defender-hosts-XXXXXX";
+    struct sockaddr_in address;
+    const char *pFailed = NULL;
+    int server = -1;
+
+    if (!writeTemporaryFile(resolvConf, "nameserver 127.0.0.1\noptions timeout:2 attempts:1\n") ||
+        !writeTemporaryFile(hosts, "127.0.0.1 localhost\n127.0.0.1 broker.test\n"))
+    {
+        pFailed = "writing resolv.conf and hosts files";
+    }
+    else if (unshare(CLONE_NEWNS) != 0)
+    {
+        pFailed = "unshare(CLONE_NEWNS)";
+    }
+    else if ((mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) ||
+             (mount(resolvConf, "/etc/resolv.conf", NULL, MS_BIND, NULL) != 0) ||
+             (mount(hosts, "/etc/hosts", NULL, MS_BIND, NULL) != 0))
+    {
+        pFailed = "bind-mounting them on /etc/resolv.conf and /etc/hosts";
+    }
+    else
+    {
+        (void) memset(&address, 0, sizeof(address));
+        address.sin_family = AF_INET;
+        address.sin_port = htons(53);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        server = socket(AF_INET, SOCK_DGRAM, 0);
+        if ((server < 0) ||
+            (bind(server, (const struct sockaddr *) &address, sizeof(address)) != 0))
+        {
+            pFailed = "binding a UDP socket to 127.0.0.1:53";
+        }
+    }
+    if (pFailed != NULL)
+    {
+        perror(pFailed);
+        if (server >= 0)
+        {
+            (void) close(server);
+            server = -1;
+        }
+    }
+    (void) unlink(resolvConf);
+    (void) unlink(hosts);
+    return server;
 }
 
 const char *TestSandbox_Path(const char *pDir, const char *pName)

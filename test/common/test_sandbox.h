@@ -21,6 +21,18 @@
 bool TestSandbox_IsolateNetwork(void);
 
 /**
+ * @brief Makes every DNS lookup of this process hang until the resolver's timeout (about
+ * 2 s): in a private mount namespace, `/etc/resolv.conf` names a server on 127.0.0.1 port
+ * 53, where a UDP socket is bound that never answers, and `/etc/hosts` holds only
+ * `localhost` and `broker.test`, both 127.0.0.1 (names found there resolve at once). Call
+ * after TestSandbox_IsolateNetwork() (which gives the rights this needs) and before any
+ * thread exists.
+ * @return The silent server's socket (keep it open), or -1 when the sandbox cannot be
+ *         made here (the failing step is printed).
+ */
+int TestSandbox_HangNameLookups(void);
+
+/**
  * @brief Makes, in `pDir` (world-readable), with openssl and EC P-256 keys valid two days:
  * `ca.pem`/`ca.key`; `server.pem`/`server.key` (for 127.0.0.1 and localhost) and
  * `client.pem`/`client.key` (common name `pClientName`) signed by it; and

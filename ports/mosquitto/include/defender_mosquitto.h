@@ -64,6 +64,7 @@ typedef struct DefenderMosquitto
     bool stopRequested;
     bool connected;
     uint32_t attempt;
+    bool connectCalled; /* mosquitto_connect_async() was called (then: reconnect). */
     uint64_t connects;
     uint64_t disconnects;
     char host[256];
@@ -112,7 +113,9 @@ DefenderStatus_t DefenderMosquitto_Start(DefenderMosquitto_t *pConnection,
  * @brief Disconnects, stops the thread and frees the client. While connected, first
  * waits (at most DEFENDER_MOSQUITTO_DRAIN_MS) for the acknowledgements still due
  * (SUBACK, UNSUBACK, PUBACK; the unsubscriptions of DefenderRunner_Stop()), so that the
- * DISCONNECT is the last packet and the broker sees a clean disconnection.
+ * DISCONNECT is the last packet and the broker sees a clean disconnection. A lookup of
+ * the broker's name still in progress (DNS not answering) is not waited for: it ends on
+ * its own thread and frees itself.
  */
 void DefenderMosquitto_Deinit(DefenderMosquitto_t *pConnection);
 
