@@ -23,6 +23,10 @@ struct detect_mqtt
     detect_service *svc;
     char topics[2][320];
     atomic_int connected;
+    /* a CONNACK accepted the connection since the last reconnect attempt: the back-off
+     * starts again from 1 s (a broker that takes the TCP connection and then refuses the
+     * session, or drops it, does not reset it) */
+    atomic_int session_accepted;
     atomic_int quiescing;
     atomic_uint_fast64_t sent;
     atomic_uint_fast64_t acked;
@@ -55,6 +59,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
         return;
     }
     atomic_store(&m->connected, 1);
+    atomic_store(&m->session_accepted, 1);
     for (int i = 0; i < 2; i++)
     {
         int src = mosquitto_subscribe_v5(mosq, NULL, m->topics[i], 1, 0, NULL);
@@ -83,7 +88,7 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosqu
     detect_mqtt *m = obj;
     atomic_store(&m->connected, 0);
     if (rc != 0)
-        log_msg(LOG_WARN, "disconnected from broker (%d); reconnecting", rc);
+        log_msg(LOG_WARN, "disconnected from broker (%s); reconnecting", mosquitto_strerror(rc));
 }
 
 static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
@@ -194,7 +199,10 @@ static void *net_main(void *arg)
         int sock = mosquitto_socket(m->mosq);
         if (sock < 0)
         {
-            /* disconnected: reconnect with exponential back-off (1 s .. 30 s) */
+            /* disconnected: reconnect with exponential back-off (1 s .. 30 s), from 1 s
+             * again once a connection was accepted by the broker */
+            if (atomic_exchange(&m->session_accepted, 0))
+                backoff = 1;
             for (int i = 0; i < backoff * 10 && !atomic_load(&m->net_stop); i++)
             {
                 struct timespec ts = {0, 100 * 1000000L};
@@ -204,14 +212,8 @@ static void *net_main(void *arg)
                 break;
             int rc = mosquitto_reconnect(m->mosq);
             if (rc != MOSQ_ERR_SUCCESS)
-            {
                 log_msg(LOG_WARN, "reconnect failed: %s", mosquitto_strerror(rc));
-                backoff = backoff * 2 > 30 ? 30 : backoff * 2;
-            }
-            else
-            {
-                backoff = 1;
-            }
+            backoff = backoff * 2 > 30 ? 30 : backoff * 2;
             continue;
         }
         struct pollfd p[2] = {{sock, POLLIN, 0}, {m->wake_fd, POLLIN, 0}};
