@@ -1,11 +1,13 @@
 /**
  * @file test_seed_wait.h
  * @brief Waiting for the seed API's report status in integration tests (real time,
- * bounded: the agent runs in its own task against a real broker).
+ * bounded: the agent runs in its own task against a real broker), and counting the
+ * process's threads (a stopped agent leaves none).
  */
 #ifndef TEST_SEED_WAIT_H
 #define TEST_SEED_WAIT_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -33,6 +35,28 @@ static inline bool TestWaitStatus(DefenderReportStatus_t want, uint32_t timeoutM
         usleep(20000);
     }
     return DEFENDER_ReportStatusGet() == want;
+}
+
+/** @brief Number of threads of this process (entries of /proc/self/task), -1 if unreadable. */
+static inline int TestThreadCount(void)
+{
+    int count = 0;
+    struct dirent *pEntry;
+    DIR *pDir = opendir("/proc/self/task");
+
+    if (pDir == NULL)
+    {
+        return -1;
+    }
+    while ((pEntry = readdir(pDir)) != NULL)
+    {
+        if (pEntry->d_name[0] != '.')
+        {
+            count++;
+        }
+    }
+    (void) closedir(pDir);
+    return count;
 }
 
 #endif /* TEST_SEED_WAIT_H */

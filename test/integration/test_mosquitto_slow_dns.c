@@ -17,7 +17,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -67,35 +66,16 @@ static void redirectStderr(bool toLog)
     }
 }
 
-/** @brief Number of threads of this process (entries of /proc/self/task). */
-static int threadCount(void)
-{
-    int count = 0;
-    struct dirent *pEntry;
-    DIR *pDir = opendir("/proc/self/task");
-
-    assert_non_null(pDir);
-    while ((pEntry = readdir(pDir)) != NULL)
-    {
-        if (pEntry->d_name[0] != '.')
-        {
-            count++;
-        }
-    }
-    closedir(pDir);
-    return count;
-}
-
 /** @brief Waits until the process has `count` threads again; true if it did in time. */
 static bool waitThreadCount(int count, uint32_t timeoutMs)
 {
     uint64_t end = TestMonotonicMs() + timeoutMs;
 
-    while ((threadCount() != count) && (TestMonotonicMs() < end))
+    while ((TestThreadCount() != count) && (TestMonotonicMs() < end))
     {
         usleep(20000);
     }
-    return threadCount() == count;
+    return TestThreadCount() == count;
 }
 
 /** @brief Points the agent at `host:port`, configured in code. */
@@ -176,14 +156,14 @@ static int teardownTest(void **state)
  * left to finish on its own, leaves nothing running once the resolver gives up. */
 static void test_Stop_DuringTheBrokerNameLookupReturnsPromptly(void **state)
 {
-    int threadsBefore = threadCount();
+    int threadsBefore = TestThreadCount();
 
     (void) state;
     configure(SILENT_NAME, 1883U);
     assert_int_equal(DEFENDER_AckTimeoutSet(10000), eDefenderErrSuccess);
     assert_int_equal(DEFENDER_Start(), eDefenderErrSuccess);
     usleep(300000);
-    assert_true(threadCount() > threadsBefore);
+    assert_true(TestThreadCount() > threadsBefore);
 
     assert_true(timedStop() < 1000U);
     assert_int_equal(DEFENDER_Stop(), eDefenderErrNotStarted);
@@ -195,7 +175,7 @@ static void test_Stop_DuringTheBrokerNameLookupReturnsPromptly(void **state)
 static void test_UnresolvedName_ReportNotSentAndLogged(void **state)
 {
     DefenderReportInfo_t info;
-    int threadsBefore = threadCount();
+    int threadsBefore = TestThreadCount();
     char text[4096];
     FILE *pLog;
     size_t length;
@@ -230,7 +210,7 @@ static void test_UnresolvedName_ReportNotSentAndLogged(void **state)
  * abandoned lookups end on their own. */
 static void test_RepeatedStartStop_DuringLookups(void **state)
 {
-    int threadsBefore = threadCount();
+    int threadsBefore = TestThreadCount();
     int i;
 
     (void) state;

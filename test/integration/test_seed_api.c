@@ -12,7 +12,6 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,25 +44,6 @@ static void configure(uint16_t port)
     setenv("DEFENDER_STATE_DIR", stateDir, 1);
     setenv("DEFENDER_LOG_LEVEL", "error", 1);
     assert_int_equal(DEFENDER_LinuxConfigSet(NULL), eDefenderErrSuccess);
-}
-
-/** @brief Number of threads of this process (entries of /proc/self/task). */
-static int threadCount(void)
-{
-    int count = 0;
-    struct dirent *pEntry;
-    DIR *pDir = opendir("/proc/self/task");
-
-    assert_non_null(pDir);
-    while ((pEntry = readdir(pDir)) != NULL)
-    {
-        if (pEntry->d_name[0] != '.')
-        {
-            count++;
-        }
-    }
-    closedir(pDir);
-    return count;
 }
 
 /** @brief Every report the peer received so far was published at QoS 1 and not
@@ -302,7 +282,7 @@ static void test_Stop_MidReportReturnsPromptlyAndLeavesNothingRunning(void **sta
 {
     DefenderCounters_t counters;
     uint32_t before = TestPeer_Reports(&peer);
-    int threadsBefore = threadCount();
+    int threadsBefore = TestThreadCount();
     uint64_t stopStart;
     uint64_t elapsed;
 
@@ -316,13 +296,13 @@ static void test_Stop_MidReportReturnsPromptlyAndLeavesNothingRunning(void **sta
     assert_int_equal(counters.reportsPublished, 1);
     assert_int_equal(counters.reportsAccepted + counters.reportsRejected + counters.reportsNoAck,
                      0);
-    assert_true(threadCount() > threadsBefore);
+    assert_true(TestThreadCount() > threadsBefore);
 
     stopStart = TestMonotonicMs();
     assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
     elapsed = TestMonotonicMs() - stopStart;
     assert_true(elapsed < 1000U);
-    assert_int_equal(threadCount(), threadsBefore);
+    assert_int_equal(TestThreadCount(), threadsBefore);
     assert_int_equal(DEFENDER_Stop(), eDefenderErrNotStarted);
     assertReportsQos1NotRetained();
 }
@@ -333,7 +313,7 @@ static void test_Stop_MidReportReturnsPromptlyAndLeavesNothingRunning(void **sta
 static void test_Stop_DuringReconnectBackoffReturnsPromptly(void **state)
 {
     DefenderReportInfo_t info;
-    int threadsBefore = threadCount();
+    int threadsBefore = TestThreadCount();
     uint64_t stopStart;
     uint64_t elapsed;
 
@@ -347,13 +327,13 @@ static void test_Stop_DuringReconnectBackoffReturnsPromptly(void **state)
     /* The refused connection (loopback, nothing listening) fails at once: the network
      * thread is now waiting out its first back-off. */
     usleep(300000);
-    assert_true(threadCount() > threadsBefore);
+    assert_true(TestThreadCount() > threadsBefore);
 
     stopStart = TestMonotonicMs();
     assert_int_equal(DEFENDER_Stop(), eDefenderErrSuccess);
     elapsed = TestMonotonicMs() - stopStart;
     assert_true(elapsed < 1000U);
-    assert_int_equal(threadCount(), threadsBefore);
+    assert_int_equal(TestThreadCount(), threadsBefore);
 }
 
 /** @brief Ids strictly increase across Stop/Start, and the last one is kept on disk. */
