@@ -402,10 +402,21 @@ dnode *cbor_decode(arena *a, const uint8_t *buf, size_t len, dom_error *err)
     cctx c = {a, buf, buf + len, buf, err};
     err->msg[0] = '\0';
     err->offset = 0;
-    /* self-describe tag 55799 (d9 d9 f7) around the top-level item */
-    if (len >= 3 && buf[0] == 0xd9 && buf[1] == 0xd9 && buf[2] == 0xf7)
+    /* self-describe tag 55799 around the top-level item: usually d9 d9 f7, but like any
+     * argument the tag number may be written longer than necessary (da 00 00 d9 f7, ...) */
+    if (len > 0 && (buf[0] >> 5) == 6)
     {
-        c.p += 3;
+        uint64_t tag;
+        int indef;
+        c.p++;
+        if (!read_arg(&c, buf[0] & 0x1f, &tag, &indef))
+            return NULL;
+        if (indef || tag != 55799)
+        {
+            c.p = c.start;
+            cfail(&c, "unsupported tag");
+            return NULL;
+        }
     }
     if (c.p >= c.end)
     {

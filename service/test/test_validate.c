@@ -155,6 +155,31 @@ static void test_cbor_vectors(void **state)
     t[0] = 0xc1; /* tag 1 */
     memmove(t + 1, t + 3, n);
     assert_false(run(t, n + 1, FMT_CBOR, 0, &r));
+    /* tag 55799 with an argument longer than necessary (section 4 accepts both) */
+    static const uint8_t tag4[] = {0xda, 0x00, 0x00, 0xd9, 0xf7};
+    static const uint8_t tag8[] = {0xdb, 0, 0, 0, 0, 0, 0, 0xd9, 0xf7};
+    memcpy(t, tag4, sizeof tag4);
+    memcpy(t + sizeof tag4, b, n);
+    assert_true(run(t, n + sizeof tag4, FMT_CBOR, 1, &r));
+    assert_int_equal(r.report_id, 1735689600000ull);
+    memcpy(t, tag8, sizeof tag8);
+    memcpy(t + sizeof tag8, b, n);
+    assert_true(run(t, n + sizeof tag8, FMT_CBOR, 1, &r));
+    /* ... but still only one tag, only 55799, only around a map */
+    t[8] = 0xf8; /* tag 55800 */
+    assert_false(run(t, n + sizeof tag8, FMT_CBOR, 0, &r));
+    assert_false(r.has_report_id);
+    memcpy(t, tag4, sizeof tag4);
+    memcpy(t + sizeof tag4, tag4, sizeof tag4);
+    memcpy(t + 2 * sizeof tag4, b, n);
+    assert_false(run(t, n + 2 * sizeof tag4, FMT_CBOR, 0, &r));
+    memcpy(t, tag4, sizeof tag4);
+    t[sizeof tag4] = 0x80; /* empty array */
+    assert_false(run(t, sizeof tag4 + 1, FMT_CBOR, 0, &r));
+    assert_false(run(t, 3, FMT_CBOR, 0, &r)); /* truncated tag argument */
+    t[0] = 0xdf;                              /* indefinite tag: not well-formed */
+    memcpy(t + 1, b, n);
+    assert_false(run(t, n + 1, FMT_CBOR, 0, &r));
 }
 
 static void test_cbor_edge(void **state)
