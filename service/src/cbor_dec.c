@@ -359,6 +359,17 @@ static dnode *citem(cctx *c, int depth)
                 {
                     memcpy(&f->d, &bits, sizeof f->d);
                 }
+                /* a float's value is exact: whole when it has no fractional part */
+                if (isfinite(f->d) && floor(f->d) == f->d)
+                {
+                    double m = fabs(f->d);
+                    f->whole = 1;
+                    f->neg = (uint8_t) (f->d < 0);
+                    if (m >= 18446744073709551616.0)
+                        f->big = 1;
+                    else
+                        f->mag = (uint64_t) m;
+                }
                 return f;
             }
             uint64_t sv;

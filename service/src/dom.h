@@ -27,14 +27,16 @@ typedef struct dnode
     struct dnode *child; /* first child (map values carry their key) */
     const char *key;     /* key when this node is a map member */
     const char *str;     /* string / byte string content (not NUL-terminated) */
-    uint64_t mag;        /* DN_INT: magnitude (value = neg ? -mag : mag) */
+    uint64_t mag;        /* DN_INT, whole DN_FLOAT: magnitude (value = neg ? -mag : mag) */
     double d;            /* numeric value as double (DN_INT and DN_FLOAT) */
     uint32_t key_len;
     uint32_t len;   /* string length */
     uint32_t count; /* number of children */
     uint8_t type;
-    uint8_t neg; /* DN_INT: negative */
-    uint8_t big; /* DN_INT: magnitude does not fit 64 bits */
+    uint8_t neg;   /* DN_INT, whole DN_FLOAT: negative */
+    uint8_t big;   /* DN_INT, whole DN_FLOAT: magnitude does not fit 64 bits */
+    uint8_t whole; /* DN_FLOAT: the exact value (the JSON text's, not its nearest double) is a
+                      whole number, given by mag / neg / big */
 } dnode;
 
 /* Bump allocator; memory is released all at once. */

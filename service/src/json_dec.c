@@ -228,6 +228,64 @@ static int parse_string(jctx *c, const char **out, uint32_t *out_len)
     return 1;
 }
 
+/* Digit k of the digit sequence int ++ frac (zero beyond its end). */
+static unsigned digit_at(const uint8_t *ip, size_t ni, const uint8_t *fp, size_t nf, int64_t k)
+{
+    if (k < (int64_t) ni)
+        return (unsigned) (ip[k] - '0');
+    if (k < (int64_t) (ni + nf))
+        return (unsigned) (fp[k - (int64_t) ni] - '0');
+    return 0;
+}
+
+/* For a number with fraction or exponent: decides from the text whether the value it denotes
+ * is a whole number and, if so, its exact magnitude (PD-4 judges that value; its nearest
+ * double can be whole when the text is not: 22.0000000000000001, 1e-400). The text is
+ * int digits [ip, ip+ni), fraction digits [fp, fp+nf), times 10^exp. */
+static void exact_whole(dnode *n, const uint8_t *ip, size_t ni, const uint8_t *fp, size_t nf,
+                        int64_t exp, int neg)
+{
+    int64_t len = (int64_t) (ni + nf);
+    int64_t first = -1, last = -1;
+    for (int64_t k = 0; k < len; k++)
+        if (digit_at(ip, ni, fp, nf, k) != 0)
+        {
+            if (first < 0)
+                first = k;
+            last = k;
+        }
+    n->whole = 0;
+    n->big = 0;
+    n->mag = 0;
+    if (first < 0)
+    {
+        n->whole = 1; /* zero, whatever the exponent */
+        return;
+    }
+    int64_t point = (int64_t) ni + exp; /* digits before the decimal point */
+    if (last >= point)
+        return; /* a nonzero digit after the point */
+    n->whole = 1;
+    n->neg = (uint8_t) neg;
+    if (point - first > 20)
+    {
+        n->big = 1;
+        return;
+    }
+    uint64_t mag = 0;
+    for (int64_t k = first; k < point; k++)
+    {
+        unsigned dgt = digit_at(ip, ni, fp, nf, k);
+        if (mag > (UINT64_MAX - dgt) / 10)
+        {
+            n->big = 1;
+            return;
+        }
+        mag = mag * 10 + dgt;
+    }
+    n->mag = mag;
+}
+
 static dnode *parse_number(jctx *c)
 {
     const uint8_t *s = c->p;
@@ -245,6 +303,10 @@ static dnode *parse_number(jctx *c)
     }
     uint64_t mag = 0;
     int big = 0;
+    const uint8_t *ip = c->p;
+    const uint8_t *fp = NULL;
+    size_t nf = 0;
+    int64_t exp = 0;
     if (*c->p == '0')
     {
         c->p++;
@@ -270,6 +332,7 @@ static dnode *parse_number(jctx *c)
             c->p++;
         }
     }
+    size_t ni = (size_t) (c->p - ip);
     if (c->p < c->end && *c->p == '.')
     {
         integral = 0;
@@ -279,22 +342,32 @@ static dnode *parse_number(jctx *c)
             jfail(c, "bad fraction");
             return NULL;
         }
+        fp = c->p;
         while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
             c->p++;
+        nf = (size_t) (c->p - fp);
     }
     if (c->p < c->end && (*c->p == 'e' || *c->p == 'E'))
     {
         integral = 0;
         c->p++;
+        int eneg = 0;
         if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
-            c->p++;
+            eneg = *c->p++ == '-';
         if (c->p >= c->end || *c->p < '0' || *c->p > '9')
         {
             jfail(c, "bad exponent");
             return NULL;
         }
+        /* saturated far beyond any digit count a payload can hold */
         while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
+        {
+            if (exp < 100000000)
+                exp = exp * 10 + (*c->p - '0');
             c->p++;
+        }
+        if (eneg)
+            exp = -exp;
     }
     dnode *n = new_node(c, integral ? DN_INT : DN_FLOAT);
     if (n == NULL)
@@ -319,6 +392,8 @@ static dnode *parse_number(jctx *c)
     tmp[l] = '\0';
     errno = 0;
     n->d = strtod(tmp, NULL); /* +-HUGE_VAL on overflow: not finite, flagged later */
+    if (!integral)
+        exact_whole(n, ip, ni, fp, nf, exp, neg);
     return n;
 }
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #define INT63_MAX 9223372036854775807ull
-#define TWO53     9007199254740992.0
+#define TWO53_INT 9007199254740992ull
 
 typedef struct
 {
@@ -168,13 +168,15 @@ static int get_uint(vctx *v, int step, const dnode *n, uint64_t min, uint64_t ma
     }
     else if (n->type == DN_FLOAT)
     {
+        /* PD-4: the decoders tell whether the exact value is whole (for JSON text that is
+         * not the same as its nearest double being whole) */
         if (v->o->strict)
             return vfail(v, step, "%s is not in integer form", name);
-        if (!isfinite(n->d) || floor(n->d) != n->d || fabs(n->d) > TWO53)
+        if (!n->whole || n->big || n->mag > TWO53_INT)
             return vfail(v, step, "%s is not an integer", name);
-        if (n->d < 0)
+        if (n->neg && n->mag != 0)
             return vfail(v, step, "%s out of range", name);
-        val = (uint64_t) n->d;
+        val = n->mag;
     }
     else
     {
@@ -198,9 +200,9 @@ static int peek_report_id(const dnode *n, int strict, uint64_t *out)
     }
     if (n->type == DN_FLOAT && !strict)
     {
-        if (!isfinite(n->d) || floor(n->d) != n->d || n->d < 1 || n->d > TWO53)
+        if (!n->whole || n->big || n->neg || n->mag < 1 || n->mag > TWO53_INT)
             return 0;
-        *out = (uint64_t) n->d;
+        *out = n->mag;
         return 1;
     }
     return 0;

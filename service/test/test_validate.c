@@ -705,6 +705,27 @@ static void test_json_decoder(void **state)
     assert_true(v->type == DN_FLOAT && v->d == 0.25);
     v = v->next;
     assert_true(v->type == DN_INT && v->neg && v->mag == 9223372036854775808ull);
+    /* a fraction or exponent: whether the exact value of the text is whole, and its
+     * magnitude (PD-4), however far the nearest double is */
+    n = jdec(&a,
+             "{\"a\":100000000000000000000e-2,\"b\":22.0000000000000001,\"c\":1e-400,"
+             "\"d\":-25e-1,\"e\":-0.0,\"f\":1e20,\"g\":12.5e1}",
+             &e);
+    assert_non_null(n);
+    v = n->child;
+    assert_true(v->type == DN_FLOAT && v->whole && !v->big && v->mag == 1000000000000000000ull);
+    v = v->next;
+    assert_true(v->type == DN_FLOAT && v->d == 22.0 && !v->whole);
+    v = v->next;
+    assert_true(v->type == DN_FLOAT && v->d == 0.0 && !v->whole);
+    v = v->next;
+    assert_true(v->type == DN_FLOAT && !v->whole);
+    v = v->next;
+    assert_true(v->type == DN_FLOAT && v->whole && v->mag == 0);
+    v = v->next;
+    assert_true(v->type == DN_FLOAT && v->whole && v->big);
+    v = v->next;
+    assert_true(v->type == DN_FLOAT && v->whole && !v->neg && v->mag == 125);
     /* literals, empty containers, whitespace */
     n = jdec(&a, " \r\n\t{ \"t\" : true , \"f\":false,\"n\":null,\"o\":{ },\"l\":[ ] } \n", &e);
     assert_non_null(n);
