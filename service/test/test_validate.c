@@ -471,7 +471,11 @@ static void test_responses(void **state)
     assert_memory_equal(out, r1, n);
     n = reply_encode(out, sizeof out, FMT_JSON, "sensor-42", 9, 1, 1735689600000ull, REPLY_INVALID,
                      1735689600415ull);
+    const char *r2 = "{\"thingName\":\"sensor-42\",\"reportId\":1735689600000,\"status\":"
+                     "\"REJECTED\",\"statusDetails\":{\"ErrorCode\":\"InvalidPayload\","
+                     "\"ErrorMessage\":\"Malformed metrics report\"},\"timestamp\":1735689600415}";
     assert_int_equal(n, 185);
+    assert_memory_equal(out, r2, n);
     n = reply_encode(out, sizeof out, FMT_JSON, "sensor-42", 9, 0, 0, REPLY_INVALID,
                      1735689600415ull);
     const char *r3 = "{\"thingName\":\"sensor-42\",\"status\":\"REJECTED\",\"statusDetails\":{"
@@ -513,6 +517,12 @@ static void test_responses(void **state)
                      1735689600415ull);
     assert_int_equal(n, 135);
     assert_memory_equal(out, exp, el);
+    /* a thing name PD-2 allows may hold '"' and '\\': escaped, so the response stays JSON */
+    n = reply_encode(out, sizeof out, FMT_JSON, "a\"b\\c\xc3\xa9", 7, 0, 0, REPLY_ACCEPTED, 5);
+    const char *esc = "{\"thingName\":\"a\\\"b\\\\c\xc3\xa9\",\"status\":\"ACCEPTED\","
+                      "\"timestamp\":5}";
+    assert_int_equal(n, strlen(esc));
+    assert_memory_equal(out, esc, n);
     /* longest thing name fits the 512-byte bound */
     char name[129];
     memset(name, 'x', 128);
