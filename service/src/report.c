@@ -771,6 +771,73 @@ static int check_custom(vctx *v, const dnode *cm, dplist *dps)
 static const keydef k_root[] = {{"header", "hed"}, {"metrics", "met"}, {"custom_metrics", "cmet"}};
 static const keydef k_header[] = {{"report_id", "rid"}, {"version", "v"}};
 
+/* The schema's maps with short spellings, for step 4's document-wide checks: per key of a
+ * map, the schema of its value (a map, or each map of a list), or NULL. */
+typedef struct schema_map
+{
+    const keydef *defs;
+    size_t ndefs;
+    const struct schema_map *const *sub;
+} schema_map;
+
+static const schema_map s_port = {k_port, 2, (const schema_map *const[]){NULL, NULL}};
+static const schema_map s_listen = {k_listen, 2, (const schema_map *const[]){&s_port, NULL}};
+static const schema_map s_ns = {k_ns, 4, (const schema_map *const[]){NULL, NULL, NULL, NULL}};
+static const schema_map s_conn = {k_conn, 3, (const schema_map *const[]){NULL, NULL, NULL}};
+static const schema_map s_ec = {k_ec, 2, (const schema_map *const[]){&s_conn, NULL}};
+static const schema_map s_tc = {k_tc, 1, (const schema_map *const[]){&s_ec}};
+static const schema_map s_metrics = {
+    k_metrics, 4, (const schema_map *const[]){&s_listen, &s_listen, &s_ns, &s_tc}};
+static const schema_map s_header = {k_header, 2, (const schema_map *const[]){NULL, NULL}};
+static const schema_map s_root = {k_root, 3,
+                                  (const schema_map *const[]){&s_header, &s_metrics, NULL}};
+
+/* Step 4 over the whole document (PD-6): no schema map holds a key in both spellings; strict
+ * mode: one key style throughout. Values of the wrong type are left to the later steps. */
+static int check_spellings(vctx *v, const dnode *map, const schema_map *sm, int depth)
+{
+    const dnode *seen[4] = {NULL, NULL, NULL, NULL};
+    if (depth > DOM_MAX_DEPTH)
+        return 1; /* the decoders refuse deeper documents */
+    for (const dnode *c = map->child; c != NULL; c = c->next)
+    {
+        size_t i;
+        int st = 0;
+        for (i = 0; i < sm->ndefs; i++)
+        {
+            if (key_eq(c, sm->defs[i].lng))
+                st = 1;
+            else if (sm->defs[i].shrt != NULL && key_eq(c, sm->defs[i].shrt))
+                st = 2;
+            if (st != 0)
+                break;
+        }
+        if (i == sm->ndefs)
+            continue; /* unknown key: PD-7, decided where the map is validated */
+        if (seen[i] != NULL)
+            return vfail(v, VSTEP_ROOT, "key %s given in both spellings", sm->defs[i].lng);
+        seen[i] = c;
+        if (v->o->strict)
+        {
+            if (v->style == 0)
+                v->style = st;
+            else if (v->style != st)
+                return vfail(v, VSTEP_ROOT, "mixed key styles (%s key \"%.*s\")",
+                             st == 1 ? "long" : "short", (int) c->key_len, c->key);
+        }
+        const schema_map *sub = sm->sub[i];
+        if (sub == NULL)
+            continue;
+        if (c->type == DN_MAP && !check_spellings(v, c, sub, depth + 1))
+            return 0;
+        if (c->type == DN_ARRAY)
+            for (const dnode *e = c->child; e != NULL; e = e->next)
+                if (e->type == DN_MAP && !check_spellings(v, e, sub, depth + 2))
+                    return 0;
+    }
+    return 1;
+}
+
 static int version_ok(const dnode *n, int strict)
 {
     if (n->type != DN_STRING)
@@ -847,6 +914,8 @@ int report_validate(arena *a, const uint8_t *buf, size_t len, report_fmt fmt,
         return vfail(&v, VSTEP_ROOT, "root is not a map");
     extract_report_id(root, o->strict, r);
     if (!check_exact_dups(&v, root))
+        return 0;
+    if (!check_spellings(&v, root, &s_root, 1))
         return 0;
     const dnode *s[3];
     if (!bind_keys(&v, VSTEP_ROOT, root, k_root, 3, s, "root"))

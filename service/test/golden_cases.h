@@ -114,6 +114,13 @@ static const golden_case golden_cases[] = {
     {"duplicate report_id key",
      "{\"header\":{\"report_id\":12,\"report_id\":13,\"version\":\"1.0\"},\"metrics\":{}}", 0,
      G_REJ_NOID, G_REJ_NOID},
+    {"report_id and rid",
+     "{\"header\":{\"report_id\":12,\"rid\":12,\"version\":\"1.0\"},\"metrics\":{}}", G_LONG_ONLY,
+     G_REJ_NOID, G_REJ_NOID},
+    {"port and pt behind a bad version",
+     "{\"header\":{\"report_id\":12,\"version\":\"x\"},\"metrics\":{\"listening_tcp_ports\":{"
+     "\"ports\":[{\"port\":22,\"pt\":22}]}}}",
+     G_LONG_ONLY, G_REJ, G_REJ},
     /* root and body */
     {"root is an array", "[{\"header\":{\"report_id\":12,\"version\":\"1.0\"}}]", 0, G_REJ_NOID,
      G_REJ_NOID},

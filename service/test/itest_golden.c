@@ -64,6 +64,8 @@ static const case_step golden_steps[] = {
     {"no version", S_HEADER},
     {"header not a map", S_HEADER},
     {"duplicate report_id key", S_ROOT},
+    {"report_id and rid", S_ROOT},
+    {"port and pt behind a bad version", S_ROOT},
     {"root is an array", S_DECODE},
     {"metrics not a map", S_BODY},
     {"custom_metrics not a map", S_BODY},

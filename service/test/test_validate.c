@@ -434,6 +434,65 @@ static void test_derivation_sets(void **state)
     sb_free(&big);
 }
 
+/* Section 8: the first failing step decides (the service counts rejections per step).
+ * Step 4 covers duplicate keys anywhere, both spellings counting as one key (PD-6), and in
+ * strict mode one key style across the whole document: such a report fails there, before
+ * a header or metrics error later in the document is looked at. */
+static void test_step_order(void **state)
+{
+    (void) state;
+    static const struct
+    {
+        const char *json;
+        int strict;
+        int step;
+        int has_id;
+    } cases[] = {
+        /* report_id and rid in one header: a duplicate key, not a header error */
+        {"{\"header\":{\"report_id\":12,\"rid\":12,\"version\":\"1.0\"},\"metrics\":{}}", 0,
+         VSTEP_ROOT, 0},
+        /* port and pt in one entry, behind an invalid version */
+        {"{\"header\":{\"report_id\":12,\"version\":\"x\"},\"metrics\":{\"tp\":{\"ports\":[{"
+         "\"port\":1,\"pt\":1}]}}}",
+         0, VSTEP_ROOT, 1},
+        /* remote_addr and rad in one connection, behind a bad port */
+        {"{\"header\":{\"report_id\":12,\"version\":\"1.0\"},\"metrics\":{\"tp\":{\"ports\":[{"
+         "\"port\":0}]},\"tc\":{\"ec\":{\"cs\":[{\"remote_addr\":\"192.0.2.1:1\",\"rad\":"
+         "\"192.0.2.1:1\"}]}}}}",
+         0, VSTEP_ROOT, 1},
+        /* the same documents are accepted / fail later without the duplicate */
+        {"{\"header\":{\"report_id\":12,\"version\":\"x\"},\"metrics\":{\"tp\":{\"ports\":[{"
+         "\"pt\":1}]}}}",
+         0, VSTEP_HEADER, 1},
+        /* strict: a short key in the header of a long-key document */
+        {"{\"header\":{\"rid\":12,\"version\":\"1.0\"},\"metrics\":{}}", 1, VSTEP_ROOT, 1},
+        /* strict: a short key deep in metrics, behind an invalid version */
+        {"{\"header\":{\"report_id\":12,\"version\":\"1.1\"},\"metrics\":{\"tcp_connections\":"
+         "{\"established_connections\":{\"t\":0}}}}",
+         1, VSTEP_ROOT, 1},
+        /* strict: a long key in a short-key port entry, behind a bad port */
+        {"{\"hed\":{\"rid\":12,\"v\":\"1.0\"},\"met\":{\"up\":{\"pts\":[{\"pt\":0},{\"pt\":1,"
+         "\"interface\":\"e\"}]}}}",
+         1, VSTEP_ROOT, 1},
+        /* default mode: mixing is fine, so the later errors decide */
+        {"{\"header\":{\"report_id\":12,\"version\":\"x\"},\"metrics\":{\"tcp_connections\":"
+         "{\"established_connections\":{\"t\":0}}}}",
+         0, VSTEP_HEADER, 1},
+        {"{\"hed\":{\"rid\":12,\"v\":\"1.0\"},\"met\":{\"up\":{\"pts\":[{\"pt\":0},{\"pt\":1,"
+         "\"interface\":\"e\"}]}}}",
+         0, VSTEP_METRICS, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+        report_result r;
+        assert_false(run((const uint8_t *) cases[i].json, strlen(cases[i].json), FMT_JSON,
+                         cases[i].strict, &r));
+        if (r.step != cases[i].step || r.has_report_id != cases[i].has_id)
+            fail_msg("case %zu: step %d (want %d), has_id %d (want %d): %s", i, r.step,
+                     cases[i].step, r.has_report_id, cases[i].has_id, r.reason);
+    }
+}
+
 static cm_type fake_defs(void *ctx, const char *name, size_t len)
 {
     (void) ctx;
@@ -1140,6 +1199,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_big_lists),
         cmocka_unit_test(test_derivation),
         cmocka_unit_test(test_derivation_sets),
+        cmocka_unit_test(test_step_order),
         cmocka_unit_test(test_type_mismatch),
         cmocka_unit_test(test_responses),
         cmocka_unit_test(test_topics_and_names),
