@@ -887,7 +887,6 @@ static void sequences_failed_commit(const it_service *s)
 
 static void sequences_strict(const it_service *s)
 {
-    (void) s;
     char r[200];
     report_json(r, sizeof r, 100);
     publish("sq-dup", 0, r, strlen(r));
@@ -898,6 +897,25 @@ static void sequences_strict(const it_service *s)
     report_json(r, sizeof r, 99);
     publish("sq-dup", 0, r, strlen(r));
     expect_reply("strict lower id", "sq-dup", 0, 1, 99, 1);
+    /* an older accepted id below the highest is a duplicate first (step 9, PD-18), not an
+     * ordering error (PD-19): the counters tell the two apart */
+    report_json(r, sizeof r, 200);
+    publish("sq-dup", 0, r, strlen(r));
+    expect_reply("strict higher id", "sq-dup", 0, 1, 200, 0);
+    set_clock(s, NOW_MS + 800000);
+    report_json(r, sizeof r, 100);
+    publish("sq-dup", 0, r, strlen(r));
+    expect_reply("strict older accepted id", "sq-dup", 0, 1, 100, 1);
+    char *body = NULL;
+    int st = it_http(s->http_port, "GET", "/service/counters", NULL, &body);
+    CHECK(st == 200 && body != NULL, "counters %d", st);
+    if (body != NULL)
+    {
+        expect_counter(body, "rejected_duplicate", 2);
+        expect_counter(body, "rejected_id_order", 1);
+        expect_counter(body, "duplicates_discarded", 0);
+        free(body);
+    }
     set_clock(s, NOW_MS);
     char pad[] = "{\"header\":{\"report_id\":5,\"version\":\"1.0\"},\"metrics\":{}}";
     publish("sq-nul", 0, pad, sizeof pad); /* trailing NUL: strict rejects */
