@@ -493,6 +493,59 @@ static void test_step_order(void **state)
     }
 }
 
+/* PD-20 counts and sets for blocks without lists, and PD-9's port-less entries (default
+ * mode): count from total, else list length, else 0; a set only from a present list or
+ * from total 0; port-less entries count but add nothing to the set. */
+static void test_derivation_partial_blocks(void **state)
+{
+    (void) state;
+    static const struct
+    {
+        const char *metrics;
+        const char *dps;
+    } cases[] = {
+        {"{\"listening_tcp_ports\":{\"total\":0}}",
+         "{\"aws:num-listening-tcp-ports\":{\"count\":0},\"aws:listening-tcp-ports\":{\"ports\":"
+         "[]}}"},
+        {"{\"listening_tcp_ports\":{\"total\":3}}",
+         "{\"aws:num-listening-tcp-ports\":{\"count\":3}}"},
+        {"{\"listening_udp_ports\":{}}", "{\"aws:num-listening-udp-ports\":{\"count\":0}}"},
+        {"{\"listening_udp_ports\":{\"ports\":[]}}",
+         "{\"aws:num-listening-udp-ports\":{\"count\":0},\"aws:listening-udp-ports\":{\"ports\":"
+         "[]}}"},
+        {"{\"listening_tcp_ports\":{\"ports\":[{\"interface\":\"eth0\"},{\"port\":22}]}}",
+         "{\"aws:num-listening-tcp-ports\":{\"count\":2},\"aws:listening-tcp-ports\":{\"ports\":"
+         "[22]}}"},
+        {"{\"tcp_connections\":{}}", "{}"},
+        {"{\"tcp_connections\":{\"established_connections\":{}}}",
+         "{\"aws:num-established-tcp-connections\":{\"count\":0}}"},
+        {"{\"tcp_connections\":{\"established_connections\":{\"total\":0}}}",
+         "{\"aws:num-established-tcp-connections\":{\"count\":0},\"aws:destination-ip-"
+         "addresses\":{\"cidrs\":[]}}"},
+        {"{\"tcp_connections\":{\"established_connections\":{\"total\":7}}}",
+         "{\"aws:num-established-tcp-connections\":{\"count\":7}}"},
+        {"{\"network_stats\":{\"bytes_out\":0}}", "{\"aws:all-bytes-out\":{\"count\":0}}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+        char js[512];
+        snprintf(js, sizeof js, "{\"header\":{\"report_id\":1,\"version\":\"1.0\"},\"metrics\":%s}",
+                 cases[i].metrics);
+        arena a;
+        arena_init(&a, 0);
+        validate_opts vo = {0, NULL, NULL};
+        report_result r;
+        assert_true(report_validate(&a, (const uint8_t *) js, strlen(js), FMT_JSON, &vo, &r));
+        strbuf sb;
+        sb_init(&sb, 0);
+        assert_true(datapoints_to_json(r.dps, r.ndps, &sb));
+        if (strcmp(sb.data, cases[i].dps) != 0)
+            fail_msg("%s: got %s, want %s", cases[i].metrics, sb.data, cases[i].dps);
+        sb_free(&sb);
+        arena_free(&a);
+    }
+}
+
 static cm_type fake_defs(void *ctx, const char *name, size_t len)
 {
     (void) ctx;
@@ -582,6 +635,13 @@ static void test_responses(void **state)
                       "\"timestamp\":5}";
     assert_int_equal(n, strlen(esc));
     assert_memory_equal(out, esc, n);
+    /* the longest response (PD-15: at most 512 bytes): 128 bytes of name that each need
+     * escaping, the largest report id, Throttled */
+    char quotes[128];
+    memset(quotes, '"', sizeof quotes);
+    n = reply_encode(out, sizeof out, FMT_JSON, quotes, sizeof quotes, 1, 9223372036854775807ull,
+                     REPLY_THROTTLED, 1735689600415ull);
+    assert_true(n > 0 && n <= 512);
     /* longest thing name fits the 512-byte bound */
     char name[129];
     memset(name, 'x', 128);
@@ -1199,6 +1259,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_big_lists),
         cmocka_unit_test(test_derivation),
         cmocka_unit_test(test_derivation_sets),
+        cmocka_unit_test(test_derivation_partial_blocks),
         cmocka_unit_test(test_step_order),
         cmocka_unit_test(test_type_mismatch),
         cmocka_unit_test(test_responses),
