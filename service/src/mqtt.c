@@ -27,6 +27,9 @@ struct detect_mqtt
      * starts again from 1 s (a broker that takes the TCP connection and then refuses the
      * session, or drops it, does not reset it) */
     atomic_int session_accepted;
+    /* on_disconnect ran since the last connection attempt (libmosquitto does not call it
+     * when a TLS handshake fails in the network loop: that failure is logged here) */
+    atomic_int disconnect_reported;
     atomic_int quiescing;
     atomic_uint_fast64_t sent;
     atomic_uint_fast64_t acked;
@@ -87,8 +90,19 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosqu
     (void) p;
     detect_mqtt *m = obj;
     atomic_store(&m->connected, 0);
+    atomic_store(&m->disconnect_reported, 1);
     if (rc != 0)
         log_msg(LOG_WARN, "disconnected from broker (%s); reconnecting", mosquitto_strerror(rc));
+}
+
+/* libmosquitto's own errors and warnings: the reasons behind a failed connection that its
+ * return codes do not carry (OpenSSL's "certificate verify failed", for one) */
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+    (void) mosq;
+    (void) obj;
+    if ((level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) != 0 && str != NULL)
+        log_msg(LOG_WARN, "libmosquitto: %s", str);
 }
 
 static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
@@ -210,6 +224,7 @@ static void *net_main(void *arg)
             }
             if (atomic_load(&m->net_stop))
                 break;
+            atomic_store(&m->disconnect_reported, 0);
             int rc = mosquitto_reconnect(m->mosq);
             if (rc != MOSQ_ERR_SUCCESS)
                 log_msg(LOG_WARN, "reconnect failed: %s", mosquitto_strerror(rc));
@@ -254,7 +269,14 @@ static void *net_main(void *arg)
             rc = write_queued(m, sock);
         if (rc == MOSQ_ERR_SUCCESS)
             (void) mosquitto_loop_misc(m->mosq);
-        /* on an error libmosquitto has called on_disconnect and closed the socket */
+        /* on an error libmosquitto has closed the socket and, except for a TLS handshake
+         * that failed, called on_disconnect, which logs the reason */
+        else if (!atomic_exchange(&m->disconnect_reported, 1))
+        {
+            atomic_store(&m->connected, 0);
+            log_msg(LOG_WARN, "connection to broker failed (%s); reconnecting",
+                    mosquitto_strerror(rc));
+        }
     }
     return NULL;
 }
@@ -312,6 +334,7 @@ detect_mqtt *mqtt_start(detect_service *svc, char *err, size_t errsz)
     mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_max_inflight_messages_set(m->mosq, 0);
+    mosquitto_log_callback_set(m->mosq, on_log);
     mosquitto_connect_v5_callback_set(m->mosq, on_connect);
     mosquitto_subscribe_v5_callback_set(m->mosq, on_subscribe);
     mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect);
