@@ -245,6 +245,19 @@ static void onPublish(struct mosquitto *pClient, void *pObject, int mid, int rea
     acknowledged(pConnection, &pConnection->publishesAwaited);
 }
 
+/** @brief libmosquitto's own errors and warnings: the reasons behind a failed connection that
+ * its return codes do not carry (OpenSSL's "certificate verify failed", for one). */
+static void onLog(struct mosquitto *pClient, void *pObject, int level, const char *pText)
+{
+    const DefenderMosquitto_t *pConnection = pObject;
+
+    (void) pClient;
+    if (((level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) != 0) && (pText != NULL))
+    {
+        logMessage(pConnection, DEFENDER_LOG_WARN, "libmosquitto: %s", pText);
+    }
+}
+
 /** @brief Incoming message callback. */
 static void onMessage(struct mosquitto *pClient, void *pObject,
                       const struct mosquitto_message *pMessage,
@@ -380,6 +393,7 @@ DefenderStatus_t DefenderMosquitto_Init(DefenderMosquitto_t *pConnection,
         (void) mosquitto_threaded_set(pConnection->pClient, true);
         (void) mosquitto_int_option(pConnection->pClient, MOSQ_OPT_PROTOCOL_VERSION,
                                     MQTT_PROTOCOL_V311);
+        mosquitto_log_callback_set(pConnection->pClient, onLog);
         mosquitto_connect_v5_callback_set(pConnection->pClient, onConnect);
         mosquitto_disconnect_v5_callback_set(pConnection->pClient, onDisconnect);
         mosquitto_subscribe_v5_callback_set(pConnection->pClient, onSubscribe);

@@ -69,6 +69,12 @@ static void runTls(const char *pCa, const char *pCert, const char *pKey, const c
     AgentTest_Run(args, 20000, &result);
 }
 
+/** @brief The agent's output (log lines and result) holds `pText`. */
+static bool saidSo(const char *pText)
+{
+    return (strstr(result.out, pText) != NULL) || (strstr(result.err, pText) != NULL);
+}
+
 static void test_tls_ValidCertificateAccepted(void **state)
 {
     uint32_t before = TestPeer_Reports(&sandbox.peer);
@@ -97,6 +103,8 @@ static void test_tls_OtherCaCertificateRefused(void **state)
     assert_int_equal(result.exitCode, 4);
     assert_int_equal(TestPeer_Reports(&sandbox.peer), before);
     assert_non_null(strstr(result.out, "not sent: not connected to the broker"));
+    /* OpenSSL's reason, passed on from libmosquitto: the broker refused our certificate. */
+    assert_true(saidSo("alert unknown ca"));
 }
 
 static void test_tls_NoCertificateRefused(void **state)
@@ -106,6 +114,7 @@ static void test_tls_NoCertificateRefused(void **state)
     runTls(TestSandbox_Path(sandbox.dir, "ca.pem"), NULL, NULL, NULL, NULL);
     assert_int_equal(result.exitCode, 4);
     assert_int_equal(TestPeer_Reports(&sandbox.peer), before);
+    assert_true(saidSo("alert certificate required"));
 }
 
 static void test_tls_UntrustedServerRefused(void **state)
@@ -115,6 +124,8 @@ static void test_tls_UntrustedServerRefused(void **state)
            TestSandbox_Path(sandbox.dir, "client.pem"), TestSandbox_Path(sandbox.dir, "client.key"),
            NULL, NULL);
     assert_int_equal(result.exitCode, 4);
+    /* The broker's certificate is not signed by the CA given: said so, not only "TLS error". */
+    assert_true(saidSo("certificate verify failed"));
 }
 
 static void test_tls_KeyNotMatchingIsConfigError(void **state)
