@@ -61,6 +61,9 @@ if ! $quick; then
 
     step "Cortex-M4 build of the core (-Os), no heap/printf, size report"
     "$root/ports/cortex-m4/check-size.sh" "$build-cortex-m4"
+
+    step "The core on a Cortex-M4 (QEMU mps2-an386): the spec's examples and the state machine"
+    "$root/ports/cortex-m4/run-selftest.sh" "$build-cortex-m4"
 fi
 
 step "All tests passed"

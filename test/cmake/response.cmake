@@ -5,4 +5,5 @@ defender_add_unit_test(NAME unit_topic
     LIBS defender_core)
 defender_add_unit_test(NAME unit_response
     SOURCES ${PROJECT_SOURCE_DIR}/test/unit/test_defender_response.c
+            ${PROJECT_SOURCE_DIR}/test/common/report_examples.c
     LIBS defender_core PkgConfig::CJSON ${CBOR_LIBRARY})

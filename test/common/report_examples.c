@@ -1,7 +1,8 @@
 /**
  * @file report_examples.c
- * @brief The protocol spec's worked report examples (11.1, 11.2) and CBOR test vectors
- * (11.5 V1, V2, V4), shared by the report encoder tests.
+ * @brief The protocol spec's worked report examples (11.1, 11.2), its responses (11.4 R1-R4)
+ * and CBOR test vectors (11.5 V1, V2, V4; responses V5-V7), shared by the encoder and
+ * response parser tests and the Cortex-M4 self-test.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -63,6 +64,36 @@ const char vectorV4[] = "a363686564a2637269641b000001941f297c00617663312e30636d6
                         "736b5f6e616d657381a16b737472696e675f6c69737482636e6574686170702f"
                         "6d61696e6b646e735f7365727665727381a16769705f6c697374826a3139322e"
                         "302e322e35336c323030313a6462383a3a3533";
+
+/* ---- The responses of 11.4 and the CBOR response vectors of 11.5 ---------------------- */
+
+const char exampleR1[] = "{\"thingName\":\"sensor-42\",\"reportId\":1735689600000,\"status\":"
+                         "\"ACCEPTED\",\"timestamp\":1735689600412}";
+const char exampleR2[] =
+    "{\"thingName\":\"sensor-42\",\"reportId\":1735689600000,\"status\":\"REJECTED\","
+    "\"statusDetails\":{\"ErrorCode\":\"InvalidPayload\",\"ErrorMessage\":\"Malformed metrics "
+    "report\"},\"timestamp\":1735689600415}";
+const char exampleR3[] =
+    "{\"thingName\":\"sensor-42\",\"status\":\"REJECTED\",\"statusDetails\":{\"ErrorCode\":"
+    "\"InvalidPayload\",\"ErrorMessage\":\"Malformed metrics report\"},\"timestamp\":"
+    "1735689600415}";
+const char exampleR4[] =
+    "{\"thingName\":\"sensor-42\",\"reportId\":1735689600000,\"status\":\"REJECTED\","
+    "\"statusDetails\":{\"ErrorCode\":\"Throttled\",\"ErrorMessage\":\"Metrics report rate "
+    "exceeded\"},\"timestamp\":1735689600415}";
+
+const char vectorV5[] =
+    "a4697468696e674e616d656973656e736f722d3432687265706f727449641b000001941f297c0066737461747573"
+    "6841434345505445446974696d657374616d701b000001941f297d9c";
+const char vectorV6[] =
+    "a5697468696e674e616d656973656e736f722d3432687265706f727449641b000001941f297c0066737461747573"
+    "6852454a45435445446d73746174757344657461696c73a2694572726f72436f6465695468726f74746c65646c45"
+    "72726f724d657373616765781c4d657472696373207265706f727420726174652065786365656465646974696d65"
+    "7374616d701b000001941f297d9f";
+const char vectorV7[] =
+    "a4697468696e674e616d656973656e736f722d3432667374617475736852454a45435445446d7374617475734465"
+    "7461696c73a2694572726f72436f64656e496e76616c69645061796c6f61646c4572726f724d6573736167657818"
+    "4d616c666f726d6564206d657472696373207265706f72746974696d657374616d701b000001941f297d9f";
 
 DefenderListeningPort_t exTcp[2];
 DefenderListeningPort_t exUdp[1];

@@ -1,7 +1,8 @@
 /**
  * @file report_examples.h
- * @brief The protocol spec's worked report examples (11.1, 11.2) and CBOR test vectors
- * (11.5 V1, V2, V4), shared by the report encoder tests.
+ * @brief The protocol spec's worked report examples (11.1, 11.2), its responses (11.4 R1-R4)
+ * and CBOR test vectors (11.5 V1, V2, V4; responses V5-V7), shared by the encoder and
+ * response parser tests and the Cortex-M4 self-test.
  */
 #ifndef REPORT_EXAMPLES_H
 #define REPORT_EXAMPLES_H
@@ -25,6 +26,21 @@ extern const char jsonV2[];
 extern const char vectorV2[];
 /** @brief 11.5 V4: the report of 11.2 in CBOR, in hex (371 bytes). */
 extern const char vectorV4[];
+
+/** @brief 11.4 R1: ACCEPTED (JSON, 96 bytes). */
+extern const char exampleR1[];
+/** @brief 11.4 R2: REJECTED InvalidPayload with reportId (185 bytes). */
+extern const char exampleR2[];
+/** @brief 11.4 R3: REJECTED InvalidPayload without reportId (160 bytes). */
+extern const char exampleR3[];
+/** @brief 11.4 R4: REJECTED Throttled (184 bytes). */
+extern const char exampleR4[];
+/** @brief 11.5 V5: R1 in CBOR, in hex (74 bytes). */
+extern const char vectorV5[];
+/** @brief 11.5 V6: REJECTED Throttled in CBOR, in hex (152 bytes). */
+extern const char vectorV6[];
+/** @brief 11.5 V7: REJECTED InvalidPayload without reportId in CBOR, in hex (135 bytes). */
+extern const char vectorV7[];
 
 /** @brief The lists and custom metrics FillExample points the content at (tests alter
  * them to make the content invalid). */

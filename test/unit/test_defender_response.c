@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "defender_protocol.h"
+#include "report_examples.h"
 
 /* ------------------------------------------------------------------------- */
 /* Helpers                                                                    */
@@ -78,34 +79,6 @@ static DefenderStatus_t cborStatus(const char *pHex)
     return parseCborHex(pHex, &response);
 }
 
-static const char R1[] = "{\"thingName\":\"sensor-42\",\"reportId\":1735689600000,\"status\":"
-                         "\"ACCEPTED\",\"timestamp\":1735689600412}";
-static const char R2[] =
-    "{\"thingName\":\"sensor-42\",\"reportId\":1735689600000,\"status\":\"REJECTED\","
-    "\"statusDetails\":{\"ErrorCode\":\"InvalidPayload\",\"ErrorMessage\":\"Malformed metrics "
-    "report\"},\"timestamp\":1735689600415}";
-static const char R3[] =
-    "{\"thingName\":\"sensor-42\",\"status\":\"REJECTED\",\"statusDetails\":{\"ErrorCode\":"
-    "\"InvalidPayload\",\"ErrorMessage\":\"Malformed metrics report\"},\"timestamp\":"
-    "1735689600415}";
-static const char R4[] =
-    "{\"thingName\":\"sensor-42\",\"reportId\":1735689600000,\"status\":\"REJECTED\","
-    "\"statusDetails\":{\"ErrorCode\":\"Throttled\",\"ErrorMessage\":\"Metrics report rate "
-    "exceeded\"},\"timestamp\":1735689600415}";
-
-static const char V5[] =
-    "a4697468696e674e616d656973656e736f722d3432687265706f727449641b000001941f297c0066737461747573"
-    "6841434345505445446974696d657374616d701b000001941f297d9c";
-static const char V6[] =
-    "a5697468696e674e616d656973656e736f722d3432687265706f727449641b000001941f297c0066737461747573"
-    "6852454a45435445446d73746174757344657461696c73a2694572726f72436f6465695468726f74746c65646c45"
-    "72726f724d657373616765781c4d657472696373207265706f727420726174652065786365656465646974696d65"
-    "7374616d701b000001941f297d9f";
-static const char V7[] =
-    "a4697468696e674e616d656973656e736f722d3432667374617475736852454a45435445446d7374617475734465"
-    "7461696c73a2694572726f72436f64656e496e76616c69645061796c6f61646c4572726f724d6573736167657818"
-    "4d616c666f726d6564206d657472696373207265706f72746974696d657374616d701b000001941f297d9f";
-
 /* ------------------------------------------------------------------------- */
 /* Spec examples                                                              */
 /* ------------------------------------------------------------------------- */
@@ -115,8 +88,8 @@ static void test_Defender_ParseResponse_SpecR1(void **state)
     DefenderResponse_t r;
 
     (void) state;
-    assert_int_equal(strlen(R1), 96);
-    assert_int_equal(parseJson(R1, &r), DEFENDER_SUCCESS);
+    assert_int_equal(strlen(exampleR1), 96);
+    assert_int_equal(parseJson(exampleR1, &r), DEFENDER_SUCCESS);
     assert_int_equal(r.status, DEFENDER_RESPONSE_ACCEPTED);
     assert_true(r.hasThingName);
     assert_false(r.thingNameTruncated);
@@ -134,23 +107,23 @@ static void test_Defender_ParseResponse_SpecR2R3R4(void **state)
     DefenderResponse_t r;
 
     (void) state;
-    assert_int_equal(strlen(R2), 185);
-    assert_int_equal(parseJson(R2, &r), DEFENDER_SUCCESS);
+    assert_int_equal(strlen(exampleR2), 185);
+    assert_int_equal(parseJson(exampleR2, &r), DEFENDER_SUCCESS);
     assert_int_equal(r.status, DEFENDER_RESPONSE_REJECTED);
     assert_true(r.hasReportId && (r.reportId == 1735689600000ULL));
     assert_string_equal(r.errorCode, "InvalidPayload");
     assert_string_equal(r.errorMessage, "Malformed metrics report");
     assert_true(r.timestamp == 1735689600415ULL);
 
-    assert_int_equal(strlen(R3), 160);
-    assert_int_equal(parseJson(R3, &r), DEFENDER_SUCCESS);
+    assert_int_equal(strlen(exampleR3), 160);
+    assert_int_equal(parseJson(exampleR3, &r), DEFENDER_SUCCESS);
     assert_int_equal(r.status, DEFENDER_RESPONSE_REJECTED);
     assert_false(r.hasReportId);
     assert_string_equal(r.thingName, "sensor-42");
     assert_string_equal(r.errorCode, "InvalidPayload");
 
-    assert_int_equal(strlen(R4), 184);
-    assert_int_equal(parseJson(R4, &r), DEFENDER_SUCCESS);
+    assert_int_equal(strlen(exampleR4), 184);
+    assert_int_equal(parseJson(exampleR4, &r), DEFENDER_SUCCESS);
     assert_int_equal(r.status, DEFENDER_RESPONSE_REJECTED);
     assert_string_equal(r.errorCode, DEFENDER_ERROR_CODE_THROTTLED);
     assert_string_equal(r.errorMessage, "Metrics report rate exceeded");
@@ -162,22 +135,22 @@ static void test_Defender_ParseResponse_SpecCborV5V6V7(void **state)
     uint8_t bytes[256];
 
     (void) state;
-    assert_int_equal(fromHex(V5, bytes, sizeof(bytes)), 74);
-    assert_int_equal(parseCborHex(V5, &r), DEFENDER_SUCCESS);
+    assert_int_equal(fromHex(vectorV5, bytes, sizeof(bytes)), 74);
+    assert_int_equal(parseCborHex(vectorV5, &r), DEFENDER_SUCCESS);
     assert_int_equal(r.status, DEFENDER_RESPONSE_ACCEPTED);
     assert_string_equal(r.thingName, "sensor-42");
     assert_true(r.hasReportId && (r.reportId == 1735689600000ULL));
     assert_true(r.hasTimestamp && (r.timestamp == 1735689600412ULL));
 
-    assert_int_equal(fromHex(V6, bytes, sizeof(bytes)), 152);
-    assert_int_equal(parseCborHex(V6, &r), DEFENDER_SUCCESS);
+    assert_int_equal(fromHex(vectorV6, bytes, sizeof(bytes)), 152);
+    assert_int_equal(parseCborHex(vectorV6, &r), DEFENDER_SUCCESS);
     assert_int_equal(r.status, DEFENDER_RESPONSE_REJECTED);
     assert_string_equal(r.errorCode, "Throttled");
     assert_string_equal(r.errorMessage, "Metrics report rate exceeded");
     assert_true(r.timestamp == 1735689600415ULL);
 
-    assert_int_equal(fromHex(V7, bytes, sizeof(bytes)), 135);
-    assert_int_equal(parseCborHex(V7, &r), DEFENDER_SUCCESS);
+    assert_int_equal(fromHex(vectorV7, bytes, sizeof(bytes)), 135);
+    assert_int_equal(parseCborHex(vectorV7, &r), DEFENDER_SUCCESS);
     assert_int_equal(r.status, DEFENDER_RESPONSE_REJECTED);
     assert_false(r.hasReportId);
     assert_string_equal(r.errorCode, "InvalidPayload");
@@ -187,8 +160,8 @@ static void test_Defender_ParseResponse_SpecCborV5V6V7(void **state)
 /** Every strict prefix of a valid response is malformed; so is any extra byte. */
 static void test_Defender_ParseResponse_EveryPrefixMalformed(void **state)
 {
-    const char *texts[] = {R1, R2, R3, R4};
-    const char *hexes[] = {V5, V6, V7};
+    const char *texts[] = {exampleR1, exampleR2, exampleR3, exampleR4};
+    const char *hexes[] = {vectorV5, vectorV6, vectorV7};
     DefenderResponse_t r;
     uint8_t bytes[300];
     size_t i;
