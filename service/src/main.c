@@ -188,14 +188,15 @@ static int serve(int argc, char **argv)
     rules_stop(rules);
     mqtt_flush(mq, 5000);
     http_set_mqtt(http, NULL, NULL); /* no request may use mq once it is freed */
-    mqtt_stop(mq);
+    int mqtt_stopped = mqtt_stop(mq);
     http_stop(http);
     rules_close(rules);
     log_msg(LOG_INFO, "stopped: accepted=%llu",
             (unsigned long long) atomic_load(&svc.counters.accepted));
     service_destroy(&svc);
     custom_registry_clear();
-    mosquitto_lib_cleanup();
+    if (mqtt_stopped)
+        mosquitto_lib_cleanup();
     return 0;
 }
 

@@ -30,6 +30,10 @@ struct detect_mqtt
     /* on_disconnect ran since the last connection attempt (libmosquitto does not call it
      * when a TLS handshake fails in the network loop: that failure is logged here) */
     atomic_int disconnect_reported;
+    /* the first connection's settings: the network thread makes it (connect() to a host that
+     * drops the SYNs blocks for minutes, and the main thread must stay free for signals) */
+    int port;
+    mosquitto_property *connect_props;
     atomic_int quiescing;
     atomic_uint_fast64_t sent;
     atomic_uint_fast64_t acked;
@@ -208,6 +212,12 @@ static void *net_main(void *arg)
 {
     detect_mqtt *m = arg;
     int backoff = 1;
+    const char *host = m->svc->cfg.broker_host;
+    int rc0 = mosquitto_connect_bind_v5(m->mosq, host, m->port, 30, NULL, m->connect_props);
+    mosquitto_property_free_all(&m->connect_props);
+    if (rc0 != MOSQ_ERR_SUCCESS)
+        log_msg(LOG_WARN, "cannot connect to %s:%d (%s); will keep retrying", host, m->port,
+                mosquitto_strerror(rc0));
     while (!atomic_load(&m->net_stop))
     {
         int sock = mosquitto_socket(m->mosq);
@@ -371,14 +381,12 @@ detect_mqtt *mqtt_start(detect_service *svc, char *err, size_t errsz)
         free(m);
         return NULL;
     }
-    int rc = mosquitto_connect_bind_v5(m->mosq, c->broker_host, port, 30, NULL, props);
-    mosquitto_property_free_all(&props);
-    if (rc != MOSQ_ERR_SUCCESS)
-        log_msg(LOG_WARN, "cannot connect to %s:%d (%s); will keep retrying", c->broker_host, port,
-                mosquitto_strerror(rc));
+    m->port = port;
+    m->connect_props = props;
     if (pthread_create(&m->net, NULL, net_main, m) != 0)
     {
         snprintf(err, errsz, "cannot start the network thread");
+        mosquitto_property_free_all(&m->connect_props);
         mosquitto_destroy(m->mosq);
         close(m->wake_fd);
         free(m);
@@ -422,13 +430,27 @@ int mqtt_connected(detect_mqtt *m)
     return atomic_load(&m->connected);
 }
 
-void mqtt_stop(detect_mqtt *m)
+int mqtt_stop(detect_mqtt *m)
 {
     if (m == NULL)
-        return;
+        return 1;
     atomic_store(&m->net_stop, 1);
     if (m->net_started)
-        pthread_join(m->net, NULL);
+    {
+        /* The thread looks at net_stop at least every 0.5 s, except inside a connection
+         * attempt: connect() to a broker host that drops the SYNs retries for about two
+         * minutes (DNS lookups can take long too). Nothing of such an attempt needs
+         * finishing; the process exits without it rather than keep SIGTERM waiting. */
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += 3;
+        if (pthread_timedjoin_np(m->net, NULL, &deadline) != 0)
+        {
+            log_msg(LOG_WARN, "a connection attempt to the broker is still in progress; "
+                              "exiting without waiting for it");
+            return 0;
+        }
+    }
     /* the network thread is gone: write the DISCONNECT from here */
     if (mosquitto_disconnect_v5(m->mosq, 0, NULL) == MOSQ_ERR_SUCCESS)
     {
@@ -444,4 +466,5 @@ void mqtt_stop(detect_mqtt *m)
     pthread_mutex_destroy(&m->flow_lock);
     pthread_cond_destroy(&m->flow_cond);
     free(m);
+    return 1;
 }

@@ -156,13 +156,12 @@ void it_broker_stop(it_broker *b)
     }
 }
 
-int it_service_start(it_service *s, const char *exe, const it_broker *b, const char *db,
-                     const char *const *extra)
+int it_service_launch(it_service *s, const char *exe, const char *broker, const char *db,
+                      const char *const *extra)
 {
     const char *argv[64];
-    char broker[64], http[64];
+    char http[64];
     s->http_port = it_free_port();
-    snprintf(broker, sizeof broker, "127.0.0.1:%d", b->port);
     snprintf(http, sizeof http, "127.0.0.1:%d", s->http_port);
     snprintf(s->db, sizeof s->db, "%s", db);
     snprintf(s->log, sizeof s->log, "%s.log", db);
@@ -186,6 +185,27 @@ int it_service_start(it_service *s, const char *exe, const it_broker *b, const c
         it_service_stop(s, SIGKILL, 1000);
         return -1;
     }
+    int64_t end = it_now_ms() + 5000;
+    while (it_now_ms() < end)
+    {
+        char *body = NULL;
+        int st = it_http(s->http_port, "GET", "/service/health", NULL, &body);
+        free(body);
+        if (st == 200)
+            return 0;
+        it_sleep_ms(20);
+    }
+    it_service_stop(s, SIGKILL, 1000);
+    return -1;
+}
+
+int it_service_start(it_service *s, const char *exe, const it_broker *b, const char *db,
+                     const char *const *extra)
+{
+    char broker[64];
+    snprintf(broker, sizeof broker, "127.0.0.1:%d", b->port);
+    if (it_service_launch(s, exe, broker, db, extra) != 0)
+        return -1;
     /* wait until subscribed to the broker */
     int64_t end = it_now_ms() + 5000;
     while (it_now_ms() < end)

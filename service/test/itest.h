@@ -51,7 +51,13 @@ int it_broker_start(it_broker *b, const char *mosquitto_exe, const char *extra_c
 void it_broker_stop(it_broker *b);
 /* starts a stopped broker again on the same port with the same configuration */
 int it_broker_restart(it_broker *b, const char *mosquitto_exe);
-/* argv_extra: NULL-terminated list of extra options. */
+/* starts defender-detect with --broker BROKER ("HOST:PORT") and waits for its HTTP API only
+ * (not for the broker connection); extra: NULL-terminated list of extra options; 0 on
+ * success */
+int it_service_launch(it_service *s, const char *exe, const char *broker, const char *db,
+                      const char *const *extra);
+/* the same with the broker b, and waits until the service is connected to it;
+ * argv_extra: NULL-terminated list of extra options. */
 int it_service_start(it_service *s, const char *exe, const it_broker *b, const char *db,
                      const char *const *argv_extra);
 /* The usual start of a test: mosquitto_lib_init, a broker, and the service on it with its

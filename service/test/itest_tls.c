@@ -63,53 +63,6 @@ static int make_certificates(void)
     return 0;
 }
 
-/* Starts the service without waiting for the broker (it_service_start requires the MQTT
- * connection); waits for its HTTP API only. */
-static int start_unconnected(it_service *s, const char *broker, const char *db,
-                             const char *const *extra)
-{
-    char http[64];
-    s->http_port = it_free_port();
-    snprintf(http, sizeof http, "127.0.0.1:%d", s->http_port);
-    snprintf(s->db, sizeof s->db, "%s", db);
-    snprintf(s->log, sizeof s->log, "%s.log", db);
-    const char *argv[32] = {g_exe, "serve", "--broker", broker, "--db", db, "--http", http};
-    size_t n = 8;
-    for (size_t i = 0; extra[i] != NULL && n < 31; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
-    s->pid = fork();
-    if (s->pid < 0)
-        return -1;
-    if (s->pid == 0)
-    {
-        int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0)
-        {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        char *av[32];
-        for (size_t i = 0; i <= n; i++)
-            av[i] = argv[i] != NULL ? strdup(argv[i]) : NULL;
-        execv(av[0], av);
-        _exit(127);
-    }
-    int64_t end = it_now_ms() + 5000;
-    while (it_now_ms() < end)
-    {
-        char *body = NULL;
-        int st = it_http(s->http_port, "GET", "/service/health", NULL, &body);
-        free(body);
-        if (st == 200)
-            return 0;
-        it_sleep_ms(20);
-    }
-    it_service_stop(s, SIGKILL, 1000);
-    return -1;
-}
-
 /* A service whose TLS setup the broker's listener must refuse: it keeps running, reports
  * mqttConnected false for several seconds (reconnect attempts included) and logs `why` and
  * `reason` (what OpenSSL said, passed on from libmosquitto). */
@@ -117,7 +70,7 @@ static void expect_no_connection(const char *label, const char *broker, const ch
                                  const char *const *extra, const char *why, const char *reason)
 {
     it_service s;
-    if (start_unconnected(&s, broker, db, extra) != 0)
+    if (it_service_launch(&s, g_exe, broker, db, extra) != 0)
     {
         CHECK(0, "[%s] service did not start its HTTP API", label);
         return;
