@@ -179,14 +179,18 @@ typedef enum
  */
 typedef struct DefenderContext
 {
-    DefenderInterfaces_t interfaces;
-    DefenderSettings_t settings;
-    char thingName[DEFENDER_CONFIG_MAX_THING_NAME_LENGTH + 1U];
-    DefenderCustomMetric_t customMetrics[DEFENDER_CONFIG_MAX_CUSTOM_METRICS + 1U];
-    size_t customMetricCount;
-
+    /* The fields used most come first: a Thumb-2 load or store reaches the first 32 bytes
+     * (bytes) and 128 bytes (words) with a 16-bit instruction. */
     DefenderState_t state;
     bool connected;
+    bool throttled;             /**< throttledUntilMs is set. */
+    bool notSentRecorded;       /**< NotSent was recorded for the report that is due. */
+    bool firstReportDone;       /**< The first report has been attempted. */
+    bool lastReportIdLoaded;    /**< The store was read. */
+    bool latestAwaitingLate;    /**< Latest report timed out; a late response may still come. */
+    bool haveBaseline;          /**< baseline holds the counters of a published report. */
+    bool interfacesNowComplete; /**< The last read dropped no interface. */
+    bool baselineComplete;      /**< The baseline's read dropped none (PD-25). */
     DefenderSubscriptionState_t subscriptions[2]; /**< accepted, rejected. */
     uint32_t nextReportMs;       /**< Monotonic time (mod 2^32) the next report is due. */
     uint32_t lastAttemptMs;      /**< Monotonic time of the last report attempt. */
@@ -194,28 +198,25 @@ typedef struct DefenderContext
     uint32_t throttledSpanMs;    /**< The period it was set with (Start bound). */
     uint32_t notSentUntilMs;     /**< A blocked due report records NotSent again then. */
     uint32_t inFlightDeadlineMs; /**< End of the acknowledgement wait. */
-    bool throttled;              /**< throttledUntilMs is set. */
-    bool notSentRecorded;        /**< NotSent was recorded for the report that is due. */
-    bool firstReportDone;        /**< The first report has been attempted. */
+    size_t customMetricCount;    /**< Entries of customMetrics in use. */
+    size_t interfacesNowCount;   /**< Entries of interfacesNow in use. */
+    size_t baselineCount;        /**< Entries of baseline in use. */
     uint64_t lastReportId;       /**< Last id used (0: none yet). */
-    bool lastReportIdLoaded;     /**< The store was read. */
-    bool latestAwaitingLate;     /**< Latest report timed out; a late response may still come. */
     uint64_t reportNumber;       /**< Reports built since start (rotation index k). */
-    DefenderReportInfo_t last;   /**< Latest report. */
     DefenderCounters_t counters;
+    DefenderInterfaces_t interfaces;
+    DefenderSettings_t settings;
+    DefenderReportInfo_t last; /**< Latest report. */
 
     uint64_t listTotals[3]; /**< Entries seen at the previous collection (PD-26 estimate):
                                  connections, TCP ports, UDP ports. */
+    char thingName[DEFENDER_CONFIG_MAX_THING_NAME_LENGTH + 1U];
+    DefenderCustomMetric_t customMetrics[DEFENDER_CONFIG_MAX_CUSTOM_METRICS + 1U];
     DefenderConnection_t connections[2][DEFENDER_CONFIG_MAX_LIST_ENTRIES];     /**< Head, window. */
     DefenderListeningPort_t ports[2][2][DEFENDER_CONFIG_MAX_LIST_ENTRIES];     /**< [TCP, UDP][head,
                                                                                     window]. */
     DefenderInterfaceCounters_t interfacesNow[DEFENDER_CONFIG_MAX_INTERFACES]; /**< Last read. */
-    size_t interfacesNowCount;
-    DefenderInterfaceCounters_t baseline[DEFENDER_CONFIG_MAX_INTERFACES]; /**< Published. */
-    size_t baselineCount;
-    bool haveBaseline;
-    bool interfacesNowComplete; /**< The last read dropped no interface. */
-    bool baselineComplete;      /**< The baseline's read dropped none (PD-25). */
+    DefenderInterfaceCounters_t baseline[DEFENDER_CONFIG_MAX_INTERFACES];      /**< Published. */
 } DefenderContext_t;
 
 /**
