@@ -700,54 +700,48 @@ static void addDeltas(const DefenderInterfaceCounters_t *pNow,
 }
 
 /**
- * @brief Collects interface counters and sums the deltas since the baseline.
- * @param[in,out] pContext Agent.
+ * @brief Keeps the interface counters just collected and sums their deltas since the
+ * baseline.
+ * @param[in,out] pContext Agent (interfacesNow holds the counters).
+ * @param[in] pSink The sink they were collected with.
+ * @param[in] count Interfaces kept.
  * @param[out] pStats Deltas (zero when there is no baseline yet).
- * @return true when collected (the counters become the baseline once published).
  */
-static bool collectNetworkStats(DefenderContext_t *pContext, DefenderNetworkStats_t *pStats)
+static void sumNetworkStats(DefenderContext_t *pContext, const DefenderMetricsSink_t *pSink,
+                            size_t count, DefenderNetworkStats_t *pStats)
 {
-    DefenderMetricsSink_t sink;
     const DefenderInterfaceCounters_t *pNow;
     const DefenderInterfaceCounters_t *pBefore;
-    size_t count;
     size_t i;
     size_t j;
 
-    count = collect(pContext, &sink, DEFENDER_METRIC_NETWORK_STATS, pContext->interfacesNow, NULL,
-                    DEFENDER_CONFIG_MAX_INTERFACES, 0U);
-    if (count != SIZE_MAX)
+    pContext->interfacesNowCount = count;
+    pContext->interfacesNowComplete = (pSink->interfacesDropped == 0U);
+    pContext->counters.interfacesDropped += pSink->interfacesDropped;
+    for (i = 0U; (i < count) && pContext->haveBaseline; i++)
     {
-        pContext->interfacesNowCount = count;
-        pContext->interfacesNowComplete = (sink.interfacesDropped == 0U);
-        pContext->counters.interfacesDropped += sink.interfacesDropped;
-        for (i = 0U; (i < count) && pContext->haveBaseline; i++)
+        pNow = &pContext->interfacesNow[i];
+        if (!pNow->isLoopback || pContext->settings.includeLoopback)
         {
-            pNow = &pContext->interfacesNow[i];
-            if (!pNow->isLoopback || pContext->settings.includeLoopback)
+            /* New interfaces count from zero; vanished ones contribute nothing. One
+             * missing from a baseline that had no room for all interfaces may have
+             * been left out of it: it contributes nothing either, rather than its
+             * whole lifetime's counters at once. */
+            pBefore = NULL;
+            for (j = 0U; j < pContext->baselineCount; j++)
             {
-                /* New interfaces count from zero; vanished ones contribute nothing. One
-                 * missing from a baseline that had no room for all interfaces may have
-                 * been left out of it: it contributes nothing either, rather than its
-                 * whole lifetime's counters at once. */
-                pBefore = NULL;
-                for (j = 0U; j < pContext->baselineCount; j++)
+                if (strncmp(pContext->baseline[j].name, pNow->name, DEFENDER_INTERFACE_NAME_SIZE) ==
+                    0)
                 {
-                    if (strncmp(pContext->baseline[j].name, pNow->name,
-                                DEFENDER_INTERFACE_NAME_SIZE) == 0)
-                    {
-                        pBefore = &pContext->baseline[j];
-                    }
+                    pBefore = &pContext->baseline[j];
                 }
-                if ((pBefore != NULL) || pContext->baselineComplete)
-                {
-                    addDeltas(pNow, pBefore, pStats);
-                }
+            }
+            if ((pBefore != NULL) || pContext->baselineComplete)
+            {
+                addDeltas(pNow, pBefore, pStats);
             }
         }
     }
-
-    return count != SIZE_MAX;
 }
 
 /**
@@ -811,30 +805,57 @@ static DefenderStatus_t buildReport(DefenderContext_t *pContext, uint64_t report
     size_t wanted[3] = {0U, 0U, 0U};
     DefenderStatus_t status;
     DefenderMetricGroup_t group;
+    void *pHead;
+    void *pWindow;
+    size_t capacity;
+    uint64_t expectedTotal;
+    size_t count;
     size_t i;
 
     (void) memset(&content, 0, sizeof(content));
     content.reportId = reportId;
 
-    /* The three lists: group bits 0..2 are connections, TCP ports, UDP ports. */
-    for (i = 0U; i < 3U; i++)
+    /* Group bits 0..2 are the three lists (connections, TCP ports, UDP ports), bit 3
+     * the network statistics, collected in this order. */
+    for (i = 0U; i < 4U; i++)
     {
         group = (DefenderMetricGroup_t) 1U << i;
         if ((metrics & group) != 0U)
         {
-            wanted[i] = collect(
-                pContext, &sink, group,
-                (i == 0U) ? (void *) pContext->connections[0] : (void *) pContext->ports[i - 1U][0],
-                (i == 0U) ? (void *) pContext->connections[1] : (void *) pContext->ports[i - 1U][1],
-                pContext->settings.maxListEntries, pContext->listTotals[i]);
-            if (wanted[i] != SIZE_MAX)
+            /* Network statistics: interface counters in one array, no rotation. */
+            pHead = pContext->interfacesNow;
+            pWindow = NULL;
+            capacity = DEFENDER_CONFIG_MAX_INTERFACES;
+            expectedTotal = 0U;
+            if (i < 3U)
             {
+                pHead = (i == 0U) ? (void *) pContext->connections[0]
+                                  : (void *) pContext->ports[i - 1U][0];
+                pWindow = (i == 0U) ? (void *) pContext->connections[1]
+                                    : (void *) pContext->ports[i - 1U][1];
+                capacity = pContext->settings.maxListEntries;
+                expectedTotal = pContext->listTotals[i];
+            }
+            count = collect(pContext, &sink, group, pHead, pWindow, capacity, expectedTotal);
+            if ((count != SIZE_MAX) && (i == 3U))
+            {
+                /* Collected: the counters become the baseline once published. */
+                *pStatsCollected = true;
+                sumNetworkStats(pContext, &sink, count, &content.networkStats);
+                if (pContext->haveBaseline)
+                {
+                    content.groups |= group;
+                }
+            }
+            else if (count != SIZE_MAX)
+            {
+                wanted[i] = count;
                 pContext->listTotals[i] = sink.seen;
                 content.groups |= group;
             }
             else
             {
-                wanted[i] = 0U;
+                /* The source failed: the group is left out. */
             }
         }
     }
@@ -847,13 +868,6 @@ static DefenderStatus_t buildReport(DefenderContext_t *pContext, uint64_t report
     content.udpPorts.pEntries = pContext->ports[1][1];
     content.udpPorts.count = wanted[2];
     content.udpPorts.total = pContext->listTotals[2];
-
-    *pStatsCollected = ((metrics & DEFENDER_METRIC_NETWORK_STATS) != 0U) &&
-                       collectNetworkStats(pContext, &content.networkStats);
-    if (*pStatsCollected && pContext->haveBaseline)
-    {
-        content.groups |= DEFENDER_METRIC_NETWORK_STATS;
-    }
 
     content.customCount = collectCustomMetrics(pContext, custom);
     content.pCustom = custom;
