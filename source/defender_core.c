@@ -665,7 +665,7 @@ static size_t collect(DefenderContext_t *pContext, DefenderMetricsSink_t *pSink,
  * consecutive uint64_t members in the same order (bytes in/out, packets in/out).
  * @param[in] pNow Current counters.
  * @param[in] pBefore Baseline counters (NULL for a new interface: counts from zero).
- * @param[in,out] pStats Sums, clamped at 2^63-1.
+ * @param[in,out] pStats Sums, at most 2^63-1 (they start at 0); clamped there.
  */
 static void addDeltas(const DefenderInterfaceCounters_t *pNow,
                       const DefenderInterfaceCounters_t *pBefore, DefenderNetworkStats_t *pStats)
@@ -675,6 +675,7 @@ static void addDeltas(const DefenderInterfaceCounters_t *pNow,
     uint64_t *pSum = &pStats->bytesIn;
     uint64_t before;
     uint64_t delta;
+    uint64_t sum;
     size_t i;
 
     for (i = 0U; i < 4U; i++)
@@ -694,8 +695,10 @@ static void addDeltas(const DefenderInterfaceCounters_t *pNow,
         {
             /* The plain difference. */
         }
-        pSum[i] = ((delta <= MAX_INT63) && (pSum[i] <= (MAX_INT63 - delta))) ? (pSum[i] + delta)
-                                                                             : MAX_INT63;
+        /* The sum is at most 2^63-1 before the addition: with a delta of at most as much the
+         * addition cannot wrap, and a result past 2^63-1 has its top bit set. */
+        sum = pSum[i] + delta;
+        pSum[i] = (((sum | delta) >> 63) != 0U) ? MAX_INT63 : sum;
     }
 }
 
