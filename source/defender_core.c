@@ -20,6 +20,19 @@
 /** @brief Period below which a warning is logged (the rate AWS guarantees to accept). */
 #define RECOMMENDED_PERIOD_SECONDS 300U
 
+/** @brief The two error texts are next to each other, in the same order, in a response and
+ * in the report information: applyResponse copies them with one call. */
+typedef char DefenderErrorTextsAdjacent_t[((offsetof(DefenderReportInfo_t, errorMessage) ==
+                                            (offsetof(DefenderReportInfo_t, errorCode) +
+                                             sizeof(((DefenderReportInfo_t *) 0)->errorCode))) &&
+                                           (offsetof(DefenderResponse_t, errorMessage) ==
+                                            (offsetof(DefenderResponse_t, errorCode) +
+                                             sizeof(((DefenderResponse_t *) 0)->errorCode))) &&
+                                           (sizeof(((DefenderReportInfo_t *) 0)->errorMessage) ==
+                                            sizeof(((DefenderResponse_t *) 0)->errorMessage)))
+                                              ? 1
+                                              : -1];
+
 /** @brief Index of the accepted / rejected subscription. */
 #define SUB_ACCEPTED 0U
 #define SUB_REJECTED 1U
@@ -1126,10 +1139,10 @@ static void applyResponse(DefenderContext_t *pContext, const DefenderResponse_t 
 
     pContext->state = DEFENDER_STATE_WAITING;
     pContext->latestAwaitingLate = false;
-    /* Both buffers have the sizes of the same configuration macros. */
-    (void) memcpy(pContext->last.errorCode, pResponse->errorCode, sizeof(pContext->last.errorCode));
-    (void) memcpy(pContext->last.errorMessage, pResponse->errorMessage,
-                  sizeof(pContext->last.errorMessage));
+    /* Both structures hold the two texts next to each other, in the same order and with the
+     * sizes of the same configuration macros (char arrays: no padding between them). */
+    (void) memcpy(pContext->last.errorCode, pResponse->errorCode,
+                  sizeof(pContext->last.errorCode) + sizeof(pContext->last.errorMessage));
 
     if (pResponse->status == DEFENDER_RESPONSE_ACCEPTED)
     {

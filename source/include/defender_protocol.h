@@ -61,14 +61,14 @@ typedef enum
 /** @brief A decoded service response (protocol spec section 5). */
 typedef struct DefenderResponse
 {
-    DefenderResponseStatus_t status;                            /**< From the `status` field. */
-    bool hasReportId;                                           /**< `reportId` present. */
-    uint64_t reportId;                                          /**< The echoed report id. */
-    bool hasTimestamp;                                          /**< `timestamp` present. */
-    uint64_t timestamp;                                         /**< Service time, ms. */
-    bool hasThingName;                                          /**< `thingName` present. */
-    char thingName[DEFENDER_CONFIG_MAX_THING_NAME_LENGTH + 1U]; /**< Unescaped, terminated. */
-    bool thingNameTruncated; /**< The name was longer than the buffer. */
+    DefenderResponseStatus_t status; /**< From the `status` field. */
+    bool hasReportId;                /**< `reportId` present. */
+    bool hasTimestamp;               /**< `timestamp` present. */
+    bool hasThingName;               /**< `thingName` present. */
+    bool thingNameTruncated;         /**< The name was longer than the buffer. */
+    uint64_t reportId;               /**< The echoed report id. */
+    uint64_t timestamp;              /**< Service time, ms. */
+    char thingName[DEFENDER_CONFIG_MAX_THING_NAME_LENGTH + 1U];       /**< Unescaped, terminated. */
     char errorCode[DEFENDER_CONFIG_MAX_ERROR_CODE_LENGTH + 1U];       /**< `ErrorCode`, or "". */
     char errorMessage[DEFENDER_CONFIG_MAX_ERROR_MESSAGE_LENGTH + 1U]; /**< Truncated to fit. */
 } DefenderResponse_t;
