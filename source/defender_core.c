@@ -731,12 +731,12 @@ static void sumNetworkStats(DefenderContext_t *pContext, const DefenderMetricsSi
     size_t i;
     size_t j;
 
-    pContext->interfacesNowCount = count;
-    pContext->interfacesNowComplete = (pSink->interfacesDropped == 0U);
+    pContext->interfacesNow.count = count;
+    pContext->interfacesNow.complete = (pSink->interfacesDropped == 0U);
     pContext->counters.interfacesDropped += pSink->interfacesDropped;
     for (i = 0U; (i < count) && pContext->haveBaseline; i++)
     {
-        pNow = &pContext->interfacesNow[i];
+        pNow = &pContext->interfacesNow.entries[i];
         if (!pNow->isLoopback || pContext->settings.includeLoopback)
         {
             /* New interfaces count from zero; vanished ones contribute nothing. One
@@ -744,15 +744,15 @@ static void sumNetworkStats(DefenderContext_t *pContext, const DefenderMetricsSi
              * been left out of it: it contributes nothing either, rather than its
              * whole lifetime's counters at once. */
             pBefore = NULL;
-            for (j = 0U; j < pContext->baselineCount; j++)
+            for (j = 0U; j < pContext->baseline.count; j++)
             {
-                if (strncmp(pContext->baseline[j].name, pNow->name, DEFENDER_INTERFACE_NAME_SIZE) ==
-                    0)
+                if (strncmp(pContext->baseline.entries[j].name, pNow->name,
+                            DEFENDER_INTERFACE_NAME_SIZE) == 0)
                 {
-                    pBefore = &pContext->baseline[j];
+                    pBefore = &pContext->baseline.entries[j];
                 }
             }
-            if ((pBefore != NULL) || pContext->baselineComplete)
+            if ((pBefore != NULL) || pContext->baseline.complete)
             {
                 addDeltas(pNow, pBefore, pStats);
             }
@@ -839,7 +839,7 @@ static DefenderStatus_t buildReport(DefenderContext_t *pContext, uint64_t report
         if ((metrics & group) != 0U)
         {
             /* Network statistics: interface counters in one array, no rotation. */
-            pHead = pContext->interfacesNow;
+            pHead = pContext->interfacesNow.entries;
             pWindow = NULL;
             capacity = DEFENDER_CONFIG_MAX_INTERFACES;
             expectedTotal = 0U;
@@ -950,10 +950,7 @@ static void sendReport(DefenderContext_t *pContext, uint32_t now)
             if (statsCollected)
             {
                 /* Counters of a published report become the baseline (10.6). */
-                (void) memcpy(pContext->baseline, pContext->interfacesNow,
-                              sizeof(pContext->baseline));
-                pContext->baselineCount = pContext->interfacesNowCount;
-                pContext->baselineComplete = pContext->interfacesNowComplete;
+                pContext->baseline = pContext->interfacesNow;
                 pContext->haveBaseline = true;
             }
             pContext->counters.reportsPublished++;

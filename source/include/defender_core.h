@@ -172,6 +172,14 @@ typedef enum
     DEFENDER_SUB_FAILED    /**< Refused by the broker; retried on the next report. */
 } DefenderSubscriptionState_t;
 
+/** @brief Interface counters read at one collection. */
+typedef struct DefenderInterfaceSnapshot
+{
+    size_t count;  /**< Entries in use. */
+    bool complete; /**< The read dropped no interface (PD-25). */
+    DefenderInterfaceCounters_t entries[DEFENDER_CONFIG_MAX_INTERFACES]; /**< The counters. */
+} DefenderInterfaceSnapshot_t;
+
 /**
  * @brief One agent. Allocate it (statically, on a stack, or however the
  * application likes) and initialise it with Defender_Init(); treat the fields
@@ -183,14 +191,12 @@ typedef struct DefenderContext
      * (bytes) and 128 bytes (words) with a 16-bit instruction. */
     DefenderState_t state;
     bool connected;
-    bool throttled;             /**< throttledUntilMs is set. */
-    bool notSentRecorded;       /**< NotSent was recorded for the report that is due. */
-    bool firstReportDone;       /**< The first report has been attempted. */
-    bool lastReportIdLoaded;    /**< The store was read. */
-    bool latestAwaitingLate;    /**< Latest report timed out; a late response may still come. */
-    bool haveBaseline;          /**< baseline holds the counters of a published report. */
-    bool interfacesNowComplete; /**< The last read dropped no interface. */
-    bool baselineComplete;      /**< The baseline's read dropped none (PD-25). */
+    bool throttled;          /**< throttledUntilMs is set. */
+    bool notSentRecorded;    /**< NotSent was recorded for the report that is due. */
+    bool firstReportDone;    /**< The first report has been attempted. */
+    bool lastReportIdLoaded; /**< The store was read. */
+    bool latestAwaitingLate; /**< Latest report timed out; a late response may still come. */
+    bool haveBaseline;       /**< baseline holds the counters of a published report. */
     DefenderSubscriptionState_t subscriptions[2]; /**< accepted, rejected. */
     uint32_t nextReportMs;       /**< Monotonic time (mod 2^32) the next report is due. */
     uint32_t lastAttemptMs;      /**< Monotonic time of the last report attempt. */
@@ -199,8 +205,6 @@ typedef struct DefenderContext
     uint32_t notSentUntilMs;     /**< A blocked due report records NotSent again then. */
     uint32_t inFlightDeadlineMs; /**< End of the acknowledgement wait. */
     size_t customMetricCount;    /**< Entries of customMetrics in use. */
-    size_t interfacesNowCount;   /**< Entries of interfacesNow in use. */
-    size_t baselineCount;        /**< Entries of baseline in use. */
     uint64_t lastReportId;       /**< Last id used (0: none yet). */
     uint64_t reportNumber;       /**< Reports built since start (rotation index k). */
     DefenderCounters_t counters;
@@ -212,11 +216,11 @@ typedef struct DefenderContext
                                  connections, TCP ports, UDP ports. */
     char thingName[DEFENDER_CONFIG_MAX_THING_NAME_LENGTH + 1U];
     DefenderCustomMetric_t customMetrics[DEFENDER_CONFIG_MAX_CUSTOM_METRICS + 1U];
-    DefenderConnection_t connections[2][DEFENDER_CONFIG_MAX_LIST_ENTRIES];     /**< Head, window. */
-    DefenderListeningPort_t ports[2][2][DEFENDER_CONFIG_MAX_LIST_ENTRIES];     /**< [TCP, UDP][head,
-                                                                                    window]. */
-    DefenderInterfaceCounters_t interfacesNow[DEFENDER_CONFIG_MAX_INTERFACES]; /**< Last read. */
-    DefenderInterfaceCounters_t baseline[DEFENDER_CONFIG_MAX_INTERFACES];      /**< Published. */
+    DefenderConnection_t connections[2][DEFENDER_CONFIG_MAX_LIST_ENTRIES]; /**< Head, window. */
+    DefenderListeningPort_t ports[2][2][DEFENDER_CONFIG_MAX_LIST_ENTRIES]; /**< [TCP, UDP][head,
+                                                                                window]. */
+    DefenderInterfaceSnapshot_t interfacesNow;                             /**< Last read. */
+    DefenderInterfaceSnapshot_t baseline; /**< Those of the last published report. */
 } DefenderContext_t;
 
 /**
