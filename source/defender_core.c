@@ -492,9 +492,9 @@ DefenderStatus_t Defender_Start(DefenderContext_t *pContext)
              * it was set with: a period changed since does not shorten it), so a time that
              * only looks ahead after weeks of stop (32-bit wrap) is dropped. */
             now = nowMs(pContext);
-            pContext->throttled = pContext->throttled &&
-                                  !reached(now, pContext->throttledUntilMs) &&
-                                  ((pContext->throttledUntilMs - now) <= pContext->throttledSpanMs);
+            /* Still ahead (by 1 ms or more) and by at most the span (under 2^31 ms). */
+            pContext->throttled = pContext->throttled && ((pContext->throttledUntilMs - now - 1U) <
+                                                          pContext->throttledSpanMs);
             pContext->nextReportMs = pContext->throttled ? pContext->throttledUntilMs : now;
             pContext->notSentRecorded = false;
             pContext->firstReportDone = false;
