@@ -1260,7 +1260,8 @@ DefenderStatus_t Defender_GetCounters(const DefenderContext_t *pContext,
 
     if ((pContext != NULL) && (pCounters != NULL))
     {
-        *pCounters = pContext->counters;
+        /* One call (an assignment of this size is expanded inline). */
+        (void) memcpy(pCounters, &pContext->counters, sizeof(*pCounters));
         status = DEFENDER_SUCCESS;
     }
 
