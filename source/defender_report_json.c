@@ -15,6 +15,10 @@
 /** @brief The encoder needs IEEE 754 binary64 doubles. */
 typedef char DefenderDoubleIs64Bits_t[(sizeof(double) == sizeof(uint64_t)) ? 1 : -1];
 
+/* Custom metrics are the only numbers written this way: a build without them
+ * (DEFENDER_CONFIG_MAX_CUSTOM_METRICS 0) has none of this file's code. */
+#if DEFENDER_CONFIG_MAX_CUSTOM_METRICS > 0
+
 /** @brief 2^53: larger whole numbers are encoded as floats. */
 #define MAX_WHOLE 9007199254740992.0
 
@@ -548,3 +552,5 @@ void DefenderReport_Number(DefenderReportWriter_t *pWriter, const DefenderReport
     /* Counted at once: a caller may read `length` next. */
     DefenderReport_Flush(pWriter);
 }
+
+#endif /* DEFENDER_CONFIG_MAX_CUSTOM_METRICS > 0 */
