@@ -4,6 +4,10 @@
  */
 #include "private/defender_report_private.h"
 
+/* Only the CBOR encoding writes heads: a JSON-only build (DEFENDER_CONFIG_FORMAT_CBOR 0) has
+ * none of this file's code. */
+#if DEFENDER_CONFIG_FORMAT_CBOR == 1
+
 uint8_t *DefenderReport_Head(uint8_t *pOut, uint8_t major, uint64_t argument)
 {
     uint32_t info = 24U;
@@ -32,3 +36,5 @@ uint8_t *DefenderReport_Head(uint8_t *pOut, uint8_t major, uint64_t argument)
     }
     return &pOut[count + 1U];
 }
+
+#endif /* DEFENDER_CONFIG_FORMAT_CBOR == 1 */
