@@ -141,7 +141,7 @@ struct DefenderMetricsSink
     uint8_t *pWindow;            /**< Window entries (NULL for network stats). */
     size_t entrySize;            /**< Size of one entry of the group's type. */
     size_t capacity;             /**< Entries kept per array. */
-    uint64_t windowStart;        /**< First index of the rotation window. */
+    uint32_t windowStart;        /**< First index of the rotation window (computed in 32 bits). */
     uint64_t seen;               /**< Entries delivered so far (the true total). */
     size_t headCount;            /**< Entries in the head array. */
     size_t windowCount;          /**< Entries in the window array. */
