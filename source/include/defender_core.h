@@ -206,7 +206,8 @@ typedef struct DefenderContext
     uint32_t inFlightDeadlineMs; /**< End of the acknowledgement wait. */
     size_t customMetricCount;    /**< Entries of customMetrics in use. */
     uint64_t lastReportId;       /**< Last id used (0: none yet). */
-    uint64_t reportNumber;       /**< Reports built since start (rotation index k). */
+    uint32_t reportNumber;       /**< Reports built since start (rotation index k), modulo 2^32:
+                                      Defender_SinkInit uses its low 32 bits only. */
     DefenderCounters_t counters;
     DefenderInterfaces_t interfaces;
     DefenderSettings_t settings;
