@@ -647,25 +647,33 @@ static uint64_t nextReportId(const DefenderContext_t *pContext)
  * @param[in] pWindow Window array (NULL for network statistics).
  * @param[in] capacity Entries per array.
  * @param[in] expectedTotal Entries found by the previous collection (0: unknown).
- * @return Entries kept (listed), or SIZE_MAX when the source failed.
+ * @return Entries kept (listed), or SIZE_MAX when the source failed or cannot measure
+ *         the group.
  */
 static size_t collect(DefenderContext_t *pContext, DefenderMetricsSink_t *pSink,
                       DefenderMetricGroup_t group, void *pHead, void *pWindow, size_t capacity,
                       uint64_t expectedTotal)
 {
     size_t count = SIZE_MAX;
+    DefenderSourceStatus_t result;
 
     Defender_SinkInit(pSink, group, pHead, pWindow, capacity, pContext->reportNumber,
                       expectedTotal);
-    if (pContext->interfaces.metricsSource.pfCollect(pContext->interfaces.metricsSource.pContext,
-                                                     group, pSink) == DEFENDER_SOURCE_OK)
+    result = pContext->interfaces.metricsSource.pfCollect(
+        pContext->interfaces.metricsSource.pContext, group, pSink);
+    if (result == DEFENDER_SOURCE_OK)
     {
         count = Defender_SinkFinish(pSink);
     }
-    else
+    else if (result != DEFENDER_SOURCE_UNSUPPORTED)
     {
         pContext->counters.sourceErrors++;
         LOG(pContext, DEFENDER_LOG_ERROR, "metrics source failed to collect a metric group");
+    }
+    else
+    {
+        /* The source cannot measure this group (an lwIP build without interface
+         * counters): the group is left out of every report, which is no error. */
     }
 
     return count;

@@ -23,7 +23,8 @@ typedef struct DefenderMetricsSink DefenderMetricsSink_t;
 typedef enum
 {
     DEFENDER_SOURCE_OK = 0,      /**< Every entry was delivered. */
-    DEFENDER_SOURCE_UNSUPPORTED, /**< This source cannot measure the group. */
+    DEFENDER_SOURCE_UNSUPPORTED, /**< This source cannot measure the group: it is left out of
+                                      the report, and not counted as an error. */
     DEFENDER_SOURCE_ERROR        /**< Measuring failed; the group is left out of the report. */
 } DefenderSourceStatus_t;
 

@@ -2512,6 +2512,29 @@ static void test_NetworkStats_SourceError(void **state)
     assert_int_equal(stat(f, "bytes_in"), 700);
 }
 
+/** @brief A source that cannot measure network statistics: the group is left out of every
+ * report, and that is no source error. */
+static void test_NetworkStats_SourceUnsupported(void **state)
+{
+    Fixture_t *f = *state;
+    cJSON *pRoot;
+    int i;
+
+    statsOnly(f);
+    f->source.result[3] = DEFENDER_SOURCE_UNSUPPORTED;
+    startAndPublishFirst(f);
+    for (i = 0; i < 2; i++)
+    {
+        (void) advance(f, PERIOD_MS);
+        pRoot = published(f);
+        assert_null(path(pRoot, "metrics", "network_stats", NULL, NULL));
+        assert_non_null(path(pRoot, "metrics", NULL, NULL, NULL));
+        cJSON_Delete(pRoot);
+    }
+    assert_int_equal(counters(f).reportsPublished, 3);
+    assert_int_equal(counters(f).sourceErrors, 0);
+}
+
 /** @brief Interfaces beyond the table are counted. */
 static void test_NetworkStats_InterfacesDropped(void **state)
 {
@@ -3086,6 +3109,7 @@ int main(void)
         T(test_NetworkStats_NotSentKeepsBaseline),
         T(test_NetworkStats_Clamp),
         T(test_NetworkStats_SourceError),
+        T(test_NetworkStats_SourceUnsupported),
         T(test_NetworkStats_InterfacesDropped),
         T(test_NetworkStats_InterfaceLeftOutOfBaseline),
         T(test_NetworkStats_FirstAfterRestart),
