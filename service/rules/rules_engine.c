@@ -722,6 +722,7 @@ void rules_profile_replace_behaviors(rules_engine *e, rules_profile *p, rules_be
     p->behs = nb;
     p->nbehs = nn;
     prune_dead(e);
+    rules_windows_update(e);
 }
 
 void rules_profile_delete(rules_engine *e, rules_profile *p)
@@ -747,6 +748,7 @@ void rules_profile_delete(rules_engine *e, rules_profile *p)
         }
     profile_free(p);
     prune_dead(e);
+    rules_windows_update(e);
 }
 
 void rules_recheck_coverage(rules_engine *e, const char *thing)
@@ -1296,22 +1298,22 @@ static void process(rules_engine *e, rules_thing *th, int64_t t, const detect_da
         if (s >= 0 && ix.slots[s] == NULL)
             ix.slots[s] = &ix.x[i];
     }
-    /* the profiles covering the thing now (2.3); traffic windows only when one needs them */
+    /* Traffic history is kept for every reporting thing while some profile has a windowed
+     * traffic behavior, covered or not: the window (4.3) holds the thing's accepted reports,
+     * so a thing that becomes covered (attach, group, registry) sums what it sent before. */
+    if (e->windows)
+        traffic_add(th, t, &ix);
+    /* the profiles covering the thing now (2.3) */
     rules_profile *stackp[64];
     rules_profile **cov = e->nprofiles <= 64 ? stackp : calloc(e->nprofiles, sizeof *cov);
     size_t ncov = 0;
-    int window = 0;
     for (size_t i = 0; cov != NULL && i < e->nprofiles; i++)
     {
         rules_profile *p = e->profiles[i];
         if (p->nbehs == 0 || !rules_thing_covered(e, th, p))
             continue;
         cov[ncov++] = p;
-        for (size_t k = 0; k < p->nbehs && !window; k++)
-            window = p->behs[k].kind == MK_TRAFFIC && p->behs[k].duration > 0;
     }
-    if (window)
-        traffic_add(th, t, &ix);
     for (size_t i = 0; i < ncov; i++)
         for (size_t k = 0; k < cov[i]->nbehs; k++)
             eval_behavior(e, th, cov[i], &cov[i]->behs[k], &ix, t, replay);
@@ -1795,30 +1797,21 @@ static int load_all(rules_engine *e, char *err, size_t errsz)
     return 0;
 }
 
-/* Rebuilds traffic windows and statistic buckets from the service's stored reports. */
-static void replay_reports(rules_engine *e)
+/* Feeds the service's stored reports received after since_ms to the engine, oldest first:
+ * full replay (traffic windows and statistic buckets, no evaluation) or traffic only. */
+static void replay_since(rules_engine *e, int64_t since_ms, int traffic_only)
 {
     sqlite3_stmt *st = NULL;
-    if (e->nprofiles == 0 || sqlite3_prepare_v2(e->db, "SELECT MAX(received_ms) FROM reports", -1,
-                                                &st, NULL) != SQLITE_OK)
-    {
-        sqlite3_finalize(st);
-        return;
-    }
-    int64_t maxt = 0;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        maxt = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    if (maxt == 0)
-        return;
     if (sqlite3_prepare_v2(e->db,
                            "SELECT t.name, r.received_ms, r.datapoints FROM reports r JOIN things t"
                            " ON t.id = r.thing_id WHERE r.received_ms > ? ORDER BY r.received_ms,"
                            " r.id",
                            -1, &st, NULL) != SQLITE_OK)
+    {
+        sqlite3_finalize(st); /* no reports table (an engine without the service) */
         return;
-    sqlite3_bind_int64(st, 1, maxt - 2 * RULES_WINDOW_MAX_MS);
-    size_t nrep = 0;
+    }
+    sqlite3_bind_int64(st, 1, since_ms);
     while (sqlite3_step(st) == SQLITE_ROW)
     {
         const char *tn = (const char *) sqlite3_column_text(st, 0);
@@ -1859,11 +1852,74 @@ static void replay_reports(rules_engine *e)
         }
         rules_thing *th = rules_thing_get(e, tn, strlen(tn), 1);
         if (th != NULL)
-            process(e, th, t, dps, n, 1);
+        {
+            if (traffic_only)
+            {
+                report_ix ix;
+                memset(&ix, 0, sizeof ix);
+                dpx xs[64];
+                ix.x = xs;
+                ix.n = n;
+                for (size_t i = 0; i < n; i++)
+                {
+                    memset(&xs[i], 0, sizeof xs[i]);
+                    xs[i].dp = &dps[i];
+                    int s = slot_of(dps[i].metric, dps[i].metric_len);
+                    if (s >= 0 && ix.slots[s] == NULL)
+                        ix.slots[s] = &xs[i];
+                }
+                traffic_add(th, t, &ix);
+            }
+            else
+                process(e, th, t, dps, n, 1);
+        }
         cJSON_Delete(j);
-        nrep++;
     }
     sqlite3_finalize(st);
+}
+
+static int profiles_need_windows(const rules_engine *e)
+{
+    for (size_t i = 0; i < e->nprofiles; i++)
+        for (size_t k = 0; k < e->profiles[i]->nbehs; k++)
+            if (e->profiles[i]->behs[k].kind == MK_TRAFFIC && e->profiles[i]->behs[k].duration > 0)
+                return 1;
+    return 0;
+}
+
+void rules_windows_update(rules_engine *e)
+{
+    int need = profiles_need_windows(e);
+    if (need && !e->windows)
+    {
+        /* history was not kept while no profile needed it: reload the longest window */
+        for (size_t i = 0; i < e->ntbl; i++)
+            for (rules_thing *t = e->tbl[i]; t != NULL; t = t->next)
+                t->ntr = 0;
+        e->windows = 1;
+        replay_since(e, rules_now(e) - RULES_WINDOW_MAX_MS, 1);
+    }
+    e->windows = need;
+}
+
+/* Rebuilds traffic windows and statistic buckets from the service's stored reports. */
+static void replay_reports(rules_engine *e)
+{
+    sqlite3_stmt *st = NULL;
+    e->windows = profiles_need_windows(e);
+    if (e->nprofiles == 0 || sqlite3_prepare_v2(e->db, "SELECT MAX(received_ms) FROM reports", -1,
+                                                &st, NULL) != SQLITE_OK)
+    {
+        sqlite3_finalize(st);
+        return;
+    }
+    int64_t maxt = 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        maxt = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (maxt == 0)
+        return;
+    replay_since(e, maxt - 2 * RULES_WINDOW_MAX_MS, 0);
 }
 
 rules_engine *rules_open(const rules_config *c, char *err, size_t errsz)

@@ -107,6 +107,7 @@ struct rules_engine
     sqlite3_stmt *stmts[5];
     int dirty; /* some key is dirty */
     int notify_pending;
+    int windows; /* some profile has a traffic behavior with durationSeconds (4.3) */
     rules_profile **profiles;
     size_t nprofiles;
     rules_group *groups;
@@ -154,6 +155,11 @@ int rules_profile_store(rules_engine *e, rules_profile *p, int is_new);
  * and invalidating the rest (4.8). */
 void rules_profile_replace_behaviors(rules_engine *e, rules_profile *p, rules_beh *nb, size_t nn);
 void rules_profile_delete(rules_engine *e, rules_profile *p);
+/* Recomputes e->windows after profiles or behaviors changed. When windowed traffic
+ * behaviors appear where there were none, every thing's traffic history of the longest
+ * window is reloaded from the service's stored reports (4.3: the window holds the thing's
+ * accepted reports, including those received before the behavior or its coverage existed). */
+void rules_windows_update(rules_engine *e);
 /* Invalidates keys of things no longer covered (after target/group/registry changes).
  * thing == NULL: all things. */
 void rules_recheck_coverage(rules_engine *e, const char *thing);

@@ -388,6 +388,7 @@ static void create_profile(rules_engine *e, const char *name, const char *body, 
         return;
     }
     e->profiles[e->nprofiles++] = p;
+    rules_windows_update(e);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "securityProfileName", name);
     cJSON_AddStringToObject(o, "securityProfileArn", arn);
