@@ -615,7 +615,11 @@ static int compile_one(const cJSON *b, size_t idx, const rules_vctx *v, rules_er
                  (d != 300 && d != 600 && d != 900 && d != 1800 && d != 3600))
         {
             if (cJSON_IsNumber(dur))
-                BERR("durationSeconds %.0f not one of 300, 600, 900, 1800, 3600", dur->valuedouble);
+            {
+                char num[40];
+                rules_fmt_double(num, sizeof num, dur->valuedouble);
+                BERR("durationSeconds %s not one of 300, 600, 900, 1800, 3600", num);
+            }
             else
                 BERR("durationSeconds must be one of 300, 600, 900, 1800, 3600");
         }
@@ -631,8 +635,13 @@ static int compile_one(const cJSON *b, size_t idx, const rules_vctx *v, rules_er
         int n = 0;
         if (!is_int_in(cnts[i], 1, 10, &n))
         {
-            if (cJSON_IsNumber(cnts[i]))
-                BERR("%s %.0f should be in range[1,10]", cnames[i], cnts[i]->valuedouble);
+            /* AWS's text for an integer out of range; a fraction is not an integer at all */
+            if (cJSON_IsNumber(cnts[i]) && cnts[i]->valuedouble == floor(cnts[i]->valuedouble))
+            {
+                char num[40];
+                rules_fmt_double(num, sizeof num, cnts[i]->valuedouble);
+                BERR("%s %s should be in range[1,10]", cnames[i], num);
+            }
             else
                 BERR("%s must be an integer in range[1,10]", cnames[i]);
         }
@@ -711,8 +720,12 @@ static int compile_one(const cJSON *b, size_t idx, const rules_vctx *v, rules_er
                             if (r->portmap)
                                 r->portmap[p >> 3] |= (uint8_t) (1u << (p & 7));
                         }
-                        else if (cJSON_IsNumber(e))
-                            BERR("port %.0f out of range [0,65535]", e->valuedouble);
+                        else if (cJSON_IsNumber(e) && e->valuedouble == floor(e->valuedouble))
+                        {
+                            char num[40];
+                            rules_fmt_double(num, sizeof num, e->valuedouble);
+                            BERR("port %s out of range [0,65535]", num);
+                        }
                         else
                             BERR("ports must be integers");
                     }

@@ -50,10 +50,71 @@ static void test_window_history(void **state)
     rt_teardown(v);
 }
 
+/* Validates one behavior named b; returns the error messages joined by " | " ("" = valid). */
+static void validate_expect(rt_env *v, const char *behavior, const char *want)
+{
+    char body[4096];
+    snprintf(body, sizeof body, "{\"behaviors\":[%s]}", behavior);
+    cJSON *o = NULL;
+    assert_int_equal(
+        rt_api(v, "POST", "/security-profile-behaviors/validate", NULL, body, &o, NULL), 200);
+    char got[4096] = "";
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "validationErrors"))
+    {
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", got[0] ? " | " : "",
+                 cJSON_GetObjectItem(it, "errorMessage")->valuestring);
+    }
+    if (strcmp(got, want) != 0)
+        fail_msg("%s\n  want: %s\n  got:  %s", behavior, want, got);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "valid")) == (want[0] == '\0'));
+    cJSON_Delete(o);
+}
+
+#define BEH(metric, crit) "{\"name\":\"b\",\"metric\":\"" metric "\",\"criteria\":{" crit "}}"
+#define MAL               "Behavior b is malformed. "
+
+/* 3.5 V-9, V-10, V-11: a message names the value the caller sent, never a rounded one. */
+static void test_validation_numbers(void **state)
+{
+    (void) state;
+    rt_env *v = rt_setup(0);
+    validate_expect(v,
+                    BEH("aws:listening-tcp-ports",
+                        "\"comparisonOperator\":\"in-port-set\",\"value\":{\"ports\":[22.5]}"),
+                    MAL "ports must be integers");
+    validate_expect(v,
+                    BEH("aws:listening-tcp-ports",
+                        "\"comparisonOperator\":\"in-port-set\",\"value\":{\"ports\":[65535.6]}"),
+                    MAL "ports must be integers");
+    validate_expect(v,
+                    BEH("aws:listening-tcp-ports",
+                        "\"comparisonOperator\":\"in-port-set\",\"value\":{\"ports\":[-1]}"),
+                    MAL "port -1 out of range [0,65535]");
+    validate_expect(v,
+                    BEH("aws:all-bytes-out", "\"comparisonOperator\":\"less-than\",\"value\":{"
+                                             "\"count\":1},\"durationSeconds\":300.4"),
+                    MAL "durationSeconds 300.4 not one of 300, 600, 900, 1800, 3600");
+    validate_expect(v,
+                    BEH("aws:all-bytes-out", "\"comparisonOperator\":\"less-than\",\"value\":{"
+                                             "\"count\":1},\"consecutiveDatapointsToAlarm\":1.5"),
+                    MAL "consecutiveDatapointsToAlarm must be an integer in range[1,10]");
+    validate_expect(v,
+                    BEH("aws:all-bytes-out", "\"comparisonOperator\":\"less-than\",\"value\":{"
+                                             "\"count\":1},\"consecutiveDatapointsToClear\":10.2"),
+                    MAL "consecutiveDatapointsToClear must be an integer in range[1,10]");
+    validate_expect(v,
+                    BEH("aws:all-bytes-out", "\"comparisonOperator\":\"less-than\",\"value\":{"
+                                             "\"count\":1},\"consecutiveDatapointsToClear\":0"),
+                    MAL "consecutiveDatapointsToClear 0 should be in range[1,10]");
+    rt_teardown(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_window_history),
+        cmocka_unit_test(test_validation_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
