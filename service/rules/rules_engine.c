@@ -4,6 +4,8 @@
 
 #include "strbuf.h"
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1119,8 +1121,42 @@ static char *value_json(const rules_beh *b, const detect_datapoint *d, uint64_t 
             }
             sb_puts(&s, "]}");
             break;
+        case MK_IPS:
+        {
+            /* RD-18: addresses in canonical text (IPv4-mapped as IPv4), duplicates removed;
+             * a custom ip-address-list arrives as sent, destination addresses already so */
+            char(*seen)[INET6_ADDRSTRLEN] = d->n ? calloc(d->n, sizeof *seen) : NULL;
+            uint32_t w = 0;
+            sb_puts(&s, "{\"cidrs\":[");
+            for (uint32_t i = 0; i < d->n; i++)
+            {
+                char canon[INET6_ADDRSTRLEN];
+                int fam = 0;
+                uint8_t a[16];
+                if (!rules_parse_addr(d->strings[i].s, d->strings[i].len, &fam, a) ||
+                    inet_ntop(fam == 4 ? AF_INET : AF_INET6, a, canon, sizeof canon) == NULL)
+                    snprintf(canon, sizeof canon, "%.*s",
+                             (int) (d->strings[i].len < 45 ? d->strings[i].len : 45),
+                             d->strings[i].s);
+                int dup = 0;
+                for (uint32_t k = 0; seen != NULL && k < w && k < 4096 && !dup; k++)
+                    dup = strcmp(seen[k], canon) == 0;
+                if (dup)
+                    continue;
+                if (seen != NULL)
+                    memcpy(seen[w], canon, sizeof canon);
+                if (w++)
+                    sb_putc(&s, ',');
+                sb_json_str(&s, canon, strlen(canon));
+            }
+            sb_puts(&s, "]}");
+            if (d->n && seen == NULL)
+                s.oom = 1;
+            free(seen);
+            break;
+        }
         default:
-            sb_puts(&s, b->kind == MK_STRINGS ? "{\"strings\":[" : "{\"cidrs\":[");
+            sb_puts(&s, "{\"strings\":[");
             for (uint32_t i = 0, w = 0; i < d->n; i++)
             {
                 int dup = 0;

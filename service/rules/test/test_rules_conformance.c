@@ -110,11 +110,41 @@ static void test_validation_numbers(void **state)
     rt_teardown(v);
 }
 
+/* 4.3 RD-18: a set value is de-duplicated and IPv4-mapped addresses count as IPv4; metricValue
+ * shows that normalised set, for a custom ip-address-list as for destination addresses. */
+static void test_custom_ip_set_normalised(void **state)
+{
+    (void) state;
+    rt_env *v = rt_setup(0);
+    rt_ok(v, "POST", "/security-profiles/d", NULL,
+          "{\"behaviors\":[{\"name\":\"dns\",\"metric\":\"dns_servers\",\"criteria\":{"
+          "\"comparisonOperator\":\"in-cidr-set\",\"value\":{\"cidrs\":[\"10.0.0.0/8\"]}}}]}");
+    attach_all(v, "d");
+    rt_report(v, "t1", 0,
+              "\"custom_metrics\":{\"dns_servers\":[{\"ip_list\":[\"8.8.8.8\",\"::ffff:8.8.8.8\","
+              "\"2001:DB8::1\",\"2001:db8:0:0::1\",\"::FFFF:10.0.0.2\",\"10.0.0.2\"]}]}");
+    const char *want = "{\"cidrs\":[\"8.8.8.8\",\"2001:db8::1\",\"10.0.0.2\"]}";
+    cJSON *e = rt_events(v, 0, 0, NULL);
+    rt_expect(e, "in-alarm", "dns", 0, "t1", want);
+    cJSON_Delete(e);
+    rt_report(v, "t1", 300,
+              "\"custom_metrics\":{\"dns_servers\":[{\"ip_list\":[\"::ffff:9.9.9.9\",\"9.9.9.9\"]}]"
+              "}");
+    cJSON *o = NULL;
+    assert_int_equal(rt_api(v, "GET", "/active-violations", NULL, NULL, &o, NULL), 200);
+    const cJSON *lv = cJSON_GetObjectItem(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(o, "activeViolations"), 0), "lastViolationValue");
+    assert_true(rt_json_eq(lv, "{\"cidrs\":[\"9.9.9.9\"]}"));
+    cJSON_Delete(o);
+    rt_teardown(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_window_history),
         cmocka_unit_test(test_validation_numbers),
+        cmocka_unit_test(test_custom_ip_set_normalised),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
