@@ -2110,6 +2110,13 @@ void rules_close(rules_engine *e)
     rules_stop(e);
     if (e->adb)
         sqlite3_close(e->adb);
+    /* an engine never started (or stopped before a last report) may hold keys whose last
+     * violation is only in memory: written while the things still exist */
+    if (e->db)
+    {
+        rules_flush_dirty(e);
+        rules_tx_commit(e);
+    }
     for (size_t i = 0; i < e->nprofiles; i++)
         profile_free(e->profiles[i]);
     free(e->profiles);
@@ -2127,11 +2134,6 @@ void rules_close(rules_engine *e)
             thing_free(t);
         }
     free(e->tbl);
-    if (e->db)
-    {
-        rules_flush_dirty(e);
-        rules_tx_commit(e);
-    }
     for (size_t i = 0; i < sizeof e->stmts / sizeof e->stmts[0]; i++)
         sqlite3_finalize(e->stmts[i]);
     if (e->db)

@@ -139,12 +139,42 @@ static void test_custom_ip_set_normalised(void **state)
     rt_teardown(v);
 }
 
+#define CONN(n) "\"metrics\":{\"tcp_connections\":{\"established_connections\":{\"total\":" #n "}}}"
+
+static const char *const CONN_PROFILE =
+    "{\"behaviors\":[{\"name\":\"c\",\"metric\":\"aws:num-established-tcp-connections\","
+    "\"criteria\":{\"comparisonOperator\":\"less-than\",\"value\":{\"count\":3}}}]}";
+
+/* 4.5: an active violation's lastViolationTime/Value advance while it stays in alarm, and
+ * survive closing the engine right after such a datapoint (no API call, no sweep thread). */
+static void test_last_violation_survives_close(void **state)
+{
+    (void) state;
+    rt_env *v = rt_setup(0);
+    rt_ok(v, "POST", "/security-profiles/s", NULL, CONN_PROFILE);
+    attach_all(v, "s");
+    rt_report(v, "t1", 0, CONN(5));
+    rt_report(v, "t1", 300, CONN(7));
+    rules_close(v->e);
+    v->e = rt_open_engine(v, NULL, 0);
+    cJSON *o = NULL;
+    assert_int_equal(rt_api(v, "GET", "/active-violations", NULL, NULL, &o, NULL), 200);
+    const cJSON *av = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "activeViolations"), 0);
+    assert_non_null(av);
+    assert_true(rt_json_eq(cJSON_GetObjectItem(av, "lastViolationValue"), "{\"count\":7}"));
+    assert_true(cJSON_GetObjectItem(av, "lastViolationTime")->valuedouble == (double) (T0 + 300));
+    assert_true(cJSON_GetObjectItem(av, "violationStartTime")->valuedouble == (double) T0);
+    cJSON_Delete(o);
+    rt_teardown(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_window_history),
         cmocka_unit_test(test_validation_numbers),
         cmocka_unit_test(test_custom_ip_set_normalised),
+        cmocka_unit_test(test_last_violation_survives_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
