@@ -168,6 +168,142 @@ static void test_last_violation_survives_close(void **state)
     rt_teardown(v);
 }
 
+static int n_events(rt_env *v, int64_t t0, int64_t t1, const char *extra)
+{
+    cJSON *e = rt_events(v, t0, t1, extra);
+    int n = cJSON_GetArraySize(e);
+    cJSON_Delete(e);
+    return n;
+}
+
+/* 2.3 RD-6, 4.1 keys, 4.8 lifecycle: a behavior name in two profiles is two keys; a profile
+ * reachable through two targets is evaluated once; a registry change that un-covers a thing,
+ * deleteBehaviors and DeleteSecurityProfile invalidate at change time without metricValue. */
+static void test_keys_and_lifecycle(void **state)
+{
+    (void) state;
+    rt_env *v = rt_setup(0);
+    rt_ok(v, "POST", "/security-profiles/p1", NULL, CONN_PROFILE);
+    rt_ok(v, "POST", "/security-profiles/p2", NULL, CONN_PROFILE);
+    rt_ok(v, "POST", "/security-profiles/p3", NULL, CONN_PROFILE);
+    attach_all(v, "p1");
+    attach_all(v, "p2");
+    rt_ok(v, "POST", "/thing-groups/g", NULL, "{}");
+    rt_ok(v, "PUT", "/thing-groups/addThingToThingGroup", NULL,
+          "{\"thingGroupName\":\"g\",\"thingName\":\"t1\"}");
+    rt_ok(v, "PUT", "/security-profiles/p1/targets", QARN "thinggroup%2Fg", NULL);
+    rt_ok(v, "PUT", "/security-profiles/p3/targets", QARN "all%2Funregistered-things", NULL);
+    rt_report(v, "t1", 0, CONN(5));
+    cJSON *e = rt_events(v, 0, 0, NULL);
+    assert_int_equal(cJSON_GetArraySize(e), 3); /* p1 once, p2, p3 */
+    char vid[3][40];
+    for (int i = 0; i < 3; i++)
+    {
+        char q[64];
+        snprintf(q, sizeof q, "securityProfileName=p%d", i + 1);
+        cJSON *one = rt_events(v, 0, 0, q);
+        assert_int_equal(cJSON_GetArraySize(one), 1);
+        snprintf(vid[i], sizeof vid[i], "%s",
+                 rt_expect(one, "in-alarm", "c", 0, "t1", "{\"count\":5}"));
+        cJSON_Delete(one);
+    }
+    assert_string_not_equal(vid[0], vid[1]);
+    cJSON_Delete(e);
+    /* registering the thing un-covers it from all/unregistered-things */
+    v->now_ms = (T0 + 100) * 1000;
+    rt_ok(v, "POST", "/things/t1", NULL, "{}");
+    e = rt_events(v, 100, 100, NULL);
+    assert_int_equal(cJSON_GetArraySize(e), 1);
+    assert_string_equal(rt_expect(e, "alarm-invalidated", "c", 100, "t1", NULL), vid[2]);
+    cJSON_Delete(e);
+    /* deleteBehaviors */
+    v->now_ms = (T0 + 200) * 1000;
+    rt_ok(v, "PATCH", "/security-profiles/p2", NULL, "{\"deleteBehaviors\":true}");
+    e = rt_events(v, 200, 200, NULL);
+    assert_int_equal(cJSON_GetArraySize(e), 1);
+    assert_string_equal(rt_expect(e, "alarm-invalidated", "c", 200, "t1", NULL), vid[1]);
+    cJSON_Delete(e);
+    /* DeleteSecurityProfile */
+    v->now_ms = (T0 + 300) * 1000;
+    rt_ok(v, "DELETE", "/security-profiles/p1", NULL, NULL);
+    e = rt_events(v, 300, 300, NULL);
+    assert_int_equal(cJSON_GetArraySize(e), 1);
+    assert_string_equal(rt_expect(e, "alarm-invalidated", "c", 300, "t1", NULL), vid[0]);
+    cJSON_Delete(e);
+    cJSON *o = NULL;
+    assert_int_equal(rt_api(v, "GET", "/active-violations", NULL, NULL, &o, NULL), 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "activeViolations")), 0);
+    cJSON_Delete(o);
+    /* history stays */
+    assert_int_equal(n_events(v, 0, 300, "thingName=t1"), 6);
+    rt_teardown(v);
+}
+
+/* 4.7 RD-24: a key in NORMAL with violating datapoints counted goes back to zero after two
+ * days without datapoints, silently. */
+static void test_silence_resets_count(void **state)
+{
+    (void) state;
+    rt_env *v = rt_setup(0);
+    rt_ok(v, "POST", "/security-profiles/s", NULL,
+          "{\"behaviors\":[{\"name\":\"c\",\"metric\":\"aws:num-established-tcp-connections\","
+          "\"criteria\":{\"comparisonOperator\":\"less-than\",\"value\":{\"count\":3},"
+          "\"consecutiveDatapointsToAlarm\":2}}]}");
+    attach_all(v, "s");
+    rt_report(v, "t1", 0, CONN(5));
+    v->now_ms = (T0 + 172800) * 1000;
+    rules_tick(v->e, v->now_ms); /* exactly two days: not more */
+    rt_report(v, "t1", 172800, CONN(5));
+    assert_int_equal(n_events(v, 172800, 172800, NULL), 1); /* 2 of 2 */
+    rt_report(v, "t1", 173100, CONN(1));
+    assert_int_equal(n_events(v, 173100, 173100, NULL), 1); /* cleared */
+    rt_report(v, "t1", 173400, CONN(5));                    /* 1 of 2 */
+    v->now_ms = (T0 + 173400 + 172801) * 1000;
+    rules_tick(v->e, v->now_ms);
+    assert_int_equal(n_events(v, 173400, 173400 + 172801, NULL), 0);
+    rt_report(v, "t1", 173400 + 172900, CONN(5)); /* 1 of 2 again */
+    assert_int_equal(n_events(v, 173400, 173400 + 172900, NULL), 0);
+    rt_report(v, "t1", 173400 + 173200, CONN(5));
+    assert_int_equal(n_events(v, 173400, 173400 + 173200, NULL), 1);
+    rt_teardown(v);
+}
+
+/* 1, 5.3 RD-28: ListActiveViolations pages newest violationStartTime first; the last page
+ * has no nextToken. */
+static void test_active_paging(void **state)
+{
+    (void) state;
+    rt_env *v = rt_setup(0);
+    rt_ok(v, "POST", "/security-profiles/s", NULL, CONN_PROFILE);
+    attach_all(v, "s");
+    for (int i = 0; i < 5; i++)
+    {
+        char th[16];
+        snprintf(th, sizeof th, "t%d", i);
+        rt_report(v, th, i, CONN(5));
+    }
+    static const char *const want[3][2] = {{"t4", "t3"}, {"t2", "t1"}, {"t0", NULL}};
+    char q[128] = "maxResults=2";
+    for (int page = 0; page < 3; page++)
+    {
+        cJSON *o = NULL;
+        assert_int_equal(rt_api(v, "GET", "/active-violations", q, NULL, &o, NULL), 200);
+        const cJSON *arr = cJSON_GetObjectItem(o, "activeViolations");
+        assert_int_equal(cJSON_GetArraySize(arr), want[page][1] ? 2 : 1);
+        for (int k = 0; k < 2 && want[page][k]; k++)
+            assert_string_equal(
+                cJSON_GetObjectItem(cJSON_GetArrayItem(arr, k), "thingName")->valuestring,
+                want[page][k]);
+        const cJSON *nt = cJSON_GetObjectItem(o, "nextToken");
+        if (page < 2)
+            snprintf(q, sizeof q, "maxResults=2&nextToken=%s", nt->valuestring);
+        else
+            assert_null(nt);
+        cJSON_Delete(o);
+    }
+    rt_teardown(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +311,9 @@ int main(void)
         cmocka_unit_test(test_validation_numbers),
         cmocka_unit_test(test_custom_ip_set_normalised),
         cmocka_unit_test(test_last_violation_survives_close),
+        cmocka_unit_test(test_keys_and_lifecycle),
+        cmocka_unit_test(test_silence_resets_count),
+        cmocka_unit_test(test_active_paging),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
