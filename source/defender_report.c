@@ -133,10 +133,10 @@ uint8_t *DefenderReport_Room(DefenderReportWriter_t *pWriter)
     return pWriter->pCursor;
 }
 
-uint8_t *DefenderReport_Start(DefenderReportWriter_t *pWriter, uint8_t major, uint64_t argument,
-                              uint8_t c)
+uint8_t *DefenderReport_Start(const DefenderReportWriter_t *pWriter, uint8_t *pOut, uint8_t major,
+                              uint64_t argument, uint8_t c)
 {
-    uint8_t *p = DefenderReport_Room(pWriter);
+    uint8_t *p = pOut;
 
     if (DEFENDER_IS_CBOR(pWriter->cbor))
     {
@@ -205,7 +205,8 @@ static void Text(DefenderReportWriter_t *pWriter, const char *pText, size_t leng
 {
     const uint8_t *pBytes = (const uint8_t *) pText;
     bool json = !DEFENDER_IS_CBOR(pWriter->cbor);
-    uint8_t *p = DefenderReport_Start(pWriter, DEFENDER_CBOR_TEXT, length, (uint8_t) '"');
+    uint8_t *p = DefenderReport_Start(pWriter, DefenderReport_Room(pWriter), DEFENDER_CBOR_TEXT,
+                                      length, (uint8_t) '"');
     size_t i = 0U;
     size_t step;
     uint8_t c;
@@ -312,8 +313,9 @@ static void Open(DefenderReportWriter_t *pWriter, uint32_t key, uint8_t major, s
     {
         Key(pWriter, key);
     }
-    pWriter->pCursor = DefenderReport_Start(
-        pWriter, major, count, (major == DEFENDER_CBOR_MAP) ? (uint8_t) '{' : (uint8_t) '[');
+    pWriter->pCursor =
+        DefenderReport_Start(pWriter, DefenderReport_Room(pWriter), major, count,
+                             (major == DEFENDER_CBOR_MAP) ? (uint8_t) '{' : (uint8_t) '[');
     pWriter->comma = false;
 }
 
@@ -346,7 +348,8 @@ static void KeyUint(DefenderReportWriter_t *pWriter, uint32_t key, uint64_t valu
     uint8_t *p;
 
     Key(pWriter, key);
-    p = DefenderReport_Start(pWriter, DEFENDER_CBOR_UINT, clamped, 0U);
+    p = DefenderReport_Start(pWriter, DefenderReport_Room(pWriter), DEFENDER_CBOR_UINT, clamped,
+                             0U);
     if (!DEFENDER_IS_CBOR(pWriter->cbor))
     {
         p = &p[DefenderReport_FormatUint(clamped, (char *) p)];

@@ -519,13 +519,12 @@ static size_t FormatNumber(const DefenderReportNumber_t *pNumber, uint8_t *pText
 
 void DefenderReport_Number(DefenderReportWriter_t *pWriter, const DefenderReportNumber_t *pNumber)
 {
-    uint8_t *p;
+    uint8_t *p = DefenderReport_Room(pWriter);
     uint64_t bits;
     size_t i;
 
     if (DEFENDER_IS_CBOR(pWriter->cbor) && !pNumber->isInteger)
     {
-        p = DefenderReport_Room(pWriter);
         /* A float64 (major type 7, additional information 27), IEEE 754 binary64. */
         (void) memcpy(&bits, &pNumber->rounded, sizeof(bits));
         p[0] = 0xFBU;
@@ -539,7 +538,7 @@ void DefenderReport_Number(DefenderReportWriter_t *pWriter, const DefenderReport
     else
     {
         /* JSON: the comma; CBOR: an integer head (-1 - n for negative numbers). */
-        p = DefenderReport_Start(pWriter,
+        p = DefenderReport_Start(pWriter, p,
                                  pNumber->negative ? DEFENDER_CBOR_NINT : DEFENDER_CBOR_UINT,
                                  pNumber->integer - (pNumber->negative ? 1U : 0U), 0U);
         if (!DEFENDER_IS_CBOR(pWriter->cbor))

@@ -74,16 +74,17 @@ void DefenderReport_Flush(DefenderReportWriter_t *pWriter);
 uint8_t *DefenderReport_Room(DefenderReportWriter_t *pWriter);
 
 /**
- * @brief Writes the start of a value where the next item goes (DefenderReport_Room): JSON
- * the separating comma (when a value precedes) and `c`; CBOR a head.
- * @param[in,out] pWriter The writer.
+ * @brief Writes the start of a value: JSON the separating comma (when a value precedes)
+ * and `c`; CBOR a head.
+ * @param[in] pWriter The writer.
+ * @param[out] pOut Where to write (at least 10 bytes).
  * @param[in] major CBOR: major type of the head.
  * @param[in] argument CBOR: its argument.
  * @param[in] c JSON: the opening character (0: none).
- * @return One past the bytes written (the cursor is not moved).
+ * @return One past the bytes written.
  */
-uint8_t *DefenderReport_Start(DefenderReportWriter_t *pWriter, uint8_t major, uint64_t argument,
-                              uint8_t c);
+uint8_t *DefenderReport_Start(const DefenderReportWriter_t *pWriter, uint8_t *pOut, uint8_t major,
+                              uint64_t argument, uint8_t c);
 
 /**
  * @brief Writes a number in decimal (no 64-bit division: a number above 32 bits is divided
