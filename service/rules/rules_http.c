@@ -1522,6 +1522,12 @@ static void groups_op(rules_engine *e, const char *method, const char *name, con
                 rules_group_remove_member(e, name, t->name);
         simple_sql(e, "DELETE FROM rules_groups WHERE name=?", name, NULL);
         simple_sql(e, "DELETE FROM rules_members WHERE grp=?", name, NULL);
+        /* Its child groups become top-level groups: by name they would otherwise become the
+         * children of a group created later with the same name. */
+        for (size_t i = 0; i < e->ngroups; i++)
+            if (strcmp(e->groups[i].parent, name) == 0)
+                e->groups[i].parent[0] = '\0';
+        simple_sql(e, "UPDATE rules_groups SET parent=NULL WHERE parent=?", name, NULL);
         *g = e->groups[--e->ngroups];
         rules_recheck_coverage(e, NULL);
         ok(r, NULL);

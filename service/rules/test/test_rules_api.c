@@ -465,6 +465,47 @@ static void test_targets_direct_members_only(void **state)
     rt_teardown(v);
 }
 
+/* DeleteThingGroup of a parent: its child groups become top-level groups. A group created
+ * later with the parent's name neither adopts them nor covers their members. */
+static void test_delete_parent_group(void **state)
+{
+    (void) state;
+    rt_env *v = rt_setup(0);
+    static const char behavior[] =
+        "{\"behaviors\":[{\"name\":\"conn\",\"metric\":\"aws:num-established-tcp-connections\","
+        "\"criteria\":{\"comparisonOperator\":\"less-than\",\"value\":{\"count\":1}}}]}";
+    static const char report[] =
+        "\"metrics\":{\"tcp_connections\":{\"established_connections\":{\"total\":3}}}";
+    rt_ok(v, "POST", "/thing-groups/parent", NULL, "{}");
+    rt_ok(v, "POST", "/thing-groups/child", NULL, "{\"parentGroupName\":\"parent\"}");
+    rt_ok(v, "PUT", "/thing-groups/addThingToThingGroup", NULL,
+          "{\"thingGroupArn\":\"" ARN "thinggroup/child\",\"thingName\":\"kid\"}");
+    rt_ok(v, "DELETE", "/thing-groups/parent", NULL, NULL);
+    cJSON *o = NULL;
+    assert_int_equal(rt_api(v, "GET", "/thing-groups/child", NULL, NULL, &o, NULL), 200);
+    assert_null(cJSON_GetObjectItem(o, "parentGroupName"));
+    cJSON_Delete(o);
+
+    rt_ok(v, "POST", "/thing-groups/parent", NULL, "{}");
+    rt_ok(v, "POST", "/security-profiles/on-parent", NULL, behavior);
+    rt_ok(v, "PUT", "/security-profiles/on-parent/targets", QARN "thinggroup%2Fparent", NULL);
+    assert_int_equal(rt_api(v, "GET", "/thing-groups/child", NULL, NULL, &o, NULL), 200);
+    assert_null(cJSON_GetObjectItem(o, "parentGroupName"));
+    cJSON_Delete(o);
+    rt_report(v, "kid", 0, report);
+    cJSON *e = rt_events(v, 0, 0, "thingName=kid");
+    assert_int_equal(cJSON_GetArraySize(e), 0); /* not covered through the new group */
+    cJSON_Delete(e);
+
+    /* and so after a restart (the database holds the change too) */
+    rules_close(v->e);
+    v->e = rt_open_engine(v, NULL, 0);
+    assert_int_equal(rt_api(v, "GET", "/thing-groups/child", NULL, NULL, &o, NULL), 200);
+    assert_null(cJSON_GetObjectItem(o, "parentGroupName"));
+    cJSON_Delete(o);
+    rt_teardown(v);
+}
+
 static void test_dimensions(void **state)
 {
     (void) state;
@@ -608,15 +649,11 @@ static void test_percentile_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_validation_cases),
-        cmocka_unit_test(test_all_errors),
-        cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_profile_crud),
-        cmocka_unit_test(test_targets),
-        cmocka_unit_test(test_dimensions),
-        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_percentile_table),
-        cmocka_unit_test(test_targets_direct_members_only),
+        cmocka_unit_test(test_validation_cases), cmocka_unit_test(test_all_errors),
+        cmocka_unit_test(test_limits),           cmocka_unit_test(test_profile_crud),
+        cmocka_unit_test(test_targets),          cmocka_unit_test(test_delete_parent_group),
+        cmocka_unit_test(test_dimensions),       cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_percentile_table), cmocka_unit_test(test_targets_direct_members_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
