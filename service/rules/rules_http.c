@@ -1296,8 +1296,9 @@ static void dims_op(rules_engine *e, const char *method, const char *name, const
         bad(r, "type must be TOPIC_FILTER");
     else if (!string_values_ok(sv))
         bad(r, "stringValues must be a list of 1..100 topic filters of 1..256 characters");
-    else if (tok != NULL && (!cJSON_IsString(tok) || !rules_name_ok(tok->valuestring, 1, 64)))
-        bad(r, "clientRequestToken must be 1..64 characters");
+    else if (tok != NULL && (!cJSON_IsString(tok) || !rules_name_ok(tok->valuestring, 1, 64) ||
+                             strchr(tok->valuestring, ':') != NULL))
+        bad(r, "clientRequestToken must be 1..64 characters of [a-zA-Z0-9-_]");
     else if (tags != NULL && !cJSON_IsArray(tags))
         bad(r, "tags must be a list");
     else if (d != NULL && !(cJSON_IsString(tok) && strcmp(d->token, tok->valuestring) == 0))

@@ -528,6 +528,13 @@ static void test_dimensions(void **state)
                             "{\"type\":\"OTHER\",\"stringValues\":[\"b\"]}", &o, &et),
                      400);
     cJSON_Delete(o);
+    /* AWS's pattern for the token is [a-zA-Z0-9-_]+: no ':' (which names allow) */
+    assert_int_equal(rt_api(v, "POST", "/dimensions/y", NULL,
+                            "{\"type\":\"TOPIC_FILTER\",\"stringValues\":[\"b\"],"
+                            "\"clientRequestToken\":\"a:b\"}",
+                            &o, &et),
+                     400);
+    cJSON_Delete(o);
     assert_int_equal(rt_api(v, "PATCH", "/dimensions/TopicFilterForAuthMessages", NULL,
                             "{\"stringValues\":[\"c/+\",\"d\"]}", &o, NULL),
                      200);
