@@ -4,6 +4,12 @@
  * 20 UDP listeners, network statistics and two custom metrics, in JSON and CBOR with
  * long and short keys, and compares with the same JSON built with snprintf.
  *
+ * Each variant runs in ROUNDS rounds of iterations / ROUNDS encodings; the figure is the
+ * median round (the spread, fastest to slowest round, follows it), so that a round slowed
+ * by something else on the machine does not move it. The snprintf baseline runs in rounds
+ * that alternate with rounds of the JSON encoder; the speed-up is the median of the pairs'
+ * ratios.
+ *
  * Usage: bench_encode [iterations]
  */
 #define _POSIX_C_SOURCE 200809L
@@ -19,6 +25,7 @@
 #define TCP_PORTS   50U
 #define UDP_PORTS   20U
 #define BUFFER_SIZE (512U * 1024U)
+#define ROUNDS      7
 
 static DefenderConnection_t connections[CONNECTIONS];
 static DefenderListeningPort_t tcpPorts[TCP_PORTS];
@@ -36,6 +43,23 @@ static double NowNs(void)
 
     clock_gettime(CLOCK_MONOTONIC, &now);
     return ((double) now.tv_sec * 1e9) + (double) now.tv_nsec;
+}
+
+/** @brief Orders doubles (qsort). */
+static int CompareDoubles(const void *pA, const void *pB)
+{
+    double a = *(const double *) pA;
+    double b = *(const double *) pB;
+
+    return (a > b) - (a < b);
+}
+
+/** @brief Sorts the rounds' times; returns the median (rounds[0] and rounds[ROUNDS - 1] are
+ * then the fastest and the slowest). */
+static double Median(double rounds[ROUNDS])
+{
+    qsort(rounds, ROUNDS, sizeof(rounds[0]), CompareDoubles);
+    return rounds[ROUNDS / 2];
 }
 
 /** @brief Fills the report with deterministic pseudo-random content. */
@@ -198,19 +222,22 @@ static size_t Baseline(const DefenderReportContent_t *pContent, int shortKeys)
 int main(int argc, char **argv)
 {
     DefenderReportContent_t content;
-    int iterations = (argc > 1) ? atoi(argv[1]) : 3000;
+    int iterations = (argc > 1) ? atoi(argv[1]) : 3500;
+    int perRound;
+    int round;
     static const char *const names[2][2] = {{"JSON long ", "JSON short"},
                                             {"CBOR long ", "CBOR short"}};
-    double ours[2][2];
+    double rounds[ROUNDS];
     size_t lengths[2][2];
     int format;
     int keys;
     int i;
 
+    perRound = (iterations > ROUNDS) ? (iterations / ROUNDS) : 1;
     Fill(&content);
     printf("bench_encode: %u connections, %u TCP + %u UDP ports, stats, 2 custom metrics; "
-           "%d iterations\n",
-           CONNECTIONS, TCP_PORTS, UDP_PORTS, iterations);
+           "%d rounds of %d iterations, median round\n",
+           CONNECTIONS, TCP_PORTS, UDP_PORTS, ROUNDS, perRound);
     for (format = 0; format < 2; format++)
     {
         for (keys = 0; keys < 2; keys++)
@@ -225,28 +252,40 @@ int main(int argc, char **argv)
                                              (DefenderKeyStyle_t) keys, output, BUFFER_SIZE,
                                              &length, NULL);
             }
-            start = NowNs();
-            for (i = 0; i < iterations; i++)
+            for (round = 0; round < ROUNDS; round++)
             {
-                if (Defender_EncodeReport(&content, (DefenderFormat_t) format,
-                                          (DefenderKeyStyle_t) keys, output, BUFFER_SIZE, &length,
-                                          NULL) != DEFENDER_SUCCESS)
+                start = NowNs();
+                for (i = 0; i < perRound; i++)
                 {
-                    fprintf(stderr, "encode failed\n");
-                    return 1;
+                    if (Defender_EncodeReport(&content, (DefenderFormat_t) format,
+                                              (DefenderKeyStyle_t) keys, output, BUFFER_SIZE,
+                                              &length, NULL) != DEFENDER_SUCCESS)
+                    {
+                        fprintf(stderr, "encode failed\n");
+                        return 1;
+                    }
                 }
+                rounds[round] = (NowNs() - start) / perRound;
             }
-            elapsed = (NowNs() - start) / iterations;
-            ours[format][keys] = elapsed;
+            elapsed = Median(rounds);
             lengths[format][keys] = length;
-            printf("  %s  %7zu bytes  %9.0f ns/report  %7.1f ns/connection  %7.1f MB/s\n",
-                   names[format][keys], length, elapsed, elapsed / CONNECTIONS,
-                   (double) length / elapsed * 1e3);
+            printf("  %s  %7zu bytes  %9.0f ns/report (rounds %.0f-%.0f)  %7.1f ns/connection  "
+                   "%7.1f MB/s\n",
+                   names[format][keys], length, elapsed, rounds[0], rounds[ROUNDS - 1],
+                   elapsed / CONNECTIONS, (double) length / elapsed * 1e3);
         }
     }
+    /* The baseline: rounds of the snprintf encoder alternate with rounds of ours, and each
+     * pair gives a ratio, so that a change of the machine's speed between rounds (a shared
+     * machine's speed varies within seconds) moves both sides of a ratio alike. */
     for (keys = 0; keys < 2; keys++)
     {
+        double encoderRounds[ROUNDS];
+        double ratios[ROUNDS];
+        double encoderMedian;
+        double ratioMedian;
         size_t length = 0;
+        size_t encodedLength = 0;
         double start;
         double elapsed;
 
@@ -254,21 +293,35 @@ int main(int argc, char **argv)
         {
             length = Baseline(&content, keys);
         }
-        start = NowNs();
-        for (i = 0; i < iterations; i++)
+        for (round = 0; round < ROUNDS; round++)
         {
-            length = Baseline(&content, keys);
+            start = NowNs();
+            for (i = 0; i < perRound; i++)
+            {
+                length = Baseline(&content, keys);
+            }
+            rounds[round] = (NowNs() - start) / perRound;
+            start = NowNs();
+            for (i = 0; i < perRound; i++)
+            {
+                (void) Defender_EncodeReport(&content, DEFENDER_FORMAT_JSON,
+                                             (DefenderKeyStyle_t) keys, output, BUFFER_SIZE,
+                                             &encodedLength, NULL);
+            }
+            encoderRounds[round] = (NowNs() - start) / perRound;
+            ratios[round] = rounds[round] / encoderRounds[round];
         }
-        elapsed = (NowNs() - start) / iterations;
-        (void) Defender_EncodeReport(&content, DEFENDER_FORMAT_JSON, (DefenderKeyStyle_t) keys,
-                                     output, BUFFER_SIZE, &lengths[0][keys], NULL);
-        printf("  snprintf %s  %7zu bytes  %9.0f ns/report  %7.1f MB/s  (encoder is %.1fx "
-               "faster; output %s)\n",
-               keys ? "short" : "long ", length, elapsed, (double) length / elapsed * 1e3,
-               elapsed / ours[0][keys],
-               ((length == lengths[0][keys]) && (memcmp(baseline, output, length) == 0))
-                   ? "identical"
-                   : "DIFFERS");
+        elapsed = Median(rounds);
+        encoderMedian = Median(encoderRounds);
+        ratioMedian = Median(ratios); /* sorted: ratios[0] is now the lowest */
+        printf("  snprintf %s  %7zu bytes  %9.0f ns/report (rounds %.0f-%.0f)  %7.1f MB/s\n"
+               "    against JSON %s in alternating rounds: %.0f ns/report; encoder %.1fx faster "
+               "(median of the rounds' ratios, %.1f-%.1f); output %s\n",
+               keys ? "short" : "long ", length, elapsed, rounds[0], rounds[ROUNDS - 1],
+               (double) length / elapsed * 1e3, keys ? "short" : "long", encoderMedian, ratioMedian,
+               ratios[0], ratios[ROUNDS - 1],
+               ((length == encodedLength) && (memcmp(baseline, output, length) == 0)) ? "identical"
+                                                                                      : "DIFFERS");
     }
     /* Fitting: a buffer of half the JSON size forces entries to be dropped. */
     {
