@@ -79,6 +79,11 @@ int main(int argc, char **argv)
     CHECK(rc == 0, "SIGTERM: exit status %d after %lld ms (log %s)", rc, (long long) took, s.log);
     CHECK(took < 5000, "SIGTERM took %lld ms (under 5 s expected)", (long long) took);
     CHECK(it_log_contains(s.log, "stopped:"), "the shutdown completed (log %s)", s.log);
+    /* The premise held: the attempt was still blocked in connect() at shutdown (a connect()
+     * that failed at once, e.g. with tcp_abort_on_overflow set, would pass the checks above
+     * on the old code too). */
+    CHECK(it_log_contains(s.log, "connection attempt to the broker is still in progress"),
+          "the service was inside its connection attempt at SIGTERM (log %s)", s.log);
 
     for (int i = 0; i < 2; i++)
         if (fillers[i] >= 0)
