@@ -287,6 +287,7 @@ static void *net_main(void *arg)
         else if (!atomic_exchange(&m->disconnect_reported, 1))
         {
             atomic_store(&m->connected, 0);
+            mosquitto_log_callback_set(m->mosq, on_log); /* as on_disconnect does */
             log_msg(LOG_WARN, "connection to broker failed (%s); reconnecting",
                     mosquitto_strerror(rc));
         }

@@ -36,7 +36,10 @@ typedef struct DefenderMosquittoSettings
     uint32_t backoffBaseMs;    /**< First reconnect delay; 0: 1000. */
     uint32_t backoffMaxMs;     /**< Longest reconnect delay; 0: 60000. */
     /** Where connection messages go (connected: INFO, lost and retrying: WARN, refused:
-     * ERROR). NULL: WARN and ERROR to stderr. */
+     * ERROR), and libmosquitto's own error and warning lines (OpenSSL's reasons for a failed
+     * handshake, say) at WARN. Called on the port's threads and on those that call into
+     * libmosquitto, sometimes with libmosquitto's or the port's locks held: it must not call
+     * back into the port. NULL: WARN and ERROR to stderr. */
     DefenderLogCallback_t pfLog;
     void *pLogContext; /**< Passed to pfLog. */
 } DefenderMosquittoSettings_t;
@@ -113,9 +116,11 @@ DefenderStatus_t DefenderMosquitto_Start(DefenderMosquitto_t *pConnection,
  * @brief Disconnects, stops the thread and frees the client. While connected, first
  * waits (at most DEFENDER_MOSQUITTO_DRAIN_MS) for the acknowledgements still due
  * (SUBACK, UNSUBACK, PUBACK; the unsubscriptions of DefenderRunner_Stop()), so that the
- * DISCONNECT is the last packet and the broker sees a clean disconnection. A lookup of
- * the broker's name still in progress (DNS not answering) is not waited for: it ends on
- * its own thread and frees itself.
+ * DISCONNECT is the last packet and the broker sees a clean disconnection. The port's
+ * lookup of the broker's name, made before each connection attempt, is not waited for
+ * when DNS does not answer: it ends on its own thread and frees itself. libmosquitto looks
+ * the name up once more when it connects, right after that lookup succeeded (it needs the
+ * name for TLS); a stop during that second lookup still waits for it.
  */
 void DefenderMosquitto_Deinit(DefenderMosquitto_t *pConnection);
 
