@@ -446,9 +446,16 @@ int mqtt_stop(detect_mqtt *m)
          * minutes (DNS lookups can take long too). Nothing of such an attempt needs
          * finishing; the process exits without it rather than keep SIGTERM waiting. */
         struct timespec deadline;
+#if defined(__GLIBC__) && ((__GLIBC__ > 2) || (__GLIBC_MINOR__ >= 31))
+        /* on the monotonic clock: a wall-clock step during shutdown changes nothing */
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += 3;
+        if (pthread_clockjoin_np(m->net, NULL, CLOCK_MONOTONIC, &deadline) != 0)
+#else
         clock_gettime(CLOCK_REALTIME, &deadline);
         deadline.tv_sec += 3;
         if (pthread_timedjoin_np(m->net, NULL, &deadline) != 0)
+#endif
         {
             log_msg(LOG_WARN, "a connection attempt to the broker is still in progress; "
                               "exiting without waiting for it");
