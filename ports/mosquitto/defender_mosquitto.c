@@ -603,6 +603,12 @@ static bool sleepUnlessStopped(DefenderMosquitto_t *pConnection, uint32_t ms)
     return stop;
 }
 
+/** @brief The text of a libmosquitto error (errno's for MOSQ_ERR_ERRNO). */
+static const char *failureReason(int rc)
+{
+    return (rc == MOSQ_ERR_ERRNO) ? strerror(errno) : mosquitto_strerror(rc);
+}
+
 /**
  * @brief Logs why an attempt failed and waits the back-off delay of the next one.
  * @param[in] pWhat "cannot reach" or "cannot resolve".
@@ -653,6 +659,14 @@ typedef enum LookupOutcome
     LOOKUP_STOPPED  /**< A stop was requested during the lookup. */
 } LookupOutcome_t;
 
+/** @brief Frees a lookup no thread uses any more. */
+static void freeLookup(NameLookup_t *pLookup)
+{
+    (void) pthread_cond_destroy(&pLookup->finishedCondition);
+    (void) pthread_mutex_destroy(&pLookup->mutex);
+    free(pLookup);
+}
+
 /** @brief Drops one thread's hold on a lookup; the last one frees it. */
 static void releaseLookup(NameLookup_t *pLookup)
 {
@@ -664,9 +678,7 @@ static void releaseLookup(NameLookup_t *pLookup)
     (void) pthread_mutex_unlock(&pLookup->mutex);
     if (last)
     {
-        (void) pthread_cond_destroy(&pLookup->finishedCondition);
-        (void) pthread_mutex_destroy(&pLookup->mutex);
-        free(pLookup);
+        freeLookup(pLookup);
     }
 }
 
@@ -727,9 +739,7 @@ static NameLookup_t *startLookup(const char *pHost)
         }
         if (!started)
         {
-            (void) pthread_cond_destroy(&pLookup->finishedCondition);
-            (void) pthread_mutex_destroy(&pLookup->mutex);
-            free(pLookup);
+            freeLookup(pLookup);
             pLookup = NULL;
         }
     }
@@ -857,9 +867,7 @@ static void *networkThread(void *pArgument)
                 }
                 else
                 {
-                    stop =
-                        backOff(pConnection, "cannot reach",
-                                (rc == MOSQ_ERR_ERRNO) ? strerror(errno) : mosquitto_strerror(rc));
+                    stop = backOff(pConnection, "cannot reach", failureReason(rc));
                 }
             }
         }
@@ -872,15 +880,11 @@ static void *networkThread(void *pArgument)
                 onDisconnect(pConnection->pClient, pConnection, rc, NULL);
                 if (!pConnection->stopRequested)
                 {
-                    stop =
-                        backOff(pConnection, "cannot reach",
-                                (rc == MOSQ_ERR_ERRNO) ? strerror(errno) : mosquitto_strerror(rc));
+                    stop = backOff(pConnection, "cannot reach", failureReason(rc));
                 }
             }
         }
-        (void) pthread_mutex_lock(&pConnection->mutex);
-        stop = stop || pConnection->stopRequested;
-        (void) pthread_mutex_unlock(&pConnection->mutex);
+        stop = stop || stopRequested(pConnection);
     }
 
     if (haveSocket)
